@@ -1,0 +1,98 @@
+#pragma once
+/// mesh::schema<Actors...>: the application's actor set, checked and indexed at compile time.
+
+#include <mesh/core/actor_traits.hpp>
+#include <mesh/wire/reflect.hpp>
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace mesh {
+
+namespace detail {
+
+template <class... As>
+constexpr bool check_unique_names() {
+  constexpr std::array<std::string_view, sizeof...(As)> names{actor_name_v<As>...};
+  constexpr std::size_t clash = [&] {
+    for (std::size_t i = 0; i < names.size(); ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if (names[i] == names[j]) return i;
+    return names.size();
+  }();
+  if constexpr (clash < sizeof...(As)) {
+    (void)sizeof(diagnostics::actor_name_not_unique_in_schema<list_at_t<clash, list<As...>>::name>);
+    return false;
+  } else {
+    return true;
+  }
+}
+
+template <class... As>
+constexpr bool check_schema() {
+  bool ok = true;
+  ((ok = ok && is_valid_actor_v<As>), ...);  // stops at the first invalid actor
+  if (!ok) return false;
+  if constexpr ((is_valid_actor_v<As> && ...)) return check_unique_names<As...>();
+  else return false;
+}
+
+template <class A>
+constexpr void actor_signature(wire::hasher& h) {
+  h("actor")(actor_name_v<A>)(A::capability::name);
+  wire::signature<init_arg_t<A>>(h);
+  []<class... Ms>(wire::hasher& hh, list<Ms...>*) {
+    hh.number(sizeof...(Ms));
+    ((hh("msg"), wire::signature<Ms>(hh), hh("reply"), wire::signature<reply_t<A, Ms>>(hh)), ...);
+  }(h, static_cast<typename A::messages*>(nullptr));
+}
+
+}  // namespace detail
+
+/// The application's actor set. Everything here is a compile-time constant.
+template <class... Actors>
+struct schema {
+  /// True when every actor passes its rules and names are unique (else one `mesh:` error was emitted).
+  static constexpr bool valid = detail::check_schema<Actors...>();
+
+  using actors = list<Actors...>;
+  static constexpr std::size_t size = sizeof...(Actors);
+
+  /// Index of actor A in the schema (size when absent).
+  template <class A>
+  static constexpr std::size_t index_of = detail::index_in<A, Actors...>();
+
+  template <class A>
+  static constexpr bool contains = index_of<A> < size;
+
+  /// Actor names in schema order.
+  static constexpr std::array<std::string_view, size> names() { return {Actors::name.view()...}; }
+
+  /// Capability name of each actor, in schema order.
+  static constexpr std::array<std::string_view, size> capabilities() { return {Actors::capability::name...}; }
+
+  /// Names of the actors that need capability `cap`, in schema order.
+  static constexpr auto actors_for(std::string_view cap) {
+    std::array<std::string_view, size> out{};
+    std::size_t n = 0;
+    ((Actors::capability::name == cap ? void(out[n++] = Actors::name.view()) : void()), ...);
+    return std::pair{out, n};
+  }
+
+  /// 64-bit fingerprint of every actor name, capability, message list, field name and field type.
+  /// Two binaries can talk only when their fingerprints match.
+  static constexpr std::uint64_t fingerprint = [] {
+    wire::hasher h;
+    h("mesh-schema").number(size);
+    if constexpr (valid) (detail::actor_signature<Actors>(h), ...);
+    return h.h;
+  }();
+};
+
+namespace detail {
+template <class T> struct is_schema : std::false_type {};
+template <class... As> struct is_schema<schema<As...>> : std::true_type {};
+}  // namespace detail
+
+}  // namespace mesh

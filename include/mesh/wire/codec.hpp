@@ -1,0 +1,142 @@
+#pragma once
+/// The msgpack codec: encode<T>/decode<T> for every reflected type, with the limits that make
+/// decoding untrusted bytes safe. All msgpack parsing of network input goes through decode_into.
+
+#include <mesh/core/error.hpp>
+#include <mesh/wire/reflect.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace mesh::wire {
+
+/// Bounds applied to every decoded frame. Exceeding one is errc::bad_message, never a crash.
+struct limits {
+  std::size_t max_payload_bytes = 16u << 20;  ///< largest msgpack body accepted (default 16 MiB)
+  std::size_t max_depth = 64;                 ///< deepest nesting of arrays/maps
+};
+
+namespace detail {
+inline std::uint64_t be(unsigned char const* p, int n) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < n; ++i) v = (v << 8) | p[i];
+  return v;
+}
+}  // namespace detail
+
+/// Checks that [data, data+size) holds exactly one well-formed msgpack object within `lim`:
+/// every length is backed by bytes, nesting stays under max_depth, no reserved byte (0xc1), no
+/// trailing bytes. Linear time, no allocation: after it passes, msgpack-c's allocation is bounded
+/// by the input size.
+inline result<void> validate(std::string_view bytes, limits const& lim = {}) {
+  auto const* p = reinterpret_cast<unsigned char const*>(bytes.data());
+  std::size_t const n = bytes.size();
+  if (n > lim.max_payload_bytes)
+    return fail(errc::bad_message, "payload of " + std::to_string(n) + " bytes exceeds the limit of " +
+                                       std::to_string(lim.max_payload_bytes));
+  if (n == 0) return fail(errc::bad_message, "empty msgpack body");
+  constexpr std::size_t stack_cap = 256;
+  std::uint64_t pending[stack_cap];  // objects still expected at each open container
+  std::size_t depth = 0;
+  std::size_t off = 0;
+  std::uint64_t top_remaining = 1;
+  auto truncated = [] { return fail(errc::bad_message, "truncated msgpack body"); };
+  auto need = [&](std::uint64_t k) { return k <= n - off; };
+  std::size_t const max_depth = lim.max_depth < stack_cap ? lim.max_depth : stack_cap;
+  while (true) {
+    // Close finished containers.
+    while (depth > 0 && pending[depth - 1] == 0) --depth;
+    if (depth == 0 && top_remaining == 0) break;
+    if (off >= n) return truncated();
+    if (depth > 0) --pending[depth - 1];
+    else --top_remaining;
+    unsigned char const t = p[off++];
+    std::uint64_t skip = 0, children = 0;
+    if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3) {
+    } else if (t <= 0x8f) children = 2u * (t & 0x0f);
+    else if (t <= 0x9f) children = t & 0x0f;
+    else if (t <= 0xbf) skip = t & 0x1f;
+    else switch (t) {
+        case 0xc1: return fail(errc::bad_message, "reserved msgpack byte 0xc1");
+        case 0xc4: case 0xd9: if (!need(1)) return truncated(); skip = detail::be(p + off, 1); off += 1; break;
+        case 0xc5: case 0xda: if (!need(2)) return truncated(); skip = detail::be(p + off, 2); off += 2; break;
+        case 0xc6: case 0xdb: if (!need(4)) return truncated(); skip = detail::be(p + off, 4); off += 4; break;
+        case 0xc7: if (!need(1)) return truncated(); skip = detail::be(p + off, 1) + 1; off += 1; break;
+        case 0xc8: if (!need(2)) return truncated(); skip = detail::be(p + off, 2) + 1; off += 2; break;
+        case 0xc9: if (!need(4)) return truncated(); skip = detail::be(p + off, 4) + 1; off += 4; break;
+        case 0xca: skip = 4; break;
+        case 0xcb: skip = 8; break;
+        case 0xcc: case 0xd0: skip = 1; break;
+        case 0xcd: case 0xd1: skip = 2; break;
+        case 0xce: case 0xd2: skip = 4; break;
+        case 0xcf: case 0xd3: skip = 8; break;
+        case 0xd4: skip = 2; break;
+        case 0xd5: skip = 3; break;
+        case 0xd6: skip = 5; break;
+        case 0xd7: skip = 9; break;
+        case 0xd8: skip = 17; break;
+        case 0xdc: if (!need(2)) return truncated(); children = detail::be(p + off, 2); off += 2; break;
+        case 0xdd: if (!need(4)) return truncated(); children = detail::be(p + off, 4); off += 4; break;
+        case 0xde: if (!need(2)) return truncated(); children = 2 * detail::be(p + off, 2); off += 2; break;
+        case 0xdf: if (!need(4)) return truncated(); children = 2 * detail::be(p + off, 4); off += 4; break;
+        default: return fail(errc::bad_message, "invalid msgpack byte");
+      }
+    if (!need(skip)) return truncated();
+    off += skip;
+    if (children > 0) {
+      if (children > n - off) return truncated();  // every element needs at least one byte
+      if (depth >= max_depth) return fail(errc::bad_message, "msgpack nesting deeper than " + std::to_string(max_depth));
+      pending[depth++] = children;
+    }
+  }
+  if (off != n) return fail(errc::bad_message, std::to_string(n - off) + " trailing bytes after msgpack body");
+  return {};
+}
+
+/// Encodes v as msgpack and appends it to out.
+template <class T>
+void encode_to(std::string& out, T const& v) {
+  struct string_writer {
+    std::string* s;
+    void write(char const* d, std::size_t k) { s->append(d, k); }
+  } w{&out};
+  msgpack::pack(w, v);
+}
+
+/// v as msgpack bytes.
+template <class T>
+std::string encode(T const& v) {
+  std::string out;
+  encode_to(out, v);
+  return out;
+}
+
+/// Decodes msgpack bytes into v. Any malformed, oversized or mistyped input is errc::bad_message,
+/// and v is left unspecified but valid.
+template <class T>
+result<void> decode_into(std::string_view bytes, T& v, limits const& lim = {}) {
+  if (auto ok = validate(bytes, lim); !ok) return ok;
+  try {
+    std::size_t const n = bytes.size();
+    msgpack::unpack_limit ul(n, n, n, n, n, lim.max_depth);
+    msgpack::object_handle oh = msgpack::unpack(bytes.data(), n, nullptr, nullptr, ul);
+    oh.get().convert(v);
+    return {};
+  } catch (msgpack::type_error const&) {
+    return fail(errc::bad_message, "msgpack body does not have the expected type " + std::string(type_name<T>()));
+  } catch (std::exception const& e) {
+    return fail(errc::bad_message, std::string("malformed msgpack body: ") + e.what());
+  }
+}
+
+/// Decodes msgpack bytes into a new T (see decode_into).
+template <class T>
+result<T> decode(std::string_view bytes, limits const& lim = {}) {
+  T v{};
+  if (auto ok = decode_into(bytes, v, lim); !ok) return std::move(ok).error();
+  return v;
+}
+
+}  // namespace mesh::wire

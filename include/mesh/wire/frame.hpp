@@ -1,0 +1,189 @@
+#pragma once
+/// The frame layout of docs/wire.md: one msgpack header part plus body parts, per ZeroMQ
+/// multipart message. Encoding and decoding of every frame kind lives here and only here.
+
+#include <mesh/core/error.hpp>
+#include <mesh/version.hpp>
+#include <mesh/wire/codec.hpp>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mesh::wire {
+
+/// What a frame carries. Numbers are on the wire: never renumber.
+enum class kind : std::uint8_t {
+  call = 0,     ///< request expecting a reply or error with the same request id
+  cast = 1,     ///< request without reply
+  reply = 2,    ///< successful result of a call
+  error = 3,    ///< failed call (errc + text), or a refused control message
+  control = 4,  ///< cluster protocol: hello, gossip, heartbeat, leave
+};
+
+/// Header of a frame; which members are meaningful depends on `k` (see docs/wire.md).
+struct header {
+  kind k = kind::call;
+  std::uint64_t request_id = 0;
+  // call / cast
+  std::uint64_t fingerprint = 0;    ///< schema fingerprint of the sender
+  std::string actor;                ///< actor type name
+  std::string id;                   ///< actor id
+  std::uint32_t message_index = 0;  ///< position of the message in the actor's `messages` list
+  std::uint32_t timeout_ms = 0;     ///< call: remaining time budget; 0 = none (casts)
+  bool has_init = false;            ///< a third part carries the init argument
+  // reply
+  std::string node;                 ///< name of the node where the activation ran
+  // error
+  errc code = errc::ok;
+  std::string text;
+  // control
+  std::uint16_t control = 0;        ///< control message type (cluster layer)
+
+  friend bool operator==(header const&, header const&) = default;
+};
+
+/// A decoded frame: header plus body parts (payload, init argument, control body).
+struct frame {
+  header h;
+  std::vector<std::string> body;
+  friend bool operator==(frame const&, frame const&) = default;
+};
+
+namespace detail {
+inline std::size_t body_parts_for(header const& h) {
+  switch (h.k) {
+    case kind::call:
+    case kind::cast: return h.has_init ? 2 : 1;
+    case kind::reply: return 1;
+    case kind::error: return 0;
+    case kind::control: return 1;
+  }
+  return 0;
+}
+
+template <class T>
+bool read(msgpack::object const& o, T& out) {
+  try {
+    o.convert(out);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+}  // namespace detail
+
+/// Encodes the header part of a frame.
+inline std::string encode_header(header const& h) {
+  std::string out;
+  struct writer {
+    std::string* s;
+    void write(char const* d, std::size_t k) { s->append(d, k); }
+  } w{&out};
+  msgpack::packer<writer> pk(w);
+  auto const v = static_cast<std::uint8_t>(protocol_version);
+  switch (h.k) {
+    case kind::call:
+    case kind::cast:
+      pk.pack_array(9);
+      pk.pack(v); pk.pack(static_cast<std::uint8_t>(h.k)); pk.pack(h.request_id); pk.pack(h.fingerprint);
+      pk.pack(h.actor); pk.pack(h.id); pk.pack(h.message_index); pk.pack(h.timeout_ms); pk.pack(h.has_init);
+      break;
+    case kind::reply:
+      pk.pack_array(4);
+      pk.pack(v); pk.pack(static_cast<std::uint8_t>(h.k)); pk.pack(h.request_id); pk.pack(h.node);
+      break;
+    case kind::error:
+      pk.pack_array(5);
+      pk.pack(v); pk.pack(static_cast<std::uint8_t>(h.k)); pk.pack(h.request_id);
+      pk.pack(static_cast<std::uint16_t>(h.code)); pk.pack(h.text);
+      break;
+    case kind::control:
+      pk.pack_array(4);
+      pk.pack(v); pk.pack(static_cast<std::uint8_t>(h.k)); pk.pack(h.request_id); pk.pack(h.control);
+      break;
+  }
+  return out;
+}
+
+/// Encodes a whole frame as its multipart parts: header first, then the body parts.
+inline std::vector<std::string> encode_frame(frame const& f) {
+  std::vector<std::string> parts;
+  parts.reserve(1 + f.body.size());
+  parts.push_back(encode_header(f.h));
+  for (auto const& b : f.body) parts.push_back(b);
+  return parts;
+}
+
+/// Decodes a header part. Wrong version, unknown kind, wrong arity or types: errc::bad_message.
+inline result<header> decode_header(std::string_view bytes, limits const& lim = {}) {
+  limits hl = lim;
+  if (hl.max_payload_bytes > 64 * 1024) hl.max_payload_bytes = 64 * 1024;  // headers are small
+  hl.max_depth = 2;
+  if (auto ok = validate(bytes, hl); !ok) return fail(errc::bad_message, "frame header: " + ok.error().message);
+  try {
+    std::size_t const n = bytes.size();
+    msgpack::object_handle oh = msgpack::unpack(bytes.data(), n, nullptr, nullptr, msgpack::unpack_limit(n, n, n, n, n, 2));
+    msgpack::object const& o = oh.get();
+    if (o.type != msgpack::type::ARRAY || o.via.array.size < 3)
+      return fail(errc::bad_message, "frame header is not an array of at least 3 fields");
+    auto const* a = o.via.array.ptr;
+    auto const size = o.via.array.size;
+    std::uint8_t ver = 0, k = 0;
+    header h;
+    if (!detail::read(a[0], ver) || !detail::read(a[1], k) || !detail::read(a[2], h.request_id))
+      return fail(errc::bad_message, "frame header fields have wrong types");
+    if (ver != protocol_version)
+      return fail(errc::bad_message, "unsupported protocol version " + std::to_string(ver) + " (this node speaks " +
+                                         std::to_string(protocol_version) + ")");
+    if (k > static_cast<std::uint8_t>(kind::control)) return fail(errc::bad_message, "unknown frame kind " + std::to_string(k));
+    h.k = static_cast<kind>(k);
+    bool ok = true;
+    switch (h.k) {
+      case kind::call:
+      case kind::cast:
+        ok = size == 9 && detail::read(a[3], h.fingerprint) && detail::read(a[4], h.actor) && detail::read(a[5], h.id) &&
+             detail::read(a[6], h.message_index) && detail::read(a[7], h.timeout_ms) && detail::read(a[8], h.has_init);
+        break;
+      case kind::reply: ok = size == 4 && detail::read(a[3], h.node); break;
+      case kind::error: {
+        std::uint16_t c = 0;
+        ok = size == 5 && detail::read(a[3], c) && detail::read(a[4], h.text);
+        h.code = static_cast<errc>(c);
+        if (ok && (h.code == errc::ok || !is_known(h.code))) {
+          h.text = "peer sent unknown error code " + std::to_string(c) + ": " + h.text;
+          h.code = errc::bad_message;
+        }
+        break;
+      }
+      case kind::control: ok = size == 4 && detail::read(a[3], h.control); break;
+    }
+    if (!ok) return fail(errc::bad_message, "frame header of kind " + std::to_string(k) + " has wrong arity or field types");
+    return h;
+  } catch (std::exception const& e) {
+    return fail(errc::bad_message, std::string("malformed frame header: ") + e.what());
+  }
+}
+
+/// Decodes a multipart frame: header, then exactly the body parts its kind requires, each a
+/// valid msgpack body within `lim`. Bodies are validated, not converted: the receiver that
+/// knows the message type converts them with decode<T>.
+inline result<frame> decode_frame(std::span<std::string_view const> parts, limits const& lim = {}) {
+  if (parts.empty()) return fail(errc::bad_message, "empty frame");
+  auto h = decode_header(parts[0], lim);
+  if (!h) return std::move(h).error();
+  std::size_t const want = detail::body_parts_for(*h);
+  if (parts.size() != 1 + want)
+    return fail(errc::bad_message, "frame has " + std::to_string(parts.size() - 1) + " body parts, expected " + std::to_string(want));
+  frame f{std::move(*h), {}};
+  f.body.reserve(want);
+  for (std::size_t i = 1; i < parts.size(); ++i) {
+    if (auto ok = validate(parts[i], lim); !ok) return fail(errc::bad_message, "frame body: " + ok.error().message);
+    f.body.emplace_back(parts[i]);
+  }
+  return f;
+}
+
+}  // namespace mesh::wire

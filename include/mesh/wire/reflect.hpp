@@ -1,0 +1,255 @@
+#pragma once
+/// Reflection of message types: which types can travel, their structural signature, and the
+/// msgpack-c adaptors generated from Boost.Hana reflection. This is the single reflection point:
+/// serialization, the schema fingerprint and diagnostics all read it.
+
+#include <mesh/wire/type_name.hpp>
+
+#include <boost/hana/accessors.hpp>
+#include <boost/hana/define_struct.hpp>
+#include <boost/hana/adapt_struct.hpp>
+#include <boost/hana/for_each.hpp>
+#include <boost/hana/length.hpp>
+#include <boost/hana/pair.hpp>
+#include <boost/hana/second.hpp>
+#include <boost/hana/first.hpp>
+#include <boost/hana/string.hpp>
+#include <boost/hana/concept/struct.hpp>
+#include <msgpack.hpp>
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace mesh::wire {
+
+/// True for structs reflected with BOOST_HANA_DEFINE_STRUCT / BOOST_HANA_ADAPT_STRUCT.
+template <class T>
+inline constexpr bool is_reflected_v = std::is_class_v<T> && boost::hana::Struct<T>::value;
+
+/// True for field-less structs (tag messages such as `struct Get {};`); they travel as [].
+template <class T>
+inline constexpr bool is_tag_v = std::is_class_v<T> && std::is_empty_v<T> && !is_reflected_v<T> &&
+                                 std::is_default_constructible_v<T>;
+
+namespace detail {
+
+template <class T> struct is_vector : std::false_type {};
+template <class T, class A> struct is_vector<std::vector<T, A>> : std::true_type {};
+template <class T> struct is_optional : std::false_type {};
+template <class T> struct is_optional<std::optional<T>> : std::true_type {};
+template <class T> struct is_map : std::false_type {};
+template <class K, class V, class C, class A> struct is_map<std::map<K, V, C, A>> : std::true_type {};
+template <class K, class V, class H, class E, class A> struct is_map<std::unordered_map<K, V, H, E, A>> : std::true_type {};
+template <class T> struct is_array : std::false_type {};
+template <class T, std::size_t N> struct is_array<std::array<T, N>> : std::true_type {};
+template <class T> struct is_tuple : std::false_type {};
+template <class... Ts> struct is_tuple<std::tuple<Ts...>> : std::true_type {};
+template <class A, class B> struct is_tuple<std::pair<A, B>> : std::true_type {};
+
+template <class T>
+struct member_types;
+
+}  // namespace detail
+
+/// True when mesh knows how to put T on the wire.
+template <class T>
+struct is_serializable;
+
+template <class T>
+inline constexpr bool is_serializable_v = is_serializable<std::remove_cv_t<T>>::value;
+
+namespace detail {
+template <class T>
+constexpr bool reflected_members_serializable() {
+  bool ok = true;
+  boost::hana::for_each(boost::hana::accessors<T>(), [&](auto p) {
+    using M = std::remove_cvref_t<decltype(boost::hana::second(p)(std::declval<T&>()))>;
+    ok = ok && is_serializable_v<M>;
+  });
+  return ok;
+}
+template <class Tuple>
+struct tuple_serializable;
+template <template <class...> class Tp, class... Ts>
+struct tuple_serializable<Tp<Ts...>> : std::bool_constant<(is_serializable_v<Ts> && ...)> {};
+}  // namespace detail
+
+template <class T>
+struct is_serializable
+    : std::bool_constant<[] {
+        if constexpr (std::is_same_v<T, bool> || std::is_arithmetic_v<T> || std::is_enum_v<T>) return true;
+        else if constexpr (std::is_same_v<T, std::string>) return true;
+        else if constexpr (detail::is_vector<T>::value || detail::is_optional<T>::value || detail::is_array<T>::value)
+          return is_serializable_v<typename T::value_type>;
+        else if constexpr (detail::is_map<T>::value)
+          return is_serializable_v<typename T::key_type> && is_serializable_v<typename T::mapped_type>;
+        else if constexpr (detail::is_tuple<T>::value) return detail::tuple_serializable<T>::value;
+        else if constexpr (is_reflected_v<T>) return detail::reflected_members_serializable<T>();
+        else if constexpr (is_tag_v<T>) return true;
+        else return false;
+      }()> {};
+
+/// FNV-1a over a token stream; constexpr so the schema fingerprint is a compile-time constant.
+struct hasher {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  constexpr void bytes(std::string_view s) {
+    for (char c : s) {
+      h ^= static_cast<unsigned char>(c);
+      h *= 0x100000001b3ull;
+    }
+  }
+  constexpr void number(std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) {
+      h ^= (v >> (8 * i)) & 0xff;
+      h *= 0x100000001b3ull;
+    }
+  }
+  constexpr hasher& operator()(std::string_view s) {
+    bytes(s);
+    bytes(std::string_view("\0", 1));  // separator: "ab","c" differs from "a","bc"
+    return *this;
+  }
+};
+
+/// Feeds T's structural signature (names of reflected types and fields, kinds and widths of
+/// primitives, element types of containers) into h. Any change of a field's name or type changes it.
+template <class T>
+constexpr void signature(hasher& h) {
+  using U = std::remove_cv_t<T>;
+  if constexpr (std::is_same_v<U, bool>) h("bool");
+  else if constexpr (std::is_enum_v<U>) {
+    h("enum")(type_name<U>());
+    signature<std::underlying_type_t<U>>(h);
+  } else if constexpr (std::is_floating_point_v<U>) {
+    h("float").number(sizeof(U));
+  } else if constexpr (std::is_integral_v<U>) {
+    h(std::is_signed_v<U> ? "int" : "uint").number(sizeof(U));
+  } else if constexpr (std::is_same_v<U, std::string>) h("str");
+  else if constexpr (detail::is_vector<U>::value) {
+    h("vec");
+    signature<typename U::value_type>(h);
+  } else if constexpr (detail::is_array<U>::value) {
+    h("arr").number(std::tuple_size_v<U>);
+    signature<typename U::value_type>(h);
+  } else if constexpr (detail::is_optional<U>::value) {
+    h("opt");
+    signature<typename U::value_type>(h);
+  } else if constexpr (detail::is_map<U>::value) {
+    h("map");
+    signature<typename U::key_type>(h);
+    signature<typename U::mapped_type>(h);
+  } else if constexpr (detail::is_tuple<U>::value) {
+    h("tuple").number(std::tuple_size_v<U>);
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (signature<std::tuple_element_t<I, U>>(h), ...);
+    }(std::make_index_sequence<std::tuple_size_v<U>>{});
+  } else if constexpr (is_reflected_v<U>) {
+    h("struct")(type_name<U>());
+    boost::hana::for_each(boost::hana::accessors<U>(), [&](auto p) {
+      using M = std::remove_cvref_t<decltype(boost::hana::second(p)(std::declval<U&>()))>;
+      h(boost::hana::to<char const*>(boost::hana::first(p)));
+      signature<M>(h);
+    });
+    h("end");
+  } else if constexpr (is_tag_v<U>) {
+    h("tag")(type_name<U>());
+  } else if constexpr (std::is_void_v<U>) {
+    h("void");
+  } else {
+    h("?")(type_name<U>());
+  }
+}
+
+/// Number of fields a reflected struct has.
+template <class T>
+inline constexpr std::size_t field_count_v = decltype(boost::hana::length(boost::hana::accessors<T>()))::value;
+
+}  // namespace mesh::wire
+
+// msgpack-c adaptors generated from the reflection: structs travel as arrays of their fields in
+// declaration order (compact; the names are covered by the schema fingerprint), tags as [],
+// enums as their underlying integer.
+namespace msgpack {
+MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
+namespace adaptor {
+
+template <class T>
+struct convert<T, std::enable_if_t<mesh::wire::is_reflected_v<T>>> {
+  msgpack::object const& operator()(msgpack::object const& o, T& v) const {
+    if (o.type != msgpack::type::ARRAY || o.via.array.size != mesh::wire::field_count_v<T>) throw msgpack::type_error();
+    std::size_t i = 0;
+    boost::hana::for_each(boost::hana::accessors<T>(), [&](auto p) { o.via.array.ptr[i++].convert(boost::hana::second(p)(v)); });
+    return o;
+  }
+};
+template <class T>
+struct pack<T, std::enable_if_t<mesh::wire::is_reflected_v<T>>> {
+  template <class Stream>
+  msgpack::packer<Stream>& operator()(msgpack::packer<Stream>& o, T const& v) const {
+    o.pack_array(static_cast<std::uint32_t>(mesh::wire::field_count_v<T>));
+    boost::hana::for_each(boost::hana::accessors<T>(), [&](auto p) { o.pack(boost::hana::second(p)(v)); });
+    return o;
+  }
+};
+template <class T>
+struct object_with_zone<T, std::enable_if_t<mesh::wire::is_reflected_v<T>>> {
+  void operator()(msgpack::object::with_zone& o, T const& v) const {
+    constexpr auto n = static_cast<std::uint32_t>(mesh::wire::field_count_v<T>);
+    o.type = msgpack::type::ARRAY;
+    o.via.array.size = n;
+    o.via.array.ptr = n ? static_cast<msgpack::object*>(o.zone.allocate_align(sizeof(msgpack::object) * n, MSGPACK_ZONE_ALIGNOF(msgpack::object))) : nullptr;
+    std::size_t i = 0;
+    boost::hana::for_each(boost::hana::accessors<T>(), [&](auto p) {
+      o.via.array.ptr[i++] = msgpack::object(boost::hana::second(p)(v), o.zone);
+    });
+  }
+};
+
+template <class T>
+struct convert<T, std::enable_if_t<mesh::wire::is_tag_v<T>>> {
+  msgpack::object const& operator()(msgpack::object const& o, T&) const {
+    if (o.type != msgpack::type::ARRAY || o.via.array.size != 0) throw msgpack::type_error();
+    return o;
+  }
+};
+template <class T>
+struct pack<T, std::enable_if_t<mesh::wire::is_tag_v<T>>> {
+  template <class Stream>
+  msgpack::packer<Stream>& operator()(msgpack::packer<Stream>& o, T const&) const {
+    return o.pack_array(0);
+  }
+};
+
+template <class T>
+struct convert<T, std::enable_if_t<std::is_enum_v<T>>> {
+  msgpack::object const& operator()(msgpack::object const& o, T& v) const {
+    v = static_cast<T>(o.as<std::underlying_type_t<T>>());
+    return o;
+  }
+};
+template <class T>
+struct pack<T, std::enable_if_t<std::is_enum_v<T>>> {
+  template <class Stream>
+  msgpack::packer<Stream>& operator()(msgpack::packer<Stream>& o, T const& v) const {
+    return o.pack(static_cast<std::underlying_type_t<T>>(v));
+  }
+};
+template <class T>
+struct object<T, std::enable_if_t<std::is_enum_v<T>>> {
+  void operator()(msgpack::object& o, T const& v) const {
+    o = msgpack::object(static_cast<std::underlying_type_t<T>>(v));
+  }
+};
+
+}  // namespace adaptor
+}
+}  // namespace msgpack
