@@ -14,3 +14,10 @@
 #include <mesh/wire/codec.hpp>
 #include <mesh/wire/frame.hpp>
 #include <mesh/cluster/shard.hpp>
+#include <mesh/cluster/membership.hpp>
+#include <mesh/config.hpp>
+#include <mesh/actor/reply.hpp>
+#include <mesh/actor/future.hpp>
+#include <mesh/actor/context.hpp>
+#include <mesh/actor/invoke.hpp>
+#include <mesh/node.hpp>

@@ -156,6 +156,10 @@ struct not_a_capability {
                 "mesh: register_capabilities<...> takes mesh::capability types; declare "
                 "`struct my_cap : mesh::capability<\"my_cap\"> {};`");
 };
+template <class S>
+struct node_needs_a_schema {
+  static_assert(always_false<S>, "mesh: mesh::node takes a mesh::schema<Actors...>; write `mesh::node<mesh::schema<MyActor>>`");
+};
 template <class Actor>
 struct actor_type_must_be_a_class {
   static_assert(always_false<Actor>, "mesh: an actor must be a class type (struct or class); references, pointers and cv-qualified types are not actors");

@@ -1,0 +1,363 @@
+#pragma once
+/// Activations and mailboxes: one activation per (actor type, id) on a node, created lazily,
+/// running one message at a time on the worker pool, with a bounded intrusive mailbox.
+
+#include <mesh/actor/context.hpp>
+#include <mesh/actor/reply.hpp>
+#include <mesh/actor/runtime.hpp>
+#include <mesh/core/actor_traits.hpp>
+#include <mesh/wire/codec.hpp>
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+
+namespace mesh::detail {
+
+/// A tiny test-and-test-and-set lock: mailbox critical sections are a few pointer moves.
+class spinlock {
+ public:
+  void lock() noexcept {
+    while (f_.exchange(true, std::memory_order_acquire))
+      while (f_.load(std::memory_order_relaxed)) std::this_thread::yield();
+  }
+  void unlock() noexcept { f_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> f_{false};
+};
+
+template <class A>
+class activation;
+
+/// One message waiting in a mailbox. Local messages carry the typed payload (never serialized);
+/// remote ones carry the encoded payload and a responder.
+template <class A>
+struct envelope {
+  envelope* next = nullptr;
+  clock::time_point deadline = clock::time_point::max();
+  virtual ~envelope() = default;
+  /// The init argument this message carries, if any.
+  virtual init_arg_t<A> const* init() const noexcept { return nullptr; }
+  /// True when nobody waits for the result any more (the caller's deadline passed).
+  virtual bool abandoned() const noexcept { return false; }
+  /// Runs the handler on `self` and completes the request.
+  virtual void deliver(A& self, context& ctx, activation<A>& act) = 0;
+  /// Completes the request with an error.
+  virtual void fail(error e) = 0;
+};
+
+inline std::string describe(std::string_view actor, std::string_view id) {
+  return "actor '" + std::string(actor) + "' id '" + std::string(id) + "'";
+}
+
+/// Invokes A's handler for M, with the context when the handler takes one.
+template <class A, class M>
+decltype(auto) invoke_handler(A& self, M const& m, context& ctx) {
+  if constexpr (handles_plain<A, M>) return self.handle(m);
+  else return self.handle(m, ctx);
+}
+
+template <class A>
+class actor_table;
+
+template <class A>
+class activation final : public runnable, public std::enable_shared_from_this<activation<A>> {
+ public:
+  enum class push_result { ok, dead, full };
+
+  activation(actor_table<A>& table, std::string id) : table_(table), id_(std::move(id)) {}
+  ~activation() override {
+    // Anything still queued (only on shutdown) fails rather than vanishing.
+    while (auto* e = head_) {
+      head_ = e->next;
+      e->fail(fail_shutdown());
+      delete e;
+    }
+  }
+
+  std::string const& id() const noexcept { return id_; }
+  node_core& core() const noexcept { return table_.core(); }
+
+  /// Queues a message; schedules the activation when it was idle.
+  push_result push(envelope<A>* e, std::size_t capacity) {
+    bool schedule = false;
+    {
+      std::lock_guard lk(lock_);
+      if (dead_) return push_result::dead;
+      if (count_ >= capacity) return push_result::full;
+      if (tail_) tail_->next = e;
+      else head_ = e;
+      tail_ = e;
+      ++count_;
+      if (!scheduled_) schedule = scheduled_ = true;
+    }
+    if (schedule) core().pool().submit(this->shared_from_this());
+    return push_result::ok;
+  }
+
+  /// Claims an idle activation with an empty mailbox for inline execution on the caller's thread.
+  bool try_claim_idle() {
+    std::lock_guard lk(lock_);
+    if (dead_ || scheduled_ || count_ != 0) return false;
+    scheduled_ = true;
+    return true;
+  }
+  /// Releases an inline claim; hands over to the pool if messages arrived meanwhile.
+  void release_claim() {
+    bool resubmit = false;
+    {
+      std::lock_guard lk(lock_);
+      if (count_ > 0) resubmit = true;
+      else scheduled_ = false;
+    }
+    if (resubmit) core().pool().submit(this->shared_from_this());
+  }
+
+  /// Runs `f(self, ctx)` with the instance, constructing it first if needed (with `init`, or a
+  /// value-initialized init_arg). Exceptions become errc::actor_failed and discard the instance.
+  /// Caller must hold the activation (scheduled_ claimed).
+  template <class F>
+  result<void> with_instance(init_arg_t<A> const* init, F&& f) {
+    auto const name = actor_name_v<A>;
+    if (!instance_) {
+      try {
+        if constexpr (has_init_arg<A>) {
+          if (init) instance_.emplace(std::string_view(id_), *init);
+          else instance_.emplace(std::string_view(id_), init_arg_t<A>{});
+        } else if constexpr (std::is_constructible_v<A, std::string_view>) {
+          instance_.emplace(std::string_view(id_));
+        } else {
+          instance_.emplace();
+        }
+      } catch (std::exception const& ex) {
+        instance_.reset();
+        return fail(errc::actor_failed, "constructor of " + describe(name, id_) + " threw: " + ex.what());
+      } catch (...) {
+        instance_.reset();
+        return fail(errc::actor_failed, "constructor of " + describe(name, id_) + " threw a non-std exception");
+      }
+    }
+    context ctx(core(), name, id_);
+    try {
+      f(*instance_, ctx);
+    } catch (std::exception const& ex) {
+      instance_.reset();
+      return fail(errc::actor_failed, "handler of " + describe(name, id_) + " threw: " + ex.what());
+    } catch (...) {
+      instance_.reset();
+      return fail(errc::actor_failed, "handler of " + describe(name, id_) + " threw a non-std exception");
+    }
+    touch();
+    return {};
+  }
+
+  actor_ref ref() const { return actor_ref{core().name(), std::string(actor_name_v<A>), id_}; }
+
+  /// Worker entry point: drains a batch of messages, then yields the worker for fairness.
+  void run() override {
+    constexpr int batch = 64;
+    for (int i = 0; i < batch; ++i) {
+      envelope<A>* e;
+      {
+        std::lock_guard lk(lock_);
+        e = head_;
+        if (!e) {
+          scheduled_ = false;
+          return;
+        }
+        head_ = e->next;
+        if (!head_) tail_ = nullptr;
+        --count_;
+      }
+      process(e);
+    }
+    bool more;
+    {
+      std::lock_guard lk(lock_);
+      more = head_ != nullptr;
+      if (!more) scheduled_ = false;
+    }
+    if (more) core().pool().submit(this->shared_from_this());
+  }
+
+  /// Marks the activation dead when it is idle since before `cutoff` (or unconditionally idle when
+  /// cutoff is max). Returns the instance to deactivate, if any.
+  bool try_retire(clock::time_point cutoff) {
+    std::lock_guard lk(lock_);
+    if (dead_ || scheduled_ || count_ != 0) return false;
+    if (cutoff != clock::time_point::max() && last_used() >= cutoff) return false;
+    dead_ = true;
+    return true;
+  }
+
+  /// Runs on_deactivate() on a retired activation's instance and drops it.
+  void deactivate() noexcept {
+    if constexpr (requires(A& a) { a.on_deactivate(); }) {
+      if (instance_) {
+        try {
+          instance_->on_deactivate();
+        } catch (...) {
+        }
+      }
+    }
+    instance_.reset();
+  }
+
+  /// Fails everything queued (shutdown) and marks the activation dead.
+  void fail_all(error const& e) {
+    envelope<A>* list;
+    {
+      std::lock_guard lk(lock_);
+      dead_ = true;
+      list = head_;
+      head_ = tail_ = nullptr;
+      count_ = 0;
+    }
+    while (list) {
+      auto* n = list->next;
+      list->fail(e);
+      delete list;
+      list = n;
+    }
+  }
+
+ private:
+  static error fail_shutdown() { return fail(errc::shutting_down, "node is shutting down"); }
+
+  void process(envelope<A>* e) {
+    std::unique_ptr<envelope<A>> guard(e);
+    if (e->abandoned()) return;  // the caller gave up: don't run work nobody waits for
+    if (e->deadline != clock::time_point::max() && clock::now() > e->deadline) {
+      e->fail(fail(errc::timeout, "call to " + describe(actor_name_v<A>, id_) + " expired in the mailbox"));
+      return;
+    }
+    auto r = with_instance(e->init(), [&](A& self, context& ctx) { e->deliver(self, ctx, *this); });
+    if (!r) e->fail(std::move(r).error());
+  }
+
+  void touch() noexcept { last_used_.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed); }
+  clock::time_point last_used() const noexcept {
+    return clock::time_point(clock::duration(last_used_.load(std::memory_order_relaxed)));
+  }
+
+  actor_table<A>& table_;
+  std::string id_;
+  spinlock lock_;
+  std::uint32_t count_ = 0;
+  bool scheduled_ = false;
+  bool dead_ = false;
+  envelope<A>* head_ = nullptr;
+  envelope<A>* tail_ = nullptr;
+  std::atomic<clock::rep> last_used_{clock::now().time_since_epoch().count()};
+  std::optional<A> instance_;
+};
+
+/// All activations of one actor type on a node: a striped hash map id -> activation.
+template <class A>
+class actor_table final : public table_base {
+ public:
+  explicit actor_table(node_core& core) : core_(core) {}
+  ~actor_table() override { shutdown(); }
+
+  node_core& core() const noexcept { return core_; }
+  std::string_view actor_name() const noexcept override { return actor_name_v<A>; }
+  std::string_view capability() const noexcept override { return A::capability::name; }
+
+  /// The activation for `id`, created when absent.
+  std::shared_ptr<activation<A>> get_or_create(std::string_view id) {
+    auto const h = std::hash<std::string_view>{}(id);
+    auto& s = stripes_[h % stripe_count];
+    std::lock_guard lk(s.m);
+    auto it = s.map.find(id);
+    if (it != s.map.end()) return it->second;
+    auto a = std::make_shared<activation<A>>(*this, std::string(id));
+    s.map.emplace(std::string_view(a->id()), a);
+    return a;
+  }
+
+  std::size_t size() const override {
+    std::size_t n = 0;
+    for (auto& s : stripes_) {
+      std::lock_guard lk(s.m);
+      n += s.map.size();
+    }
+    return n;
+  }
+
+  std::size_t reap_idle(clock::time_point cutoff) override {
+    return retire_where(cutoff, [](std::string_view) { return true; });
+  }
+
+  std::size_t deactivate_where(std::function<bool(std::string_view)> const& pred) override {
+    return retire_where(clock::time_point::max(), pred);
+  }
+
+  void shutdown() override {
+    for (auto& s : stripes_) {
+      std::unordered_map<std::string_view, std::shared_ptr<activation<A>>> taken;
+      {
+        std::lock_guard lk(s.m);
+        taken.swap(s.map);
+      }
+      for (auto& [id, a] : taken) {
+        a->fail_all(fail(errc::shutting_down, "node is shutting down"));
+        a->deactivate();
+      }
+    }
+  }
+
+  void fail_pending(error const& e) override {
+    for (auto& s : stripes_) {
+      std::vector<std::shared_ptr<activation<A>>> all;
+      {
+        std::lock_guard lk(s.m);
+        for (auto& [id, a] : s.map) all.push_back(a);
+      }
+      for (auto& a : all) a->fail_all(e);
+    }
+  }
+
+  void deliver_remote(wire::frame&& f, std::function<void(wire::frame&&)> respond) override;
+
+ private:
+  template <class Pred>
+  std::size_t retire_where(clock::time_point cutoff, Pred const& pred) {
+    std::size_t n = 0;
+    for (auto& s : stripes_) {
+      std::vector<std::shared_ptr<activation<A>>> retired;
+      {
+        std::lock_guard lk(s.m);
+        for (auto it = s.map.begin(); it != s.map.end();) {
+          if (pred(it->first) && it->second->try_retire(cutoff)) {
+            retired.push_back(std::move(it->second));
+            it = s.map.erase(it);
+          } else {
+            ++it;
+          }
+        }
+      }
+      // Retired activations are dead and idle: nobody else touches their instance now.
+      for (auto& a : retired) a->deactivate();
+      n += retired.size();
+    }
+    return n;
+  }
+
+  static constexpr std::size_t stripe_count = 64;
+  struct stripe {
+    mutable std::mutex m;
+    std::unordered_map<std::string_view, std::shared_ptr<activation<A>>> map;
+  };
+  node_core& core_;
+  std::array<stripe, stripe_count> stripes_;
+};
+
+}  // namespace mesh::detail

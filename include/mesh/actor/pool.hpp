@@ -1,0 +1,202 @@
+#pragma once
+/// The worker pool that runs activations, and the deadline timer. Workers that block in a nested
+/// call help run other work meanwhile, so call chains deeper than the worker count cannot starve
+/// the pool.
+
+#include <mesh/actor/future.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <queue>
+#include <thread>
+#include <vector>
+
+namespace mesh::detail {
+
+/// Something a worker can run: an activation with messages waiting.
+struct runnable {
+  virtual void run() = 0;
+  virtual ~runnable() = default;
+};
+
+class worker_pool {
+ public:
+  explicit worker_pool(std::size_t n) {
+    n = std::max<std::size_t>(1, n);
+    threads_.reserve(n);
+    for (std::size_t i = 0; i < n; ++i) threads_.emplace_back([this] { worker_loop(); });
+  }
+  worker_pool(worker_pool const&) = delete;
+  worker_pool& operator=(worker_pool const&) = delete;
+  ~worker_pool() { stop(); }
+
+  std::size_t size() const noexcept { return threads_.size(); }
+
+  void submit(std::shared_ptr<runnable> r) {
+    bool wake;
+    {
+      std::lock_guard lk(m_);
+      q_.push_back(std::move(r));
+      ++outstanding_;
+      wake = idle_ > 0;
+    }
+    if (wake) cv_.notify_one();
+  }
+
+  /// Runs one queued item on the calling thread; false when the queue was empty.
+  bool try_run_one() {
+    std::shared_ptr<runnable> r;
+    {
+      std::lock_guard lk(m_);
+      if (q_.empty()) return false;
+      r = std::move(q_.front());
+      q_.pop_front();
+    }
+    execute(*r);
+    return true;
+  }
+
+  /// Blocks until pred() holds or `until` passes, running queued work meanwhile when called from
+  /// a worker thread (or any thread that asks to help). pred is re-checked at least every 200 µs.
+  template <class Pred>
+  bool help_until(Pred pred, clock::time_point until) {
+    while (!pred()) {
+      if (clock::now() >= until) return pred();
+      if (!try_run_one()) {
+        std::unique_lock lk(m_);
+        if (q_.empty()) cv_help_.wait_for(lk, std::chrono::microseconds(200));
+      }
+    }
+    return true;
+  }
+
+  /// Waits until every submitted item has run (queue empty and nothing executing), or `until`.
+  bool drain(clock::time_point until) {
+    std::unique_lock lk(m_);
+    return cv_drained_.wait_until(lk, until, [&] { return outstanding_ == 0; });
+  }
+
+  void stop() {
+    {
+      std::lock_guard lk(m_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+  }
+
+  /// True on a thread owned by any worker_pool (used to decide whether a blocking wait must help).
+  static bool& on_worker_thread() {
+    thread_local bool v = false;
+    return v;
+  }
+
+ private:
+  void execute(runnable& r) {
+    r.run();
+    std::lock_guard lk(m_);
+    if (--outstanding_ == 0) cv_drained_.notify_all();
+  }
+
+  void worker_loop() {
+    on_worker_thread() = true;
+    while (true) {
+      std::shared_ptr<runnable> r;
+      {
+        std::unique_lock lk(m_);
+        ++idle_;
+        cv_.wait(lk, [&] { return stopping_ || !q_.empty(); });
+        --idle_;
+        if (q_.empty()) return;  // stopping and nothing left
+        r = std::move(q_.front());
+        q_.pop_front();
+        if (!q_.empty()) cv_help_.notify_one();
+      }
+      execute(*r);
+    }
+  }
+
+  std::mutex m_;
+  std::condition_variable cv_, cv_help_, cv_drained_;
+  std::deque<std::shared_ptr<runnable>> q_;
+  std::size_t idle_ = 0;
+  std::size_t outstanding_ = 0;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+/// One thread running callbacks at their time: continuation deadlines and periodic maintenance.
+class timer_thread : public deadline_scheduler {
+ public:
+  timer_thread() : t_([this] { loop(); }) {}
+  ~timer_thread() override { stop(); }
+
+  void at(clock::time_point when, std::function<void()> fire) override {
+    {
+      std::lock_guard lk(m_);
+      if (stopping_) return;
+      q_.push(item{when, seq_++, std::move(fire)});
+    }
+    cv_.notify_one();
+  }
+
+  void stop() {
+    {
+      std::lock_guard lk(m_);
+      if (stopping_) return;
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    if (t_.joinable()) t_.join();
+    // Fire what is left so no continuation is lost (they complete with timeout or are no-ops).
+    while (!q_.empty()) {
+      auto f = std::move(const_cast<item&>(q_.top()).fire);
+      q_.pop();
+      f();
+    }
+  }
+
+ private:
+  struct item {
+    clock::time_point when;
+    std::uint64_t seq;
+    std::function<void()> fire;
+    bool operator>(item const& o) const { return when != o.when ? when > o.when : seq > o.seq; }
+  };
+  void loop() {
+    std::unique_lock lk(m_);
+    while (!stopping_) {
+      if (q_.empty()) {
+        cv_.wait(lk);
+        continue;
+      }
+      auto when = q_.top().when;
+      if (clock::now() < when) {
+        cv_.wait_until(lk, when);
+        continue;
+      }
+      auto f = std::move(const_cast<item&>(q_.top()).fire);
+      q_.pop();
+      lk.unlock();
+      f();
+      lk.lock();
+    }
+  }
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::priority_queue<item, std::vector<item>, std::greater<>> q_;
+  std::uint64_t seq_ = 0;
+  bool stopping_ = false;
+  std::thread t_;
+};
+
+}  // namespace mesh::detail

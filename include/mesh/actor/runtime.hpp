@@ -1,0 +1,127 @@
+#pragma once
+/// detail::node_core: the schema-independent part of a node (configuration, capability table,
+/// worker pool, timers, actor-table registry, remote hooks). Typed code reaches actor tables
+/// through it, so mesh::context needs no schema parameter.
+
+#include <mesh/actor/pool.hpp>
+#include <mesh/cluster/membership.hpp>
+#include <mesh/cluster/shard.hpp>
+#include <mesh/config.hpp>
+#include <mesh/core/error.hpp>
+#include <mesh/wire/frame.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace mesh::detail {
+
+/// Unique address per actor type: the key of the actor-table registry.
+template <class A>
+inline constexpr char actor_tag = 0;
+
+/// Type-erased view of one actor type's activations.
+class table_base {
+ public:
+  virtual ~table_base() = default;
+  virtual std::string_view actor_name() const noexcept = 0;
+  virtual std::string_view capability() const noexcept = 0;
+  virtual std::size_t size() const = 0;
+  /// Deactivates activations idle since before `cutoff`; returns how many.
+  virtual std::size_t reap_idle(clock::time_point cutoff) = 0;
+  /// Deactivates idle activations whose id satisfies `pred` (shard moved away); returns how many.
+  virtual std::size_t deactivate_where(std::function<bool(std::string_view)> const& pred) = 0;
+  /// Fails every queued message with `e` and closes the mailboxes (shutdown, before workers stop).
+  virtual void fail_pending(error const& e) = 0;
+  /// Deactivates and destroys every activation (after workers stopped).
+  virtual void shutdown() = 0;
+  /// Delivers a request that arrived from the network (payload still encoded).
+  virtual void deliver_remote(wire::frame&& f, std::function<void(wire::frame&&)> respond) = 0;
+};
+
+/// Where a request goes.
+struct route {
+  bool local = true;
+  std::string node;  // owner name when remote
+};
+
+class node_core {
+ public:
+  explicit node_core(node_config cfg)
+      : cfg_(normalize(std::move(cfg))),
+        pool_(cfg_.workers),
+        timer_(std::make_shared<timer_thread>()) {}
+  node_core(node_core const&) = delete;
+  node_core& operator=(node_core const&) = delete;
+  virtual ~node_core() = default;
+
+  node_config const& config() const noexcept { return cfg_; }
+  std::string const& name() const noexcept { return cfg_.name; }
+  cluster::membership& members() noexcept { return members_; }
+  cluster::membership const& members() const noexcept { return members_; }
+  worker_pool& pool() noexcept { return pool_; }
+  std::shared_ptr<timer_thread> const& timer() const noexcept { return timer_; }
+  bool stopping() const noexcept { return stopping_.load(std::memory_order_acquire); }
+
+  template <class A>
+  table_base* find_table() const noexcept {
+    for (auto const& [tag, t] : tables_)
+      if (tag == &actor_tag<A>) return t;
+    return nullptr;
+  }
+  table_base* find_table(std::string_view actor) const noexcept {
+    for (auto const& [tag, t] : tables_)
+      if (t->actor_name() == actor) return t;
+    return nullptr;
+  }
+
+  /// Where the activation of (capability, id) lives now.
+  result<route> route_for(std::string_view capability, std::string_view id) const {
+    auto snap = members_.snapshot();
+    auto owner = cluster::membership::owner(*snap, shard_for(id, cfg_.shard_count), capability);
+    if (!owner) return std::move(owner).error();
+    if (*owner == cfg_.name) return route{true, {}};
+    return route{false, std::move(*owner)};
+  }
+
+  /// Sends a request frame to a remote owner; the cluster layer overrides it. `on_reply` gets the
+  /// reply or error frame (or a synthesized error frame on failure) exactly once.
+  virtual void send_remote(std::string const& node, wire::frame&& f, clock::time_point deadline,
+                           std::function<void(wire::frame&&)> on_reply) {
+    (void)deadline;
+    (void)f;
+    wire::frame err;
+    err.h.k = wire::kind::error;
+    err.h.code = errc::node_unreachable;
+    err.h.text = "node '" + node + "' is not reachable from a single-process node";
+    on_reply(std::move(err));
+  }
+
+  /// Schema fingerprint of the typed node (set by node<Schema>).
+  std::uint64_t fingerprint() const noexcept { return fingerprint_; }
+
+ protected:
+  static node_config normalize(node_config c) {
+    if (c.name.empty()) c.name = "local";
+    if (c.workers == 0) c.workers = std::max(1u, std::thread::hardware_concurrency());
+    if (c.shard_count == 0) c.shard_count = 1;
+    if (c.shard_count > (std::uint64_t{1} << 32)) c.shard_count = std::uint64_t{1} << 32;
+    if (c.mailbox_capacity == 0) c.mailbox_capacity = 1;
+    return c;
+  }
+  void register_table(void const* tag, table_base* t) { tables_.emplace_back(tag, t); }
+
+  node_config cfg_;
+  cluster::membership members_;
+  worker_pool pool_;
+  std::shared_ptr<timer_thread> timer_;
+  std::atomic<bool> stopping_{false};
+  std::vector<std::pair<void const*, table_base*>> tables_;
+  std::uint64_t fingerprint_ = 0;
+};
+
+}  // namespace mesh::detail

@@ -1,0 +1,40 @@
+#pragma once
+/// mesh::node_config: everything a node is configured with.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace mesh {
+
+/// Configuration of a mesh::node. An aggregate: set the members you need.
+struct node_config {
+  /// Unique node name; what nodes_for returns and reply.ref.node names. Empty: "local".
+  std::string name{};
+  /// ZeroMQ endpoint this node binds (e.g. "tcp://127.0.0.1:7001"). Empty: single-process node.
+  std::string listen{};
+  /// Endpoints of existing members to join through.
+  std::vector<std::string> seeds{};
+  /// Number of shards ids hash into (erlang:phash2 range); 1..2^32.
+  std::uint64_t shard_count = 4096;
+  /// Worker threads running activations. 0: std::thread::hardware_concurrency().
+  std::size_t workers = 0;
+  /// Deadline of a call that does not set its own timeout.
+  std::chrono::milliseconds call_timeout{5000};
+  /// Deactivate activations idle this long (0: never). on_deactivate() runs first if present.
+  std::chrono::milliseconds idle_timeout{0};
+  /// Most messages waiting in one activation's mailbox; beyond it calls fail with errc::overloaded.
+  std::size_t mailbox_capacity = 100000;
+  /// Largest accepted msgpack body (payload) from the network, in bytes.
+  std::size_t max_payload_bytes = 16u << 20;
+  /// How long the destructor lets queued work finish before failing it with errc::shutting_down.
+  std::chrono::milliseconds shutdown_grace{2000};
+  /// Heartbeat period and the silence after which a member is declared dead (cluster mode).
+  std::chrono::milliseconds heartbeat_interval{250};
+  std::chrono::milliseconds failure_timeout{2000};
+};
+
+}  // namespace mesh

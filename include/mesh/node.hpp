@@ -1,0 +1,247 @@
+#pragma once
+/// mesh::node<Schema>: where the layers meet. Hosts activations of the schema's actors for the
+/// capabilities it registered, routes every call by shard to the owner node, and (with a
+/// `listen` endpoint) takes part in a cluster.
+
+#include <mesh/actor/invoke.hpp>
+#include <mesh/config.hpp>
+#include <mesh/core/schema.hpp>
+
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+namespace mesh {
+
+namespace detail {
+template <class Schema, bool Valid = Schema::valid>
+struct tables_of {
+  using type = std::tuple<>;
+};
+template <class... As>
+struct tables_of<schema<As...>, true> {
+  using type = std::tuple<std::unique_ptr<actor_table<As>>...>;
+};
+
+template <class S>
+constexpr bool check_node_schema() {
+  if constexpr (!is_schema<S>::value) {
+    (void)sizeof(diagnostics::node_needs_a_schema<S>);
+    return false;
+  } else {
+    return S::valid;
+  }
+}
+}  // namespace detail
+
+/// A mesh node. Thread-safe: every member function may be called from any thread.
+/// Not copyable or movable; the destructor stops it (see docs/architecture.md, "Shutdown").
+template <class Schema>
+class node : public detail::node_core {
+  static constexpr bool schema_ok = detail::check_node_schema<Schema>();
+
+ public:
+  using schema_type = Schema;
+
+  /// Starts the node: worker pool, timers and (cluster mode) sockets.
+  explicit node(node_config cfg = {}) : detail::node_core(std::move(cfg)) {
+    if constexpr (schema_ok) {
+      fingerprint_ = Schema::fingerprint;
+      std::apply([&](auto&... t) { (make_table(t), ...); }, owned_tables_);
+    }
+    if (cfg_.idle_timeout.count() > 0) schedule_reaper();
+  }
+
+  node(node const&) = delete;
+  node& operator=(node const&) = delete;
+
+  /// Stops the node: new requests fail with errc::shutting_down, queued work gets
+  /// `shutdown_grace` to finish, the rest fails with errc::shutting_down; every activation is
+  /// deactivated (on_deactivate runs) and every thread joined before it returns.
+  ~node() override { stop(); }
+
+  /// This node's name.
+  std::string const& name() const noexcept { return cfg_.name; }
+
+  // ---- capabilities and topology -----------------------------------------------------------
+
+  /// Registers capabilities this node hosts (adds to those registered before).
+  template <class... Caps>
+  void register_capabilities() {
+    if constexpr ((is_capability_v<Caps> && ...)) {
+      register_capabilities({Caps::name...});
+    } else {
+      (check_capability<Caps>(), ...);
+    }
+  }
+  /// Registers capabilities by name, at run time.
+  void register_capabilities(std::initializer_list<std::string_view> caps) {
+    register_capabilities(std::vector<std::string>(caps.begin(), caps.end()));
+  }
+  void register_capabilities(std::vector<std::string> const& caps) { on_capabilities_changed(caps); }
+
+  /// Sorted names of the nodes that registered capability Cap.
+  template <class Cap>
+  std::vector<std::string> nodes_for() const {
+    if constexpr (is_capability_v<Cap>) return members_.nodes_for(Cap::name);
+    else return check_capability<Cap>(), std::vector<std::string>{};
+  }
+  /// Sorted names of the nodes that registered capability `cap` (empty when none).
+  std::vector<std::string> nodes_for(std::string_view cap) const { return members_.nodes_for(cap); }
+
+  /// Sorted, unique capabilities registered anywhere in the cluster.
+  std::vector<std::string> all_capabilities() const { return members_.all_capabilities(); }
+
+  /// Owner of `shard` for `cap`: sorted(nodes_for(cap))[shard % size], or errc::no_nodes.
+  result<std::string> owner_node(std::uint32_t shard, std::string_view cap) const {
+    return cluster::membership::owner(*members_.snapshot(), shard, cap);
+  }
+  template <class Cap>
+  result<std::string> owner_node(std::uint32_t shard) const {
+    return owner_node(shard, Cap::name);
+  }
+
+  /// Shard of `id` with this node's shard_count.
+  std::uint32_t shard_for(std::string_view id) const noexcept { return mesh::shard_for(id, cfg_.shard_count); }
+
+  // ---- requests ------------------------------------------------------------------------------
+
+  /// Calls actor `Actor` with id `id`; waits for the reply at most `timeout` (default:
+  /// node_config::call_timeout). Errors: no_nodes, timeout, actor_failed, overloaded,
+  /// node_unreachable, shutting_down, ...
+  template <class Actor, class Message>
+  auto call(std::string_view id, Message&& msg, std::chrono::milliseconds timeout = {}) {
+    using M = std::remove_cvref_t<Message>;
+    if constexpr (!check_request<Actor, M>()) {
+      return result<reply<void>>(fail(errc::type_mismatch, "invalid request"));
+    } else {
+      return detail::call<Actor, M>(*this, id, M(std::forward<Message>(msg)), std::nullopt, timeout);
+    }
+  }
+  /// Calls with a full request (init argument, timeout).
+  template <class Actor, class Message>
+  auto call(request<Actor, Message> req) {
+    if constexpr (!check_request<Actor, Message>()) {
+      return result<reply<void>>(fail(errc::type_mismatch, "invalid request"));
+    } else {
+      return detail::call<Actor, Message>(*this, req.id, std::move(req.payload), std::move(req.init_arg), req.timeout);
+    }
+  }
+
+  /// Starts a call and returns at once; the future yields the result (or errc::timeout).
+  template <class Actor, class Message>
+  auto call_async(std::string_view id, Message&& msg, std::chrono::milliseconds timeout = {}) {
+    using M = std::remove_cvref_t<Message>;
+    if constexpr (!check_request<Actor, M>()) {
+      return future<void>{};
+    } else {
+      return detail::call_async<Actor, M>(*this, id, M(std::forward<Message>(msg)), std::nullopt, timeout);
+    }
+  }
+  template <class Actor, class Message>
+  auto call_async(request<Actor, Message> req) {
+    if constexpr (!check_request<Actor, Message>()) {
+      return future<void>{};
+    } else {
+      return detail::call_async<Actor, Message>(*this, req.id, std::move(req.payload), std::move(req.init_arg), req.timeout);
+    }
+  }
+
+  /// Sends without a reply; returns once the message is queued or handed to the transport.
+  template <class Actor, class Message>
+  result<void> cast(std::string_view id, Message&& msg) {
+    using M = std::remove_cvref_t<Message>;
+    if constexpr (!check_request<Actor, M>()) {
+      return fail(errc::type_mismatch, "invalid request");
+    } else {
+      return detail::cast<Actor, M>(*this, id, M(std::forward<Message>(msg)), std::nullopt);
+    }
+  }
+  template <class Actor, class Message>
+  result<void> cast(request<Actor, Message> req) {
+    if constexpr (!check_request<Actor, Message>()) {
+      return fail(errc::type_mismatch, "invalid request");
+    } else {
+      return detail::cast<Actor, Message>(*this, req.id, std::move(req.payload), std::move(req.init_arg));
+    }
+  }
+
+  // ---- introspection -----------------------------------------------------------------------
+
+  /// Number of live activations of Actor on this node.
+  template <class Actor>
+  std::size_t activation_count() const {
+    auto const* t = find_table<Actor>();
+    return t ? t->size() : 0;
+  }
+  /// Number of live activations of every actor type on this node.
+  std::size_t activation_count() const {
+    std::size_t n = 0;
+    for (auto const& [tag, t] : tables_) n += t->size();
+    return n;
+  }
+  /// Deactivates activations idle for at least `idle` now (also done periodically when
+  /// node_config::idle_timeout is set). Returns how many were deactivated.
+  std::size_t deactivate_idle(std::chrono::milliseconds idle) {
+    std::size_t n = 0;
+    auto const cutoff = detail::clock::now() - idle;
+    for (auto const& [tag, t] : tables_) n += t->reap_idle(cutoff);
+    return n;
+  }
+
+ protected:
+  /// Capability registration hook; the cluster layer also propagates it.
+  virtual void on_capabilities_changed(std::vector<std::string> const& caps) { members_.add_capabilities(cfg_.name, caps); }
+
+  void stop() {
+    if (stopping_.exchange(true)) return;
+    pool_.drain(detail::clock::now() + cfg_.shutdown_grace);
+    for (auto const& [tag, t] : tables_) t->fail_pending(fail(errc::shutting_down, "node '" + cfg_.name + "' is shutting down"));
+    pool_.stop();
+    for (auto const& [tag, t] : tables_) t->shutdown();
+    timer_->stop();
+  }
+
+ private:
+  template <class Actor, class M>
+  static constexpr bool check_request() {
+    if constexpr (!schema_ok) {
+      return false;
+    } else if constexpr (!Schema::template contains<Actor>) {
+      (void)sizeof(diagnostics::actor_not_in_schema<Actor>);
+      return false;
+    } else {
+      return check_accepts<Actor, M>();
+    }
+  }
+  template <class Cap>
+  static constexpr bool check_capability() {
+    if constexpr (!is_capability_v<Cap>) {
+      (void)sizeof(diagnostics::not_a_capability<Cap>);
+      return false;
+    }
+    return true;
+  }
+
+  template <class A>
+  void make_table(std::unique_ptr<detail::actor_table<A>>& t) {
+    t = std::make_unique<detail::actor_table<A>>(*this);
+    register_table(&detail::actor_tag<A>, t.get());
+  }
+
+  void schedule_reaper() {
+    auto const period = std::max(std::chrono::milliseconds(5), cfg_.idle_timeout / 4);
+    timer_->at(detail::clock::now() + period, [this] {
+      if (stopping()) return;
+      deactivate_idle(cfg_.idle_timeout);
+      schedule_reaper();
+    });
+  }
+
+  typename detail::tables_of<Schema>::type owned_tables_;
+};
+
+}  // namespace mesh
