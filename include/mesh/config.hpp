@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <string_view>
 #include <string>
 #include <thread>
 #include <vector>
@@ -35,6 +37,8 @@ struct node_config {
   /// Heartbeat period and the silence after which a member is declared dead (cluster mode).
   std::chrono::milliseconds heartbeat_interval{250};
   std::chrono::milliseconds failure_timeout{2000};
+  /// Receives the node's log lines (joins, deaths, refusals). Empty: printed to stderr.
+  std::function<void(std::string_view)> logger{};
 };
 
 }  // namespace mesh

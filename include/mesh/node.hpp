@@ -4,6 +4,7 @@
 /// `listen` endpoint) takes part in a cluster.
 
 #include <mesh/actor/invoke.hpp>
+#include <mesh/cluster/service.hpp>
 #include <mesh/config.hpp>
 #include <mesh/core/schema.hpp>
 
@@ -53,6 +54,14 @@ class node : public detail::node_core {
       std::apply([&](auto&... t) { (make_table(t), ...); }, owned_tables_);
     }
     if (cfg_.idle_timeout.count() > 0) schedule_reaper();
+    if (!cfg_.listen.empty()) {
+      try {
+        service_ = std::make_unique<cluster::service>(*this);
+      } catch (...) {
+        stop();
+        throw;
+      }
+    }
   }
 
   node(node const&) = delete;
@@ -171,6 +180,15 @@ class node : public detail::node_core {
 
   // ---- introspection -----------------------------------------------------------------------
 
+  /// The endpoint this node listens on, as bound (empty for a single-process node).
+  std::string endpoint() const { return service_ ? service_->endpoint() : std::string{}; }
+
+  /// Sorted names of every cluster member this node currently sees, itself included.
+  std::vector<std::string> cluster_members() const { return members_.members(); }
+
+  /// Transport counters (all zero for a single-process node).
+  cluster::transport_stats transport_stats() const { return service_ ? service_->stats() : cluster::transport_stats{}; }
+
   /// Number of live activations of Actor on this node.
   template <class Actor>
   std::size_t activation_count() const {
@@ -194,10 +212,19 @@ class node : public detail::node_core {
 
  protected:
   /// Capability registration hook; the cluster layer also propagates it.
-  virtual void on_capabilities_changed(std::vector<std::string> const& caps) { members_.add_capabilities(cfg_.name, caps); }
+  virtual void on_capabilities_changed(std::vector<std::string> const& caps) {
+    if (members_.add_capabilities(cfg_.name, caps) && service_) service_->capabilities_changed();
+  }
+
+  void send_remote(std::string const& node, wire::frame&& f, detail::clock::time_point deadline,
+                   std::function<void(wire::frame&&)> on_reply) override {
+    if (!service_) return detail::node_core::send_remote(node, std::move(f), deadline, std::move(on_reply));
+    service_->send(node, std::move(f), deadline, std::move(on_reply));
+  }
 
   void stop() {
     if (stopping_.exchange(true)) return;
+    if (service_) service_->stop();  // leave first: peers drop us at once, remote callers get errors
     pool_.drain(detail::clock::now() + cfg_.shutdown_grace);
     for (auto const& [tag, t] : tables_) t->fail_pending(fail(errc::shutting_down, "node '" + cfg_.name + "' is shutting down"));
     pool_.stop();
@@ -242,6 +269,7 @@ class node : public detail::node_core {
   }
 
   typename detail::tables_of<Schema>::type owned_tables_;
+  std::unique_ptr<cluster::service> service_;
 };
 
 }  // namespace mesh

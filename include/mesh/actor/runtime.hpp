@@ -11,6 +11,7 @@
 #include <mesh/wire/frame.hpp>
 
 #include <atomic>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <string>
@@ -54,7 +55,9 @@ class node_core {
   explicit node_core(node_config cfg)
       : cfg_(normalize(std::move(cfg))),
         pool_(cfg_.workers),
-        timer_(std::make_shared<timer_thread>()) {}
+        timer_(std::make_shared<timer_thread>()) {
+    members_.set_capabilities(cfg_.name, {});
+  }
   node_core(node_core const&) = delete;
   node_core& operator=(node_core const&) = delete;
   virtual ~node_core() = default;
@@ -85,6 +88,9 @@ class node_core {
     auto owner = cluster::membership::owner(*snap, shard_for(id, cfg_.shard_count), capability);
     if (!owner) return std::move(owner).error();
     if (*owner == cfg_.name) return route{true, {}};
+    if (snap->incompatible.count(*owner))
+      return fail(errc::schema_mismatch, "owner node '" + *owner + "' of '" + std::string(id) +
+                                             "' was built from a different schema (fingerprint mismatch)");
     return route{false, std::move(*owner)};
   }
 
@@ -99,6 +105,18 @@ class node_core {
     err.h.code = errc::node_unreachable;
     err.h.text = "node '" + node + "' is not reachable from a single-process node";
     on_reply(std::move(err));
+  }
+
+  /// Calls f(table_base&) for every actor type of the schema.
+  template <class F>
+  void for_each_table(F&& f) const {
+    for (auto const& [tag, t] : tables_) f(*t);
+  }
+
+  /// Writes one log line through node_config::logger (stderr by default).
+  void log(std::string_view line) const {
+    if (cfg_.logger) cfg_.logger(line);
+    else std::fprintf(stderr, "[mesh %s] %.*s\n", cfg_.name.c_str(), static_cast<int>(line.size()), line.data());
   }
 
   /// Schema fingerprint of the typed node (set by node<Schema>).

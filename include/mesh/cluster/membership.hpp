@@ -23,6 +23,7 @@ struct routing_snapshot {
   std::uint64_t version = 0;
   std::map<std::string, std::vector<std::string>, std::less<>> nodes_by_capability;  // sorted names
   std::map<std::string, std::set<std::string>, std::less<>> capabilities_by_node;
+  std::set<std::string, std::less<>> incompatible;  ///< members refused for a schema mismatch
 
   std::vector<std::string> const* nodes_for(std::string_view cap) const {
     auto it = nodes_by_capability.find(cap);
@@ -63,8 +64,24 @@ class membership {
     std::lock_guard lk(m_);
     bool const had = present_.erase(node) > 0;
     caps_.erase(node);
+    incompatible_.erase(node);
     if (had) publish_locked();
     return had;
+  }
+
+  /// Marks a member as built from another schema: calls routed to it fail with schema_mismatch.
+  void set_incompatible(std::string const& node, bool v) {
+    std::lock_guard lk(m_);
+    bool const changed = v ? incompatible_.insert(node).second : incompatible_.erase(node) > 0;
+    if (changed) publish_locked();
+  }
+
+  /// Sorted names of every member, this node included.
+  std::vector<std::string> members() const {
+    auto s = snapshot();
+    std::vector<std::string> out;
+    for (auto const& [n, caps] : s->capabilities_by_node) out.push_back(n);
+    return out;
   }
 
   /// The capabilities of one member.
@@ -132,6 +149,7 @@ class membership {
       for (auto const& c : it->second) s->nodes_by_capability[c].push_back(node);
     }
     for (auto& [c, v] : s->nodes_by_capability) std::sort(v.begin(), v.end());
+    s->incompatible.insert(incompatible_.begin(), incompatible_.end());
     snap_ = std::move(s);
     version_.store(counter_, std::memory_order_release);
   }
@@ -139,6 +157,7 @@ class membership {
   mutable std::mutex m_;
   std::map<std::string, std::set<std::string>> caps_;
   std::set<std::string> present_;
+  std::set<std::string> incompatible_;
   std::shared_ptr<routing_snapshot const> snap_;
   std::uint64_t counter_ = 0;
   std::atomic<std::uint64_t> version_{0};

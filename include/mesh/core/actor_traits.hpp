@@ -168,27 +168,30 @@ struct actor_type_must_be_a_class {
 
 namespace detail {
 
+template <class A, class M>
+constexpr bool check_message() {
+  if constexpr (!handles<A, M>) {
+    (void)sizeof(diagnostics::actor_lacks_handle_for_message<A::name, M>);
+    return false;
+  } else if constexpr (!wire::is_serializable_v<M>) {
+    (void)sizeof(diagnostics::message_type_not_serializable<A::name, M>);
+    return false;
+  } else if constexpr (!std::is_void_v<reply_t<A, M>> && !wire::is_serializable_v<reply_t<A, M>>) {
+    (void)sizeof(diagnostics::reply_type_not_serializable<A::name, M, reply_t<A, M>>);
+    return false;
+  } else {
+    return true;
+  }
+}
+template <class A, class M>
+struct message_passes_checks : std::bool_constant<check_message<A, M>()> {};
+
 template <class A>
 constexpr bool check_messages() {
+  // Stop at the first broken rule: one error per misuse. std::conjunction instantiates the checks
+  // of later messages only while the earlier ones pass (a fold over `ok && ...` would check them all).
   return []<class... Ms>(list<Ms...>*) {
-    bool ok = true;
-    // Stop at the first broken rule: one error per misuse.
-    ((ok = ok && [] {
-        if constexpr (!handles<A, Ms>) {
-          (void)sizeof(diagnostics::actor_lacks_handle_for_message<A::name, Ms>);
-          return false;
-        } else if constexpr (!wire::is_serializable_v<Ms>) {
-          (void)sizeof(diagnostics::message_type_not_serializable<A::name, Ms>);
-          return false;
-        } else if constexpr (!std::is_void_v<reply_t<A, Ms>> && !wire::is_serializable_v<reply_t<A, Ms>>) {
-          (void)sizeof(diagnostics::reply_type_not_serializable<A::name, Ms, reply_t<A, Ms>>);
-          return false;
-        } else {
-          return true;
-        }
-      }()),
-     ...);
-    return ok;
+    return std::conjunction_v<message_passes_checks<A, Ms>...>;
   }(static_cast<typename A::messages*>(nullptr));
 }
 
@@ -224,7 +227,8 @@ constexpr bool check_actor() {
   } else if constexpr (!detail::has_actor_name<A>) {
     (void)sizeof(diagnostics::actor_needs_a_name<A>);
     return false;
-  } else if constexpr (!detail::has_capability_type<A> || !is_capability_v<typename A::capability>) {
+  } else if constexpr (!is_capability_v<typename detail::capability_of<A>::type>) {
+    // capability_of is void when A declares none (naming A::capability here would be a hard error).
     using cap = typename detail::capability_of<A>::type;
     (void)sizeof(diagnostics::actor_capability_must_be_a_mesh_capability<A::name, cap>);
     return false;

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <string_view>
+#include <type_traits>
 
 namespace mesh {
 
@@ -29,12 +30,14 @@ constexpr bool check_unique_names() {
   }
 }
 
+template <class A>
+struct actor_passes_checks : std::bool_constant<is_valid_actor_v<A>> {};
+
 template <class... As>
 constexpr bool check_schema() {
-  bool ok = true;
-  ((ok = ok && is_valid_actor_v<As>), ...);  // stops at the first invalid actor
-  if (!ok) return false;
-  if constexpr ((is_valid_actor_v<As> && ...)) return check_unique_names<As...>();
+  // std::conjunction stops at the first invalid actor: the later ones are not checked, so a schema
+  // reports one error (naming is_valid_actor_v<As> in a fold would check every actor).
+  if constexpr (std::conjunction_v<actor_passes_checks<As>...>) return check_unique_names<As...>();
   else return false;
 }
 

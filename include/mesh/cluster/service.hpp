@@ -1,0 +1,606 @@
+#pragma once
+/// The cluster service of a node: one I/O thread owning a ROUTER (bound to node_config::listen)
+/// and one DEALER per peer; membership by gossiped heartbeats; failure detection; request/reply
+/// correlation; rebalancing when shard owners change. See docs/architecture.md, "Cluster".
+
+#include <mesh/actor/runtime.hpp>
+#include <mesh/transport/mpsc_queue.hpp>
+#include <mesh/wire/frame.hpp>
+
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace mesh::cluster {
+
+/// Control message types (wire::header::control). Numbers are on the wire.
+enum class control : std::uint16_t {
+  heartbeat = 1,  ///< body: gossip. Sent DEALER->ROUTER every heartbeat_interval; also the join.
+  refuse = 2,     ///< body: refusal. ROUTER->DEALER answer to a heartbeat that is not accepted.
+  leave = 3,      ///< body: member_info. Graceful departure.
+};
+
+/// A member as gossiped.
+struct member_info {
+  BOOST_HANA_DEFINE_STRUCT(member_info,
+                           (std::string, name),
+                           (std::string, endpoint),
+                           (std::uint64_t, incarnation),
+                           (std::uint64_t, fingerprint),
+                           (std::vector<std::string>, capabilities));
+};
+struct gossip {
+  BOOST_HANA_DEFINE_STRUCT(gossip, (member_info, self), (std::vector<member_info>, known));
+};
+struct refusal {
+  BOOST_HANA_DEFINE_STRUCT(refusal, (member_info, self), (std::uint16_t, code), (std::string, reason));
+};
+
+/// Counters a node exposes about its transport (all monotonically increasing).
+struct transport_stats {
+  std::uint64_t frames_in = 0;
+  std::uint64_t frames_out = 0;
+  std::uint64_t bad_frames = 0;      ///< undecodable frames dropped
+  std::uint64_t send_failures = 0;   ///< sends refused by ZeroMQ (HWM reached, peer gone)
+  std::uint64_t refused_peers = 0;   ///< heartbeats refused (schema mismatch, duplicate name)
+};
+
+class service {
+  using clock = detail::clock;
+  using callback = std::function<void(wire::frame&&)>;
+
+ public:
+  explicit service(detail::node_core& core)
+      : core_(core), ctx_(1), router_(ctx_, zmq::socket_type::router) {
+    std::random_device rd;
+    incarnation_ = (std::uint64_t(rd()) << 32) ^ rd() ^ std::uint64_t(clock::now().time_since_epoch().count());
+    router_.set(zmq::sockopt::router_mandatory, 1);
+    router_.set(zmq::sockopt::sndhwm, 100000);
+    router_.set(zmq::sockopt::rcvhwm, 100000);
+    router_.set(zmq::sockopt::linger, 0);
+    router_.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(core_.config().max_payload_bytes + 64 * 1024));
+    try {
+      router_.bind(core_.config().listen);
+    } catch (zmq::error_t const& e) {
+      throw mesh::exception(fail(errc::invalid_argument, "cannot bind '" + core_.config().listen + "': " + e.what()));
+    }
+    endpoint_ = router_.get(zmq::sockopt::last_endpoint);
+    for (auto const& s : core_.config().seeds)
+      if (s != endpoint_) contact(s);
+    thread_ = std::thread([this] { loop(); });
+  }
+
+  service(service const&) = delete;
+  service& operator=(service const&) = delete;
+  ~service() { stop(); }
+
+  /// The endpoint actually bound (resolves "tcp://127.0.0.1:*").
+  std::string const& endpoint() const noexcept { return endpoint_; }
+
+  /// Leaves the cluster: tells every peer, fails pending calls, joins the I/O thread.
+  void stop() {
+    if (stopped_.exchange(true)) return;
+    cmds_.push(command{command::stop, {}, {}, {}, {}, {}});
+    if (thread_.joinable()) thread_.join();
+  }
+
+  /// Sends a request to member `node`; `cb` gets the reply or an error frame exactly once.
+  void send(std::string const& node, wire::frame&& f, clock::time_point deadline, callback cb) {
+    if (stopped_.load()) {
+      cb(detail::error_frame(0, errc::shutting_down, "node is leaving the cluster"));
+      return;
+    }
+    cmds_.push(command{command::request, node, {}, std::move(f), deadline, std::move(cb)});
+  }
+
+  /// Announces this node's capabilities to every peer now (not only at the next heartbeat).
+  void capabilities_changed() { cmds_.push(command{command::announce, {}, {}, {}, {}, {}}); }
+
+  transport_stats stats() const {
+    transport_stats s;
+    s.frames_in = frames_in_.load();
+    s.frames_out = frames_out_.load();
+    s.bad_frames = bad_frames_.load();
+    s.send_failures = send_failures_.load();
+    s.refused_peers = refused_.load();
+    return s;
+  }
+
+ private:
+  struct command {
+    enum kind_t { request, reply, announce, stop } k;
+    std::string node;        // request: target member
+    std::string routing_id;  // reply: ROUTER identity of the requester
+    wire::frame frame;
+    clock::time_point deadline;
+    callback cb;
+  };
+
+  struct peer {
+    std::string endpoint;
+    std::string name;  // empty until it heartbeats us (a seed we only know by endpoint)
+    std::uint64_t incarnation = 0;
+    std::unique_ptr<zmq::socket_t> dealer;
+    std::string routing_id;  // its DEALER's identity as seen by our ROUTER
+    clock::time_point last_seen{};
+    bool member = false;      // heard from directly and accepted
+    bool incompatible = false;
+  };
+
+  struct pending {
+    std::string node;
+    clock::time_point deadline;
+    callback cb;
+  };
+
+  // ---- I/O thread ---------------------------------------------------------------------------
+
+  void loop() {
+    auto const hb = core_.config().heartbeat_interval;
+    auto next_tick = clock::now();
+    bool running = true;
+    while (running) {
+      std::vector<zmq::pollitem_t> items;
+      items.push_back({router_.handle(), 0, ZMQ_POLLIN, 0});
+      items.push_back({nullptr, cmds_.fd(), ZMQ_POLLIN, 0});
+      std::vector<peer*> order;
+      for (auto& [ep, p] : peers_)
+        if (p.dealer) {
+          items.push_back({p.dealer->handle(), 0, ZMQ_POLLIN, 0});
+          order.push_back(&p);
+        }
+      auto const wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - clock::now());
+      try {
+        zmq::poll(items.data(), items.size(), std::max(std::chrono::milliseconds(0), std::min(wait, std::chrono::milliseconds(20))));
+      } catch (zmq::error_t const&) {
+        continue;  // EINTR
+      }
+      if (items[0].revents & ZMQ_POLLIN) read_router();
+      for (std::size_t i = 0; i < order.size(); ++i)
+        if (items[2 + i].revents & ZMQ_POLLIN) read_dealer(*order[i]);
+      if (items[1].revents & ZMQ_POLLIN) {
+        cmds_.drain([&](command&& c) {
+          if (c.k == command::stop) running = false;
+          else handle(std::move(c));
+        });
+      }
+      auto const now = clock::now();
+      expire_pending(now);
+      if (now >= next_tick) {
+        tick(now);
+        next_tick = now + hb;
+      }
+    }
+    leave();
+  }
+
+  void handle(command&& c) {
+    switch (c.k) {
+      case command::request: send_request(std::move(c)); break;
+      case command::reply: send_router(c.routing_id, c.frame); break;
+      case command::announce: heartbeat_all(); break;
+      case command::stop: break;
+    }
+  }
+
+  void send_request(command&& c) {
+    peer* p = find_member(c.node);
+    if (!p || !p->dealer) {
+      c.cb(detail::error_frame(c.frame.h.request_id, errc::node_unreachable, "node '" + c.node + "' is not a reachable member"));
+      return;
+    }
+    std::uint64_t const id = ++next_request_id_;
+    c.frame.h.request_id = id;
+    bool const expects_reply = c.frame.h.k == wire::kind::call;
+    if (!send_parts(*p->dealer, c.frame)) {
+      c.cb(detail::error_frame(id, errc::overloaded, "send queue to node '" + c.node + "' is full"));
+      return;
+    }
+    if (expects_reply) pending_.emplace(id, pending{c.node, c.deadline, std::move(c.cb)});
+  }
+
+  bool send_parts(zmq::socket_t& s, wire::frame const& f, std::string const* routing_id = nullptr) {
+    auto parts = wire::encode_frame(f);
+    try {
+      if (routing_id && !s.send(zmq::buffer(*routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+        ++send_failures_;
+        return false;
+      }
+      for (std::size_t i = 0; i < parts.size(); ++i) {
+        auto flags = zmq::send_flags::dontwait;
+        if (i + 1 < parts.size()) flags = flags | zmq::send_flags::sndmore;
+        if (!s.send(zmq::buffer(parts[i]), flags)) {
+          ++send_failures_;
+          return false;
+        }
+      }
+    } catch (zmq::error_t const&) {  // EHOSTUNREACH (router_mandatory): the peer is gone
+      ++send_failures_;
+      return false;
+    }
+    ++frames_out_;
+    return true;
+  }
+
+  void send_router(std::string const& routing_id, wire::frame const& f) { send_parts(router_, f, &routing_id); }
+
+  static bool recv_all(zmq::socket_t& s, std::vector<zmq::message_t>& parts) {
+    parts.clear();
+    try {
+      auto r = zmq::recv_multipart(s, std::back_inserter(parts), zmq::recv_flags::dontwait);
+      return r.has_value();
+    } catch (zmq::error_t const&) {
+      return false;
+    }
+  }
+
+  result<wire::frame> decode(std::vector<zmq::message_t> const& parts, std::size_t first) {
+    std::vector<std::string_view> views;
+    views.reserve(parts.size());
+    for (std::size_t i = first; i < parts.size(); ++i) views.emplace_back(parts[i].data<char>(), parts[i].size());
+    wire::limits lim;
+    lim.max_payload_bytes = core_.config().max_payload_bytes;
+    return wire::decode_frame(views, lim);
+  }
+
+  void read_router() {
+    std::vector<zmq::message_t> parts;
+    for (int n = 0; n < 1024 && recv_all(router_, parts); ++n) {
+      ++frames_in_;
+      if (parts.size() < 2) {
+        ++bad_frames_;
+        continue;
+      }
+      std::string rid(parts[0].data<char>(), parts[0].size());
+      if (auto it = bad_by_peer_.find(rid); it != bad_by_peer_.end() && it->second > 100) {
+        ++bad_frames_;  // a peer that keeps misbehaving is ignored
+        continue;
+      }
+      auto f = decode(parts, 1);
+      if (!f) {
+        ++bad_frames_;
+        ++bad_by_peer_[rid];
+        continue;
+      }
+      on_router_frame(rid, std::move(*f));
+    }
+  }
+
+  void read_dealer(peer& p) {
+    std::vector<zmq::message_t> parts;
+    for (int n = 0; n < 1024 && p.dealer && recv_all(*p.dealer, parts); ++n) {
+      ++frames_in_;
+      auto f = decode(parts, 0);
+      if (!f) {
+        ++bad_frames_;
+        continue;
+      }
+      if (p.member) p.last_seen = clock::now();
+      switch (f->h.k) {
+        case wire::kind::reply:
+        case wire::kind::error: {
+          auto it = pending_.find(f->h.request_id);
+          if (it == pending_.end()) break;  // late reply after a timeout: dropped
+          auto cb = std::move(it->second.cb);
+          pending_.erase(it);
+          cb(std::move(*f));
+          break;
+        }
+        case wire::kind::control:
+          if (f->h.control == static_cast<std::uint16_t>(control::refuse)) on_refused(p, *f);
+          break;
+        default: ++bad_frames_; break;
+      }
+    }
+  }
+
+  void on_router_frame(std::string const& rid, wire::frame&& f) {
+    if (auto it = by_routing_id_.find(rid); it != by_routing_id_.end())
+      if (peer* p = find_member(it->second)) p->last_seen = clock::now();
+    switch (f.h.k) {
+      case wire::kind::call:
+      case wire::kind::cast: on_request(rid, std::move(f)); break;
+      case wire::kind::control:
+        if (f.h.control == static_cast<std::uint16_t>(control::heartbeat)) on_heartbeat(rid, f);
+        else if (f.h.control == static_cast<std::uint16_t>(control::leave)) on_leave(f);
+        else ++bad_frames_;
+        break;
+      default: ++bad_frames_; break;
+    }
+  }
+
+  void on_request(std::string const& rid, wire::frame&& f) {
+    bool const is_call = f.h.k == wire::kind::call;
+    auto reject = [&](errc c, std::string text) {
+      if (is_call) send_router(rid, detail::error_frame(f.h.request_id, c, std::move(text)));
+    };
+    if (f.h.fingerprint != core_.fingerprint())
+      return reject(errc::schema_mismatch, "node '" + core_.name() + "' was built from a different schema");
+    auto* table = core_.find_table(f.h.actor);
+    if (!table) return reject(errc::not_found, "node '" + core_.name() + "' has no actor type '" + f.h.actor + "'");
+    auto rt = core_.route_for(table->capability(), f.h.id);
+    if (!rt || !rt->local)
+      return reject(errc::rebalancing, "node '" + core_.name() + "' no longer owns '" + f.h.id + "' of actor '" + f.h.actor + "'; retry");
+    callback respond;
+    if (is_call) {
+      respond = [this, rid](wire::frame&& r) {
+        if (stopped_.load()) return;
+        cmds_.push(command{command::reply, {}, rid, std::move(r), {}, {}});
+      };
+    }
+    table->deliver_remote(std::move(f), std::move(respond));
+  }
+
+  member_info self_info() const {
+    member_info m;
+    m.name = core_.name();
+    m.endpoint = endpoint_;
+    m.incarnation = incarnation_;
+    m.fingerprint = core_.fingerprint();
+    auto caps = core_.members().capabilities_of(core_.name());
+    m.capabilities.assign(caps.begin(), caps.end());
+    return m;
+  }
+
+  void on_heartbeat(std::string const& rid, wire::frame const& f) {
+    auto g = wire::decode<gossip>(f.body[0]);
+    if (!g) {
+      ++bad_frames_;
+      return;
+    }
+    auto const& m = g->self;
+    auto refuse = [&](errc code, std::string reason) {
+      ++refused_;
+      if (logged_refusals_.insert(m.name + "|" + m.endpoint + "|" + std::to_string(static_cast<int>(code))).second)
+        core_.log("refused member '" + m.name + "' at " + m.endpoint + ": " + reason);
+      wire::frame r;
+      r.h.k = wire::kind::control;
+      r.h.control = static_cast<std::uint16_t>(control::refuse);
+      r.body.push_back(wire::encode(refusal{self_info(), static_cast<std::uint16_t>(code), reason}));
+      send_router(rid, r);
+    };
+    if (m.name == core_.name()) {
+      if (m.incarnation != incarnation_) refuse(errc::already_exists, "node name '" + m.name + "' is already taken by this node");
+      return;
+    }
+    if (m.fingerprint != core_.fingerprint()) {
+      refuse(errc::schema_mismatch, "schema fingerprint differs (built from a different schema)");
+      mark_incompatible(m);
+      return;
+    }
+    auto now = clock::now();
+    if (peer* old = find_member(m.name); old && old->incarnation != m.incarnation) {
+      if (now - old->last_seen < core_.config().failure_timeout / 2 && old->routing_id != rid) {
+        refuse(errc::already_exists, "node name '" + m.name + "' is already used by a live member at " + old->endpoint);
+        return;
+      }
+      core_.log("member '" + m.name + "' restarted; replacing its previous incarnation");
+      drop_member(*old, errc::node_unreachable, "node '" + m.name + "' restarted");
+    }
+    peer& p = ensure_peer(m.endpoint);
+    bool const joined = !p.member;
+    p.name = m.name;
+    p.incarnation = m.incarnation;
+    p.routing_id = rid;
+    p.last_seen = now;
+    p.member = true;
+    p.incompatible = false;
+    by_name_[m.name] = m.endpoint;
+    by_routing_id_[rid] = m.name;
+    tombstones_.erase(m.name);
+    core_.members().set_capabilities(m.name, std::set<std::string>(m.capabilities.begin(), m.capabilities.end()));
+    if (joined) {
+      core_.log("member '" + m.name + "' joined from " + m.endpoint);
+      send_heartbeat(p);  // answer at once so the newcomer learns us (and the members we know)
+    }
+    for (auto const& k : g->known) {
+      if (k.name == core_.name() || k.endpoint == endpoint_) continue;
+      if (find_member(k.name) || peers_.count(k.endpoint)) continue;
+      if (auto t = tombstones_.find(k.name); t != tombstones_.end() && t->second == k.incarnation) continue;
+      send_heartbeat(ensure_peer(k.endpoint));  // learned by gossip: connect directly
+    }
+  }
+
+  void mark_incompatible(member_info const& m) {
+    peer& p = ensure_peer(m.endpoint);
+    p.name = m.name;
+    p.incompatible = true;
+    core_.members().set_capabilities(m.name, std::set<std::string>(m.capabilities.begin(), m.capabilities.end()));
+    core_.members().set_incompatible(m.name, true);
+  }
+
+  void on_refused(peer& p, wire::frame const& f) {
+    auto r = wire::decode<refusal>(f.body[0]);
+    if (!r) {
+      ++bad_frames_;
+      return;
+    }
+    ++refused_;
+    if (logged_refusals_.insert("by|" + r->self.name + "|" + std::to_string(r->code)).second)
+      core_.log("refused by member '" + r->self.name + "' at " + p.endpoint + ": " + r->reason);
+    if (r->code == static_cast<std::uint16_t>(errc::schema_mismatch)) mark_incompatible(r->self);
+  }
+
+  void on_leave(wire::frame const& f) {
+    auto m = wire::decode<member_info>(f.body[0]);
+    if (!m) {
+      ++bad_frames_;
+      return;
+    }
+    if (peer* p = find_member(m->name); p && p->incarnation == m->incarnation) {
+      core_.log("member '" + m->name + "' left");
+      drop_member(*p, errc::node_unreachable, "node '" + m->name + "' left the cluster");
+    }
+  }
+
+  peer* find_member(std::string const& name) {
+    auto it = by_name_.find(name);
+    if (it == by_name_.end()) return nullptr;
+    auto p = peers_.find(it->second);
+    return p == peers_.end() || !p->second.member ? nullptr : &p->second;
+  }
+
+  peer& ensure_peer(std::string const& endpoint) {
+    auto& p = peers_[endpoint];
+    if (!p.dealer) {
+      p.endpoint = endpoint;
+      p.dealer = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::dealer);
+      p.dealer->set(zmq::sockopt::sndhwm, 100000);
+      p.dealer->set(zmq::sockopt::rcvhwm, 100000);
+      p.dealer->set(zmq::sockopt::linger, 200);
+      p.dealer->set(zmq::sockopt::reconnect_ivl, 100);
+      p.dealer->set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(core_.config().max_payload_bytes + 64 * 1024));
+      p.dealer->connect(endpoint);
+    }
+    return p;
+  }
+
+  void contact(std::string const& endpoint) { ensure_peer(endpoint); }
+
+  void drop_member(peer& p, errc code, std::string const& why) {
+    std::string const name = p.name;
+    tombstones_[name] = p.incarnation;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (it->second.node == name) {
+        auto cb = std::move(it->second.cb);
+        auto id = it->first;
+        it = pending_.erase(it);
+        cb(detail::error_frame(id, code, why));
+      } else {
+        ++it;
+      }
+    }
+    by_name_.erase(name);
+    by_routing_id_.erase(p.routing_id);
+    core_.members().remove(name);
+    peers_.erase(p.endpoint);  // closes the DEALER
+  }
+
+  void send_heartbeat(peer& p) {
+    if (!p.dealer || p.incompatible) return;
+    gossip g;
+    g.self = self_info();
+    for (auto const& [ep, q] : peers_)
+      if (q.member && !q.incompatible) {
+        member_info k;
+        k.name = q.name;
+        k.endpoint = q.endpoint;
+        k.incarnation = q.incarnation;
+        g.known.push_back(std::move(k));
+      }
+    wire::frame f;
+    f.h.k = wire::kind::control;
+    f.h.control = static_cast<std::uint16_t>(control::heartbeat);
+    f.body.push_back(wire::encode(g));
+    send_parts(*p.dealer, f);
+  }
+
+  void heartbeat_all() {
+    for (auto& [ep, p] : peers_) send_heartbeat(p);
+  }
+
+  void tick(clock::time_point now) {
+    // Failure detection: members silent for longer than failure_timeout are dead.
+    std::vector<peer*> dead;
+    for (auto& [ep, p] : peers_)
+      if (p.member && now - p.last_seen > core_.config().failure_timeout) dead.push_back(&p);
+    for (auto* p : dead) {
+      core_.log("member '" + p->name + "' is unreachable (no heartbeat for " +
+                std::to_string(core_.config().failure_timeout.count()) + " ms); removing it");
+      drop_member(*p, errc::node_unreachable, "node '" + p->name + "' stopped answering");
+    }
+    // Seeds we lost are contacted again, so a restarted seed is rejoined.
+    for (auto const& s : core_.config().seeds)
+      if (s != endpoint_ && !peers_.count(s)) contact(s);
+    heartbeat_all();
+    rebalance();
+  }
+
+  void rebalance() {
+    // On a topology change, deactivate activations whose shard moved to another node. Busy
+    // activations cannot be retired at once, so the pass repeats for a few ticks.
+    auto const v = core_.members().version();
+    if (v != rebalanced_version_) {
+      rebalanced_version_ = v;
+      rebalance_passes_left_ = 5;
+    }
+    if (rebalance_passes_left_ == 0) return;
+    --rebalance_passes_left_;
+    core_.for_each_table([&](detail::table_base& t) {
+      if (t.size() == 0) return;
+      t.deactivate_where([&](std::string_view id) {
+        auto rt = core_.route_for(t.capability(), id);
+        return !rt || !rt->local;
+      });
+    });
+  }
+
+  void expire_pending(clock::time_point now) {
+    if (pending_.empty() || now < next_expiry_scan_) return;
+    next_expiry_scan_ = now + std::chrono::milliseconds(10);
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      if (it->second.deadline < now) {
+        auto cb = std::move(it->second.cb);
+        auto id = it->first;
+        it = pending_.erase(it);
+        cb(detail::error_frame(id, errc::timeout, "no reply before the deadline"));
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  void leave() {
+    wire::frame f;
+    f.h.k = wire::kind::control;
+    f.h.control = static_cast<std::uint16_t>(control::leave);
+    f.body.push_back(wire::encode(self_info()));
+    for (auto& [ep, p] : peers_)
+      if (p.dealer && p.member) send_parts(*p.dealer, f);
+    for (auto& [id, p] : pending_) p.cb(detail::error_frame(id, errc::shutting_down, "node is leaving the cluster"));
+    pending_.clear();
+    // Commands that raced the stop: fail requests so no caller waits for its deadline.
+    cmds_.drain([](command&& c) {
+      if (c.k == command::request && c.cb) c.cb(detail::error_frame(0, errc::shutting_down, "node is leaving the cluster"));
+    });
+    peers_.clear();
+    router_.close();
+  }
+
+  detail::node_core& core_;
+  zmq::context_t ctx_;
+  zmq::socket_t router_;
+  std::string endpoint_;
+  std::uint64_t incarnation_ = 0;
+  transport::mpsc_queue<command> cmds_;
+  std::thread thread_;
+  std::atomic<bool> stopped_{false};
+
+  // I/O thread only:
+  std::map<std::string, peer> peers_;                        // by endpoint
+  std::map<std::string, std::string> by_name_;               // name -> endpoint
+  std::map<std::string, std::string> by_routing_id_;         // ROUTER identity -> name
+  std::map<std::string, std::uint64_t> tombstones_;          // dead name -> incarnation
+  std::unordered_map<std::string, std::uint64_t> bad_by_peer_;
+  std::set<std::string> logged_refusals_;
+  std::unordered_map<std::uint64_t, pending> pending_;
+  std::uint64_t next_request_id_ = 0;
+  std::uint64_t rebalanced_version_ = 0;
+  int rebalance_passes_left_ = 0;
+  clock::time_point next_expiry_scan_{};
+
+  std::atomic<std::uint64_t> frames_in_{0}, frames_out_{0}, bad_frames_{0}, send_failures_{0}, refused_{0};
+};
+
+}  // namespace mesh::cluster
