@@ -216,10 +216,10 @@ class node : public detail::node_core {
     if (members_.add_capabilities(cfg_.name, caps) && service_) service_->capabilities_changed();
   }
 
-  void send_remote(std::string const& node, wire::frame&& f, detail::clock::time_point deadline,
+  void send_remote(std::string const& target, wire::frame&& f, detail::clock::time_point deadline,
                    std::function<void(wire::frame&&)> on_reply) override {
-    if (!service_) return detail::node_core::send_remote(node, std::move(f), deadline, std::move(on_reply));
-    service_->send(node, std::move(f), deadline, std::move(on_reply));
+    if (!service_) return detail::node_core::send_remote(target, std::move(f), deadline, std::move(on_reply));
+    service_->send(target, std::move(f), deadline, std::move(on_reply));
   }
 
   void stop() {
