@@ -18,7 +18,7 @@
 namespace mesh {
 
 namespace detail {
-template <class Schema, bool Valid = Schema::valid>
+template <class Schema, bool Valid>
 struct tables_of {
   using type = std::tuple<>;
 };
@@ -268,7 +268,7 @@ class node : public detail::node_core {
     });
   }
 
-  typename detail::tables_of<Schema>::type owned_tables_;
+  typename detail::tables_of<Schema, schema_ok>::type owned_tables_;
   std::unique_ptr<cluster::service> service_;
 };
 
