@@ -1,0 +1,762 @@
+// Single-node actor runtime benchmark: the workloads of Elixir Mesh's own benchmark, run against
+// one mesh::node (no sockets) and, behind the same signature, against a baseline that runs the
+// same Counter inline from a mutex-guarded hash map (no scheduling, no futures, one thread): the
+// floor any runtime pays for "find the actor, run its handler".
+//
+//   1. activations: 50,000 activations, each created by one call_async, <= 500 outstanding
+//   2. hot actor:   10,000 calls on one actor, <= 200 outstanding
+//   3. sequential:  200,000 blocking calls from one thread on one warm actor (p50/p99 per call)
+//   4. throughput:  2,000,000 calls, <= 256 outstanding, round robin over 1,000 warm actors
+//   5. memory:      RSS delta / count after 100,000 idle activations, next to sizeof(actor)
+//
+// Every case runs --runs times (default 5) on a fresh node; the JSON reports median, min and max,
+// the issue's targets and a `meets_target` computed from the medians. Progress goes to stderr,
+// one JSON object to stdout. Exit status 1 when any call failed or a sanity check did not hold.
+//
+//   mesh_bench_actor [--runs N] [--quick] [--case NAME[,NAME...]] [--no-baseline] [--no-warmup]
+
+#include <mesh/mesh.hpp>
+
+#include <malloc.h>  // glibc: mallinfo2, malloc_trim
+#include <unistd.h>  // sysconf
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <numeric>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#ifndef MESH_BENCH_BUILD_TYPE
+#define MESH_BENCH_BUILD_TYPE "unknown (built without CMake)"
+#endif
+#ifndef MESH_BENCH_CXX_FLAGS
+#define MESH_BENCH_CXX_FLAGS ""
+#endif
+
+namespace bench {
+
+// ---- the actor under test ---------------------------------------------------------------------
+
+struct counters : mesh::capability<"counters"> {};
+struct Add {
+  BOOST_HANA_DEFINE_STRUCT(Add, (long, n));
+};
+struct Get {};
+
+struct Counter {
+  static constexpr mesh::fixed_string name = "counter";
+  using capability = counters;
+  using messages = mesh::list<Add, Get>;
+  explicit Counter(std::string_view) {}
+  long handle(Add const& a) { return total += a.n; }
+  long handle(Get const&) { return total; }
+  long total = 0;
+};
+using app = mesh::schema<Counter>;
+
+using steady = std::chrono::steady_clock;
+
+double seconds_since(steady::time_point t0) { return std::chrono::duration<double>(steady::now() - t0).count(); }
+
+// ---- the two backends, one signature ----------------------------------------------------------
+// call(id, n) -> bool ok; call_async(id, n) -> future_type; get(future_type&) -> bool ok;
+// total(id) -> the counter's value (-1 on error); activations() -> live actors.
+
+/// The runtime under test: node_config{.name = "bench", .workers = 0 (hardware concurrency)}.
+class mesh_backend {
+ public:
+  static constexpr std::string_view label = "mesh";
+  using future_type = mesh::future<long>;
+
+  mesh_backend() : node_(make_config()) { node_.register_capabilities<counters>(); }
+
+  bool call(std::string_view id, long n) {
+    auto r = node_.call<Counter>(id, Add{n});
+    if (!r) note_error(r.error().message);
+    return r.has_value();
+  }
+  future_type call_async(std::string_view id, long n) { return node_.call_async<Counter>(id, Add{n}); }
+  bool get(future_type& f) {
+    auto r = f.get();
+    if (!r) note_error(r.error().message);
+    return r.has_value();
+  }
+  long total(std::string_view id) {
+    auto r = node_.call<Counter>(id, Get{});
+    return r ? r->value : -1;
+  }
+  std::size_t activations() const { return node_.activation_count<Counter>(); }
+  std::size_t workers() const { return node_.config().workers; }
+
+ private:
+  static mesh::node_config make_config() {
+    mesh::node_config c;
+    c.name = "bench";
+    c.workers = 0;  // std::thread::hardware_concurrency()
+    return c;
+  }
+  static void note_error(std::string const& what) {
+    static std::once_flag once;
+    std::call_once(once, [&] { std::fprintf(stderr, "[bench] first failed call: %s\n", what.c_str()); });
+  }
+  mesh::node<app> node_;
+};
+
+/// Baseline: the same Counter in a std::unordered_map guarded by one mutex, its handler run inline
+/// on the caller's thread; call_async returns an already-completed future.
+class inline_map_backend {
+ public:
+  static constexpr std::string_view label = "baseline_inline_map";
+  struct future_type {
+    bool ok = false;
+    bool has = false;
+    bool valid() const noexcept { return has; }
+  };
+
+  bool call(std::string_view id, long n) {
+    std::lock_guard lk(m_);
+    sink_ += find_or_create(id).handle(Add{n});
+    return true;
+  }
+  future_type call_async(std::string_view id, long n) { return {call(id, n), true}; }
+  bool get(future_type& f) {
+    f.has = false;
+    return f.ok;
+  }
+  long total(std::string_view id) {
+    std::lock_guard lk(m_);
+    auto it = map_.find(id);
+    return it == map_.end() ? -1 : it->second.total;
+  }
+  std::size_t activations() const {
+    std::lock_guard lk(m_);
+    return map_.size();
+  }
+  std::size_t workers() const { return 1; }
+  long sink() const { return sink_; }
+
+ private:
+  struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  Counter& find_or_create(std::string_view id) {
+    auto it = map_.find(id);
+    if (it == map_.end()) it = map_.try_emplace(std::string(id), id).first;
+    return it->second;
+  }
+  mutable std::mutex m_;
+  std::unordered_map<std::string, Counter, string_hash, std::equal_to<>> map_;
+  long sink_ = 0;
+};
+
+// ---- measurement helpers ----------------------------------------------------------------------
+
+struct summary {
+  double median = NAN, min = NAN, max = NAN;
+  std::vector<double> runs;
+};
+
+summary summarize(std::vector<double> v) {
+  summary s;
+  s.runs = v;
+  if (v.empty()) return s;
+  std::sort(v.begin(), v.end());
+  s.min = v.front();
+  s.max = v.back();
+  auto const n = v.size();
+  s.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+  return s;
+}
+
+/// Value at quantile q (nearest rank) of `v`; reorders v.
+double quantile(std::vector<std::int64_t>& v, double q) {
+  if (v.empty()) return NAN;
+  auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
+  rank = std::clamp<std::size_t>(rank, 1, v.size()) - 1;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(rank), v.end());
+  return static_cast<double>(v[rank]);
+}
+
+/// Resident set size in bytes (/proc/self/statm, second field).
+std::size_t rss_bytes() {
+  std::ifstream f("/proc/self/statm");
+  std::size_t size = 0, resident = 0;
+  f >> size >> resident;
+  return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
+/// Bytes malloc has handed out and not taken back, over all arenas.
+std::size_t heap_in_use() { return mallinfo2().uordblks; }
+
+/// Gives freed memory back to the OS so the next RSS delta starts from a clean slate.
+void release_memory() { ::malloc_trim(0); }
+
+std::vector<std::string> make_ids(std::string_view prefix, std::size_t n) {
+  std::vector<std::string> ids;
+  ids.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) ids.push_back(std::string(prefix) + std::to_string(i));
+  return ids;
+}
+
+/// `total` call_async's with at most `window` outstanding: a ring of futures, the oldest awaited
+/// before its slot is reused. Returns the number of failed calls.
+template <class B, class IdOf>
+std::size_t windowed_calls(B& b, std::size_t total, std::size_t window, IdOf const& id_of) {
+  std::vector<typename B::future_type> ring(window);
+  std::size_t failed = 0;
+  for (std::size_t i = 0; i < total; ++i) {
+    auto& slot = ring[i % window];
+    if (slot.valid() && !b.get(slot)) ++failed;
+    slot = b.call_async(id_of(i), 1);
+  }
+  for (auto& f : ring)
+    if (f.valid() && !b.get(f)) ++failed;
+  return failed;
+}
+
+// ---- workloads --------------------------------------------------------------------------------
+
+struct sizes {
+  std::size_t activations = 50'000, activations_window = 500;
+  std::size_t hot_calls = 10'000, hot_window = 200;
+  std::size_t sequential_calls = 200'000, sequential_warmup = 1'000;
+  std::size_t throughput_calls = 2'000'000, throughput_window = 256, throughput_actors = 1'000;
+  std::size_t memory_activations = 100'000;
+
+  /// Every count divided by k (at least 1); windows unchanged.
+  sizes scaled(std::size_t k) const {
+    sizes z = *this;
+    for (auto* n : {&z.activations, &z.hot_calls, &z.sequential_calls, &z.sequential_warmup, &z.throughput_calls,
+                    &z.throughput_actors, &z.memory_activations})
+      *n = std::max<std::size_t>(1, *n / k);
+    return z;
+  }
+};
+
+/// What one run of one workload measured.
+struct run_result {
+  std::vector<std::pair<std::string, double>> metrics;  // name -> value, in a fixed order
+  std::size_t failed = 0;
+  bool verified = true;  // the sanity check of the run held
+};
+
+template <class B>
+run_result run_activations(sizes const& z) {
+  auto const ids = make_ids("act-", z.activations);
+  auto b = std::make_unique<B>();
+  run_result r;
+  auto const t0 = steady::now();
+  r.failed = windowed_calls(*b, z.activations, z.activations_window, [&](std::size_t i) -> std::string_view { return ids[i]; });
+  auto const dt = seconds_since(t0);
+  r.verified = b->activations() == z.activations;
+  r.metrics = {{"activations_per_s", static_cast<double>(z.activations) / dt}};
+  return r;
+}
+
+template <class B>
+run_result run_hot_actor(sizes const& z) {
+  auto b = std::make_unique<B>();
+  run_result r;
+  if (!b->call("hot", 1)) ++r.failed;  // activate it: the measured calls hit a warm actor
+  auto const t0 = steady::now();
+  r.failed += windowed_calls(*b, z.hot_calls, z.hot_window, [](std::size_t) -> std::string_view { return "hot"; });
+  auto const dt = seconds_since(t0);
+  r.verified = b->total("hot") == static_cast<long>(z.hot_calls + 1);
+  r.metrics = {{"calls_per_s", static_cast<double>(z.hot_calls) / dt}};
+  return r;
+}
+
+template <class B>
+run_result run_sequential(sizes const& z) {
+  auto b = std::make_unique<B>();
+  run_result r;
+  for (std::size_t i = 0; i < z.sequential_warmup; ++i)
+    if (!b->call("seq", 1)) ++r.failed;
+  std::vector<std::int64_t> lat(z.sequential_calls);
+  auto const t0 = steady::now();
+  for (std::size_t i = 0; i < z.sequential_calls; ++i) {
+    auto const a = steady::now();
+    bool const ok = b->call("seq", 1);
+    lat[i] = std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now() - a).count();
+    if (!ok) ++r.failed;
+  }
+  auto const dt = seconds_since(t0);  // includes two clock reads per call
+  r.verified = b->total("seq") == static_cast<long>(z.sequential_warmup + z.sequential_calls);
+  double const mean = static_cast<double>(std::accumulate(lat.begin(), lat.end(), std::int64_t{0})) /
+                      static_cast<double>(std::max<std::size_t>(1, lat.size()));
+  double const p50 = quantile(lat, 0.50);
+  double const p99 = quantile(lat, 0.99);
+  double const p999 = quantile(lat, 0.999);
+  r.metrics = {{"calls_per_s", static_cast<double>(z.sequential_calls) / dt},
+               {"p50_ns", p50},
+               {"p99_ns", p99},
+               {"p999_ns", p999},
+               {"mean_ns", mean}};
+  return r;
+}
+
+template <class B>
+run_result run_throughput(sizes const& z) {
+  auto const ids = make_ids("w-", z.throughput_actors);
+  auto b = std::make_unique<B>();
+  run_result r;
+  for (auto const& id : ids)
+    if (!b->call(id, 0)) ++r.failed;  // warm: every actor exists before the clock starts
+  auto const t0 = steady::now();
+  r.failed += windowed_calls(*b, z.throughput_calls, z.throughput_window,
+                             [&](std::size_t i) -> std::string_view { return ids[i % ids.size()]; });
+  auto const dt = seconds_since(t0);
+  long sum = 0;
+  for (auto const& id : ids) sum += b->total(id);
+  r.verified = b->activations() == z.throughput_actors && sum == static_cast<long>(z.throughput_calls);
+  r.metrics = {{"calls_per_s", static_cast<double>(z.throughput_calls) / dt}};
+  return r;
+}
+
+template <class B>
+run_result run_memory(sizes const& z) {
+  auto const ids = make_ids("m", z.memory_activations);  // short ids: the activation's copy stays in SSO
+  release_memory();
+  auto b = std::make_unique<B>();
+  run_result r;
+  if (!b->call("warm", 1)) ++r.failed;  // first-use allocations (tables, caches) are not per activation
+  release_memory();
+  auto const rss0 = rss_bytes();
+  auto const heap0 = heap_in_use();
+  for (auto const& id : ids)
+    if (!b->call(id, 1)) ++r.failed;
+  auto const rss1 = rss_bytes();
+  auto const heap1 = heap_in_use();
+  r.verified = b->activations() == z.memory_activations + 1;
+  auto const n = static_cast<double>(z.memory_activations);
+  r.metrics = {{"rss_bytes_per_activation", (static_cast<double>(rss1) - static_cast<double>(rss0)) / n},
+               {"heap_bytes_per_activation", (static_cast<double>(heap1) - static_cast<double>(heap0)) / n}};
+  b.reset();
+  release_memory();
+  return r;
+}
+
+// ---- JSON -------------------------------------------------------------------------------------
+
+/// A minimal streaming JSON writer (objects, arrays, numbers, strings, booleans, null).
+class json_writer {
+ public:
+  json_writer& begin_object() { return open('{'); }
+  json_writer& end_object() { return close('}'); }
+  json_writer& begin_array() { return open('['); }
+  /// An array written on one line (for short lists of numbers).
+  json_writer& begin_inline_array() {
+    open('[');
+    inline_depth_ = first_.size();
+    return *this;
+  }
+  json_writer& end_array() { return close(']'); }
+  json_writer& key(std::string_view k) {
+    separate();
+    string_literal(k);
+    out_ += ": ";
+    after_key_ = true;
+    return *this;
+  }
+  json_writer& value(std::string_view s) {
+    separate();
+    string_literal(s);
+    return *this;
+  }
+  json_writer& value(char const* s) { return value(std::string_view(s)); }
+  json_writer& value(bool b) {
+    separate();
+    out_ += b ? "true" : "false";
+    return *this;
+  }
+  json_writer& value(std::size_t n) {
+    separate();
+    out_ += std::to_string(n);
+    return *this;
+  }
+  json_writer& value(double d) {
+    separate();
+    if (!std::isfinite(d)) {
+      out_ += "null";
+      return *this;
+    }
+    // Three decimals at most, shortest form: 1234567.891, 412, 0.125.
+    double const r = std::round(d * 1000.0) / 1000.0;
+    char buf[64];
+    auto [p, ec] = std::to_chars(buf, buf + sizeof buf, r, std::chars_format::fixed);
+    out_.append(buf, ec == std::errc{} ? p : buf);
+    return *this;
+  }
+  json_writer& null() {
+    separate();
+    out_ += "null";
+    return *this;
+  }
+  template <class T>
+  json_writer& field(std::string_view k, T const& v) {
+    key(k);
+    return value(v);
+  }
+  std::string const& str() const noexcept { return out_; }
+
+ private:
+  json_writer& open(char c) {
+    separate();
+    out_ += c;
+    first_.push_back(true);
+    return *this;
+  }
+  json_writer& close(char c) {
+    bool const empty = first_.back();
+    first_.pop_back();
+    if (!empty) newline();
+    out_ += c;
+    return *this;
+  }
+  void separate() {
+    if (after_key_) {
+      after_key_ = false;
+      return;
+    }
+    if (first_.empty()) return;
+    if (!first_.back()) out_ += ',';
+    first_.back() = false;
+    newline();
+  }
+  void newline() {
+    if (inline_depth_ != 0) {  // inside an inline array, or closing it
+      if (first_.size() < inline_depth_) inline_depth_ = 0;
+      out_ += ' ';
+      return;
+    }
+    out_ += '\n';
+    out_.append(2 * first_.size(), ' ');
+  }
+  void string_literal(std::string_view s) {
+    out_ += '"';
+    for (char c : s) {
+      switch (c) {
+        case '"': out_ += "\\\""; break;
+        case '\\': out_ += "\\\\"; break;
+        case '\n': out_ += "\\n"; break;
+        case '\t': out_ += "\\t"; break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+            out_ += buf;
+          } else {
+            out_ += c;
+          }
+      }
+    }
+    out_ += '"';
+  }
+  std::string out_;
+  std::vector<bool> first_;
+  bool after_key_ = false;
+  std::size_t inline_depth_ = 0;  // depth of the open inline array (0: none)
+};
+
+void write_summary(json_writer& j, summary const& s) {
+  j.begin_object().field("median", s.median).field("min", s.min).field("max", s.max).key("runs").begin_inline_array();
+  for (double v : s.runs) j.value(v);
+  j.end_array().end_object();
+}
+
+// ---- driver -----------------------------------------------------------------------------------
+
+struct target {
+  std::string metric;  // which metric's median is compared
+  std::string op;      // ">=", "<", "<="
+  double value = 0;
+  std::string text;    // the issue's wording
+  bool holds(double v) const {
+    if (op == ">=") return v >= value;
+    if (op == "<") return v < value;
+    return v <= value;
+  }
+};
+
+struct backend_figures {
+  std::vector<std::string> names;        // metric names, in order
+  std::vector<summary> summaries;        // one per metric
+  std::size_t failed = 0;
+  bool verified = true;
+
+  summary const* find(std::string_view m) const {
+    for (std::size_t i = 0; i < names.size(); ++i)
+      if (names[i] == m) return &summaries[i];
+    return nullptr;
+  }
+};
+
+using run_fn = run_result (*)(sizes const&);
+
+backend_figures repeat(std::string_view workload, std::string_view backend, run_fn fn, sizes const& z, int runs,
+                       bool warmup) {
+  backend_figures f;
+  std::vector<std::vector<double>> values;
+  if (warmup) {  // discarded: first-touch page faults, lazy symbol binding, malloc arena growth
+    auto w = fn(z.scaled(10));
+    f.failed += w.failed;
+    f.verified = w.verified;
+  }
+  for (int i = 0; i < runs; ++i) {
+    auto r = fn(z);
+    if (f.names.empty()) {
+      for (auto const& [name, v] : r.metrics) f.names.push_back(name);
+      values.resize(f.names.size());
+    }
+    for (std::size_t m = 0; m < r.metrics.size(); ++m) values[m].push_back(r.metrics[m].second);
+    f.failed += r.failed;
+    f.verified = f.verified && r.verified;
+    std::fprintf(stderr, "[bench] %.*s/%.*s run %d/%d: %s = %.1f%s%s\n", static_cast<int>(workload.size()), workload.data(),
+                 static_cast<int>(backend.size()), backend.data(), i + 1, runs, r.metrics.front().first.c_str(),
+                 r.metrics.front().second, r.failed ? " (calls failed)" : "", r.verified ? "" : " (CHECK FAILED)");
+  }
+  for (auto& v : values) f.summaries.push_back(summarize(std::move(v)));
+  return f;
+}
+
+struct workload {
+  std::string name;
+  std::string what;
+  std::vector<std::pair<std::string, std::size_t>> params;
+  run_fn mesh_run;
+  run_fn baseline_run;
+  std::optional<target> goal;
+};
+
+struct options {
+  int runs = 5;
+  bool quick = false;
+  bool baseline = true;
+  bool warmup = true;
+  std::vector<std::string> only;  // empty: every workload
+};
+
+[[noreturn]] void usage(int status) {
+  std::fprintf(status ? stderr : stdout,
+               "usage: mesh_bench_actor [--runs N] [--quick] [--case NAME[,NAME...]] [--no-baseline] [--no-warmup]\n"
+               "  --runs N      repetitions of every case (default 5; 1 with --quick)\n"
+               "  --quick       tiny sizes (1/100): a smoke run, figures not meaningful\n"
+               "  --case LIST   only these workloads: activations, hot_actor, sequential, throughput, memory\n"
+               "  --no-baseline skip the inline hash-map baseline\n"
+               "  --no-warmup   skip the discarded warm-up run (1/10 size) before each case\n");
+  std::exit(status);
+}
+
+options parse(int argc, char** argv) {
+  options o;
+  bool runs_given = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    auto next = [&]() -> std::string_view {
+      if (i + 1 >= argc) usage(2);
+      return argv[++i];
+    };
+    if (a == "--runs") {
+      auto v = next();
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), o.runs);
+      if (ec != std::errc{} || p != v.data() + v.size() || o.runs < 1) usage(2);
+      runs_given = true;
+    } else if (a == "--quick") {
+      o.quick = true;
+    } else if (a == "--no-baseline") {
+      o.baseline = false;
+    } else if (a == "--no-warmup") {
+      o.warmup = false;
+    } else if (a == "--case") {
+      auto v = next();
+      while (!v.empty()) {
+        auto const c = v.find(',');
+        o.only.emplace_back(v.substr(0, c));
+        v = c == std::string_view::npos ? std::string_view{} : v.substr(c + 1);
+      }
+    } else if (a == "--help" || a == "-h") {
+      usage(0);
+    } else {
+      usage(2);
+    }
+  }
+  if (o.quick && !runs_given) o.runs = 1;
+  return o;
+}
+
+/// /proc/loadavg's first three fields: how busy the machine was (other processes skew figures).
+std::string load_average() {
+  std::ifstream f("/proc/loadavg");
+  std::string a, b, c;
+  f >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+std::string cpu_model() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("model name", 0) == 0) {
+      auto const c = line.find(':');
+      return c == std::string::npos ? line : line.substr(line.find_first_not_of(' ', c + 1));
+    }
+  return "unknown";
+}
+
+int main(int argc, char** argv) {
+  auto const opt = parse(argc, argv);
+  sizes z;
+  if (opt.quick) z = z.scaled(100);
+  double const actor_size = static_cast<double>(sizeof(Counter));
+
+  std::vector<workload> all = {
+      {"activations",
+       "activations created by one call_async each, sliding window of outstanding futures",
+       {{"activations", z.activations}, {"max_outstanding", z.activations_window}},
+       &run_activations<mesh_backend>,
+       &run_activations<inline_map_backend>,
+       target{"activations_per_s", ">=", 1'000'000, ">= 1,000,000 activations/s"}},
+      {"hot_actor",
+       "call_async on one warm actor, sliding window of outstanding futures",
+       {{"calls", z.hot_calls}, {"max_outstanding", z.hot_window}},
+       &run_hot_actor<mesh_backend>,
+       &run_hot_actor<inline_map_backend>,
+       std::nullopt},
+      {"sequential",
+       "blocking call from one thread on one warm actor, each call timed with steady_clock (mesh runs an idle actor inline on the caller thread)",
+       {{"calls", z.sequential_calls}, {"warmup_calls", z.sequential_warmup}},
+       &run_sequential<mesh_backend>,
+       &run_sequential<inline_map_backend>,
+       target{"p50_ns", "<", 5'000, "p50 < 5 us"}},
+      {"throughput",
+       "call_async round robin over warm actors, sliding window of outstanding futures",
+       {{"calls", z.throughput_calls}, {"max_outstanding", z.throughput_window}, {"actors", z.throughput_actors}},
+       &run_throughput<mesh_backend>,
+       &run_throughput<inline_map_backend>,
+       target{"calls_per_s", ">=", 3'000'000, ">= 3,000,000 calls/s"}},
+      {"memory",
+       "RSS (and malloc heap) growth per idle activation, each created by one blocking call",
+       {{"activations", z.memory_activations}},
+       &run_memory<mesh_backend>,
+       &run_memory<inline_map_backend>,
+       target{"rss_bytes_per_activation", "<=", 512 + actor_size, "<= 512 bytes + sizeof(actor)"}},
+  };
+
+  for (auto const& c : opt.only)
+    if (std::none_of(all.begin(), all.end(), [&](workload const& w) { return w.name == c; })) {
+      std::fprintf(stderr, "mesh_bench_actor: unknown case '%s'\n", c.c_str());
+      usage(2);
+    }
+
+  json_writer j;
+  j.begin_object();
+  j.field("benchmark", "actor").field("mesh_version", mesh::version_string);
+  j.key("machine").begin_object();
+  j.field("cores", static_cast<std::size_t>(std::thread::hardware_concurrency()));
+  j.field("cpu", cpu_model());
+  j.field("load_average_at_start", load_average());
+  j.field("compiler", __VERSION__);
+  j.field("build_type", MESH_BENCH_BUILD_TYPE);
+  j.field("cxx_flags", MESH_BENCH_CXX_FLAGS);
+#ifdef __OPTIMIZE__
+  j.field("optimized", true);
+#else
+  j.field("optimized", false);
+#endif
+#ifdef NDEBUG
+  j.field("ndebug", true);
+#else
+  j.field("ndebug", false);
+#endif
+  j.end_object();
+  {
+    mesh_backend probe;
+    j.key("config").begin_object();
+    j.field("node", "node_config{.name = \"bench\", .workers = 0}").field("workers", probe.workers());
+    j.field("runs", static_cast<std::size_t>(opt.runs)).field("quick", opt.quick);
+    j.field("warmup", opt.warmup ? "one discarded run at 1/10 size before each case and backend" : "none");
+    j.field("statistic", "median, min and max over runs; meets_target compares the median");
+    j.field("baseline", opt.baseline ? "baseline_inline_map: the same Counter in a mutex-guarded std::unordered_map, "
+                                       "handler run inline on the caller's thread, futures already complete"
+                                     : "skipped");
+    j.end_object();
+  }
+  j.key("sizes").begin_object();
+  j.field("sizeof_actor", sizeof(Counter));
+  j.field("sizeof_activation", sizeof(mesh::detail::activation<Counter>));
+  j.end_object();
+
+  bool all_ok = true;
+  j.key("workloads").begin_object();
+  for (auto const& w : all) {
+    if (!opt.only.empty() && std::find(opt.only.begin(), opt.only.end(), w.name) == opt.only.end()) continue;
+    auto const m = repeat(w.name, mesh_backend::label, w.mesh_run, z, opt.runs, opt.warmup);
+    std::optional<backend_figures> base;
+    if (opt.baseline) base = repeat(w.name, inline_map_backend::label, w.baseline_run, z, opt.runs, opt.warmup);
+
+    j.key(w.name).begin_object();
+    j.field("what", w.what);
+    j.key("params").begin_object();
+    for (auto const& [k, v] : w.params) j.field(k, v);
+    j.end_object();
+    auto write_backend = [&](backend_figures const& f) {
+      j.begin_object();
+      for (std::size_t i = 0; i < f.names.size(); ++i) {
+        j.key(f.names[i]);
+        write_summary(j, f.summaries[i]);
+      }
+      j.field("failed_calls", f.failed).field("checks_passed", f.verified);
+      j.end_object();
+    };
+    j.key(mesh_backend::label);
+    write_backend(m);
+    if (base) {
+      j.key(inline_map_backend::label);
+      write_backend(*base);
+      j.key("ratio_mesh_to_baseline").begin_object();
+      for (std::size_t i = 0; i < m.names.size(); ++i)
+        if (auto const* b = base->find(m.names[i])) j.field(m.names[i], m.summaries[i].median / b->median);
+      j.end_object();
+    }
+    if (w.goal) {
+      auto const* s = m.find(w.goal->metric);
+      double const v = s ? s->median : NAN;
+      bool const meets = m.failed == 0 && m.verified && std::isfinite(v) && w.goal->holds(v);
+      j.key("target").begin_object();
+      j.field("text", w.goal->text).field("metric", w.goal->metric).field("op", w.goal->op).field("value", w.goal->value);
+      j.field("measured_median", v);
+      j.end_object();
+      j.field("meets_target", meets);
+    } else {
+      j.key("target").null();
+      j.key("meets_target").null();
+    }
+    j.end_object();
+    all_ok = all_ok && m.failed == 0 && m.verified && (!base || (base->failed == 0 && base->verified));
+  }
+  j.end_object();
+  j.field("load_average_at_end", load_average());
+  j.field("all_calls_succeeded_and_checks_passed", all_ok);
+  j.end_object();
+  std::printf("%s\n", j.str().c_str());
+  return all_ok ? 0 : 1;
+}
+
+}  // namespace bench
+
+int main(int argc, char** argv) { return bench::main(argc, argv); }
