@@ -1,0 +1,331 @@
+// mesh::wire frames: the multipart layout of docs/wire.md, per kind, and its validation.
+#include "messages.hpp"
+
+#include <mesh/version.hpp>
+#include <mesh/wire/codec.hpp>
+#include <mesh/wire/frame.hpp>
+
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+using namespace test_msgs;
+using mesh::errc;
+namespace wire = mesh::wire;
+
+namespace {
+
+std::vector<std::string_view> views(std::vector<std::string> const& parts) {
+  return {parts.begin(), parts.end()};
+}
+
+mesh::result<wire::frame> decode_parts(std::vector<std::string> const& parts, wire::limits const& lim = {}) {
+  auto const v = views(parts);
+  return wire::decode_frame(v, lim);
+}
+
+void check_rejected(std::vector<std::string> const& parts, wire::limits const& lim = {}) {
+  auto r = decode_parts(parts, lim);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == errc::bad_message);
+}
+
+wire::frame call_frame(bool with_init) {
+  wire::frame f;
+  f.h.k = wire::kind::call;
+  f.h.request_id = 0x1122334455667788ull;
+  f.h.fingerprint = 0xfedcba9876543210ull;
+  f.h.actor = "counter";
+  f.h.id = "c1";
+  f.h.message_index = 2;
+  f.h.timeout_ms = 5000;
+  f.h.has_init = with_init;
+  f.body.push_back(wire::encode(Point{5, 6}));
+  if (with_init) f.body.push_back(wire::encode(Adapted{"start", {}, color::red}));
+  return f;
+}
+
+wire::frame cast_frame() {
+  wire::frame f = call_frame(false);
+  f.h.k = wire::kind::cast;
+  f.h.timeout_ms = 0;
+  return f;
+}
+
+wire::frame reply_frame() {
+  wire::frame f;
+  f.h.k = wire::kind::reply;
+  f.h.request_id = 77;
+  f.h.node = "n1";
+  f.body.push_back(wire::encode(std::int64_t{105}));
+  return f;
+}
+
+wire::frame error_frame(errc code = errc::actor_failed) {
+  wire::frame f;
+  f.h.k = wire::kind::error;
+  f.h.request_id = 78;
+  f.h.code = code;
+  f.h.text = "handler threw: boom";
+  return f;
+}
+
+wire::frame control_frame() {
+  wire::frame f;
+  f.h.k = wire::kind::control;
+  f.h.request_id = 0;
+  f.h.control = 3;
+  f.body.push_back(wire::encode(std::vector<std::string>{"n1", "n2"}));
+  return f;
+}
+
+// The header part as a msgpack array of objects, read with msgpack-c directly.
+std::vector<msgpack::object> header_fields(std::string const& header, msgpack::object_handle& keep) {
+  keep = msgpack::unpack(header.data(), header.size());
+  msgpack::object const& o = keep.get();
+  REQUIRE(o.type == msgpack::type::ARRAY);
+  return {o.via.array.ptr, o.via.array.ptr + o.via.array.size};
+}
+
+std::string header_of(std::vector<msgpack::object> const& fields) {
+  msgpack::sbuffer buf;
+  msgpack::pack(buf, fields);
+  return {buf.data(), buf.size()};
+}
+
+}  // namespace
+
+TEST_CASE("frame kinds have their documented wire numbers") {
+  CHECK(static_cast<int>(wire::kind::call) == 0);
+  CHECK(static_cast<int>(wire::kind::cast) == 1);
+  CHECK(static_cast<int>(wire::kind::reply) == 2);
+  CHECK(static_cast<int>(wire::kind::error) == 3);
+  CHECK(static_cast<int>(wire::kind::control) == 4);
+  CHECK(mesh::protocol_version == 1);
+}
+
+TEST_CASE("encode_frame and decode_frame round-trip every frame kind") {
+  for (auto const& f : {call_frame(true), call_frame(false), cast_frame(), reply_frame(), error_frame(),
+                        error_frame(errc::invalid_argument), control_frame()}) {
+    CAPTURE(static_cast<int>(f.h.k));
+    auto const parts = wire::encode_frame(f);
+    CHECK(parts.size() == 1 + f.body.size());
+    CHECK(parts[0] == wire::encode_header(f.h));
+    auto back = decode_parts(parts);
+    REQUIRE_MESSAGE(back.has_value(), back.error().message);
+    CHECK(*back == f);
+    auto h = wire::decode_header(parts[0]);
+    REQUIRE(h.has_value());
+    CHECK(*h == f.h);
+  }
+  auto back = decode_parts(wire::encode_frame(call_frame(true)));
+  REQUIRE(back.has_value());
+  auto payload = wire::decode<Point>(back->body[0]);
+  REQUIRE(payload.has_value());
+  CHECK(*payload == Point{5, 6});
+  auto init = wire::decode<Adapted>(back->body[1]);
+  REQUIRE(init.has_value());
+  CHECK(init->name == "start");
+}
+
+TEST_CASE("frame headers are msgpack arrays with the documented field order") {
+  msgpack::object_handle keep;
+  auto call = header_fields(wire::encode_header(call_frame(true).h), keep);
+  REQUIRE(call.size() == 9);
+  CHECK(call[0].as<unsigned>() == mesh::protocol_version);
+  CHECK(call[1].as<unsigned>() == 0);
+  CHECK(call[2].as<std::uint64_t>() == 0x1122334455667788ull);
+  CHECK(call[3].as<std::uint64_t>() == 0xfedcba9876543210ull);
+  CHECK(call[4].as<std::string>() == "counter");
+  CHECK(call[5].as<std::string>() == "c1");
+  CHECK(call[6].as<unsigned>() == 2);
+  CHECK(call[7].as<unsigned>() == 5000);
+  CHECK(call[8].as<bool>() == true);
+
+  auto cast = header_fields(wire::encode_header(cast_frame().h), keep);
+  REQUIRE(cast.size() == 9);
+  CHECK(cast[1].as<unsigned>() == 1);
+
+  auto reply = header_fields(wire::encode_header(reply_frame().h), keep);
+  REQUIRE(reply.size() == 4);
+  CHECK(reply[1].as<unsigned>() == 2);
+  CHECK(reply[2].as<std::uint64_t>() == 77);
+  CHECK(reply[3].as<std::string>() == "n1");
+
+  auto error = header_fields(wire::encode_header(error_frame().h), keep);
+  REQUIRE(error.size() == 5);
+  CHECK(error[1].as<unsigned>() == 3);
+  CHECK(error[2].as<std::uint64_t>() == 78);
+  CHECK(error[3].as<unsigned>() == static_cast<unsigned>(errc::actor_failed));
+  CHECK(error[4].as<std::string>() == "handler threw: boom");
+
+  auto control = header_fields(wire::encode_header(control_frame().h), keep);
+  REQUIRE(control.size() == 4);
+  CHECK(control[1].as<unsigned>() == 4);
+  CHECK(control[3].as<unsigned>() == 3);
+
+  // A reply header is exactly [1, 2, 77, "n1"].
+  std::string const expected{'\x94', '\x01', '\x02', '\x4d', '\xa2', 'n', '1'};
+  CHECK(wire::encode_header(reply_frame().h) == expected);
+}
+
+TEST_CASE("decode_frame rejects a frame with the wrong number of body parts") {
+  check_rejected({});
+  for (auto const& f : {call_frame(true), call_frame(false), cast_frame(), reply_frame(), error_frame(), control_frame()}) {
+    CAPTURE(static_cast<int>(f.h.k));
+    auto parts = wire::encode_frame(f);
+    auto more = parts;
+    more.push_back(wire::encode(1));
+    check_rejected(more);
+    if (parts.size() > 1) {
+      auto fewer = parts;
+      fewer.pop_back();
+      check_rejected(fewer);
+    }
+  }
+  auto with_init_flag = call_frame(false);
+  with_init_flag.h.has_init = true;  // says an init part follows, but none does
+  check_rejected(wire::encode_frame(with_init_flag));
+}
+
+TEST_CASE("decode_frame rejects another protocol version and unknown frame kinds") {
+  msgpack::object_handle keep;
+  auto fields = header_fields(wire::encode_header(reply_frame().h), keep);
+  auto const body = wire::encode(1);
+  for (unsigned version : {0u, 2u, 255u}) {
+    fields[0] = msgpack::object(version);
+    check_rejected({header_of(fields), body});
+  }
+  fields[0] = msgpack::object(1u);
+  for (unsigned k : {5u, 6u, 127u, 255u}) {
+    fields[1] = msgpack::object(k);
+    check_rejected({header_of(fields), body});
+  }
+  fields[1] = msgpack::object(-1);
+  check_rejected({header_of(fields), body});
+}
+
+TEST_CASE("decode_frame rejects headers with the wrong arity or field types") {
+  auto const body = wire::encode(1);
+  check_rejected({wire::encode(std::vector<int>{1, 2}), body});  // fewer than 3 fields
+  check_rejected({wire::encode(std::map<int, int>{{1, 2}}), body});
+  check_rejected({wire::encode(std::string("header")), body});
+  msgpack::object_handle keep;
+  {
+    auto fields = header_fields(wire::encode_header(reply_frame().h), keep);
+    auto longer = fields;
+    longer.push_back(msgpack::object(1));
+    check_rejected({header_of(longer), body});
+    fields[3] = msgpack::object(5);  // node name must be a string
+    check_rejected({header_of(fields), body});
+    fields[3] = msgpack::object(std::string("n1"), *keep.zone());
+    fields[2] = msgpack::object(-5);  // request id must be unsigned
+    check_rejected({header_of(fields), body});
+  }
+  {
+    auto const parts = wire::encode_frame(call_frame(false));
+    auto fields = header_fields(parts[0], keep);
+    for (std::size_t i = 3; i < fields.size(); ++i) {
+      CAPTURE(i);
+      auto bad = fields;
+      bad[i] = msgpack::object(std::vector<int>{}, *keep.zone());  // an array where a scalar belongs
+      check_rejected({header_of(bad), parts[1]});
+    }
+    auto bad = fields;
+    bad[6] = msgpack::object(std::uint64_t{1} << 33);  // message_index is 32 bits
+    check_rejected({header_of(bad), parts[1]});
+    bad = fields;
+    bad[8] = msgpack::object(1);  // has_init must be a bool
+    check_rejected({header_of(bad), parts[1]});
+    auto shorter = fields;
+    shorter.pop_back();
+    check_rejected({header_of(shorter), parts[1]});
+  }
+}
+
+TEST_CASE("decode_frame turns an unknown or zero error code into bad_message") {
+  msgpack::object_handle keep;
+  auto fields = header_fields(wire::encode_header(error_frame().h), keep);
+  for (unsigned code : {0u, 15u, 999u, 65535u}) {
+    CAPTURE(code);
+    fields[3] = msgpack::object(code);
+    auto f = decode_parts({header_of(fields)});
+    REQUIRE(f.has_value());  // the frame is well-formed: the peer failed with a code we do not know
+    CHECK(f->h.code == errc::bad_message);
+    CHECK(f->h.text.find(std::to_string(code)) != std::string::npos);
+    CHECK(f->h.text.find("handler threw: boom") != std::string::npos);
+  }
+  fields[3] = msgpack::object(65536u);  // does not fit the 16-bit code
+  check_rejected({header_of(fields)});
+}
+
+TEST_CASE("decode_frame rejects invalid or oversized msgpack in any part") {
+  auto parts = wire::encode_frame(call_frame(true));
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    CAPTURE(i);
+    auto bad = parts;
+    bad[i].pop_back();  // truncated
+    check_rejected(bad);
+    bad = parts;
+    bad[i].push_back('\x00');  // trailing byte
+    check_rejected(bad);
+    bad = parts;
+    bad[i] = "";
+    check_rejected(bad);
+    bad = parts;
+    bad[i] = "\xc1";
+    check_rejected(bad);
+  }
+  wire::limits small;
+  small.max_payload_bytes = 64;
+  auto big = call_frame(false);
+  big.body[0] = wire::encode(std::string(100, 'x'));
+  CHECK(decode_parts(wire::encode_frame(big)).has_value());
+  check_rejected(wire::encode_frame(big), small);
+  small.max_depth = 1;
+  auto deep = call_frame(false);
+  deep.body[0] = wire::encode(std::vector<std::vector<int>>{{1}});
+  check_rejected(wire::encode_frame(deep), small);
+}
+
+TEST_CASE("decode_header rejects headers above 64 KiB or nested inside a field") {
+  auto f = call_frame(false);
+  f.h.actor = std::string(70000, 'a');
+  auto parts = wire::encode_frame(f);
+  check_rejected(parts);
+  f.h.actor = std::string(60000, 'a');  // under the header limit
+  CHECK(decode_parts(wire::encode_frame(f)).has_value());
+
+  msgpack::object_handle keep;
+  auto fields = header_fields(wire::encode_header(reply_frame().h), keep);
+  fields[3] = msgpack::object(std::vector<std::vector<int>>{{1}}, *keep.zone());
+  check_rejected({header_of(fields), wire::encode(1)});
+}
+
+TEST_CASE("decode_frame validates bodies without converting them") {
+  auto f = call_frame(false);
+  f.body[0] = wire::encode(std::map<std::string, std::string>{{"any", "valid msgpack"}});
+  auto back = decode_parts(wire::encode_frame(f));
+  REQUIRE(back.has_value());
+  CHECK(back->body[0] == f.body[0]);
+  auto as_point = wire::decode<Point>(back->body[0]);  // the receiver's conversion rejects it
+  REQUIRE_FALSE(as_point.has_value());
+  CHECK(as_point.error().code == errc::bad_message);
+}
+
+TEST_CASE("encode_header cuts an error text above 16 KiB so that the error frame still decodes") {
+  auto f = error_frame();
+  f.h.text = std::string(wire::max_error_text_bytes - 1, 'a') + "\xc3\xa9" + std::string(200000, 'b');
+  auto back = decode_parts(wire::encode_frame(f));
+  REQUIRE_MESSAGE(back.has_value(), back.error().message);
+  CHECK(back->h.code == errc::actor_failed);
+  // Cut before the two-byte character that straddles the limit, never inside it.
+  CHECK(back->h.text == std::string(wire::max_error_text_bytes - 1, 'a'));
+  f.h.text = std::string(wire::max_error_text_bytes, 'c');  // exactly at the limit: kept whole
+  back = decode_parts(wire::encode_frame(f));
+  REQUIRE(back.has_value());
+  CHECK(back->h.text == f.h.text);
+}
