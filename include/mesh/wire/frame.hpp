@@ -52,7 +52,21 @@ struct frame {
   friend bool operator==(frame const&, frame const&) = default;
 };
 
+/// Largest header part decode_header accepts (docs/wire.md).
+inline constexpr std::size_t max_header_bytes = 64 * 1024;
+/// Longest error text encode_header sends; longer texts (say, a huge exception what()) are cut
+/// so that the error frame stays decodable and the caller gets the error, not a timeout.
+inline constexpr std::size_t max_error_text_bytes = 16 * 1024;
+
 namespace detail {
+/// `text` cut to at most max_error_text_bytes, on a UTF-8 character boundary.
+inline std::string_view clip_error_text(std::string_view text) {
+  if (text.size() <= max_error_text_bytes) return text;
+  std::size_t n = max_error_text_bytes;
+  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xc0) == 0x80) --n;
+  return text.substr(0, n);
+}
+
 inline std::size_t body_parts_for(header const& h) {
   switch (h.k) {
     case kind::call:
@@ -98,7 +112,7 @@ inline std::string encode_header(header const& h) {
     case kind::error:
       pk.pack_array(5);
       pk.pack(v); pk.pack(static_cast<std::uint8_t>(h.k)); pk.pack(h.request_id);
-      pk.pack(static_cast<std::uint16_t>(h.code)); pk.pack(h.text);
+      pk.pack(static_cast<std::uint16_t>(h.code)); pk.pack(detail::clip_error_text(h.text));
       break;
     case kind::control:
       pk.pack_array(4);
@@ -120,7 +134,7 @@ inline std::vector<std::string> encode_frame(frame const& f) {
 /// Decodes a header part. Wrong version, unknown kind, wrong arity or types: errc::bad_message.
 inline result<header> decode_header(std::string_view bytes, limits const& lim = {}) {
   limits hl = lim;
-  if (hl.max_payload_bytes > 64 * 1024) hl.max_payload_bytes = 64 * 1024;  // headers are small
+  if (hl.max_payload_bytes > max_header_bytes) hl.max_payload_bytes = max_header_bytes;  // headers are small
   hl.max_depth = 2;
   if (auto ok = validate(bytes, hl); !ok) return fail(errc::bad_message, "frame header: " + ok.error().message);
   try {
