@@ -5,3 +5,4 @@
 /// pull in neither msgpack nor ZeroMQ.
 
 #include <mesh/flow/network.hpp>
+#include <mesh/flow/graph.hpp>

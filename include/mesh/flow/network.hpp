@@ -358,6 +358,32 @@ class network {
   template <class... Items>
   friend struct graph;
 
+  /// Links `from` to `to` for a graph edge whose output Out is convertible to the input In.
+  template <class Out, class In>
+  result<void> connect_converting(node_id const& from, node_id const& to) {
+    if constexpr (std::is_same_v<Out, In>) {
+      return connect(from, to);
+    } else {
+      if (remote_) return remote_->connect(from, to, true);
+      std::lock_guard topo(local_->topology());
+      auto a = local_->find(from);
+      if (!a) return not_found(from);
+      auto b = local_->find(to);
+      if (!b) return not_found(to);
+      if (a->output_type() != detail::key_of<Out>() || b->input_type() != detail::key_of<In>())
+        return fail(errc::type_mismatch, "cannot connect " + from.to_string() + " to " + to.to_string() +
+                                             ": not the graph's types");
+      if (std::find(a->out_ids.begin(), a->out_ids.end(), to) != a->out_ids.end())
+        return fail(errc::already_exists, "link " + from.to_string() + " -> " + to.to_string() + " exists");
+      auto conv = std::make_shared<detail::converting_sink<Out, In>>(static_cast<detail::inbox<In>*>(b.get()));
+      void* s = static_cast<detail::sink<Out>*>(conv.get());
+      a->add_link(b, s, conv);
+      a->out_ids.push_back(to);
+      b->in_ids.push_back(from);
+      return {};
+    }
+  }
+
   static mesh::error not_found(node_id const& id) { return fail(errc::not_found, "no flow node " + id.to_string()); }
 
   static result<void> check_new_ids(std::vector<node_id> const& ids) {

@@ -197,7 +197,7 @@ class node_base : public task {
   node_id id_;
   std::atomic<int> refs_{0};
   std::atomic<bool> claimed_{false};  // scheduled, running or parked
-  std::atomic<bool> parked_{false};   // waiting for room downstream (claim kept)
+  std::atomic<std::uint64_t> parked_{0};  // park token while waiting for room downstream (claim kept)
   std::atomic<bool> stopped_{false};
   alignas(cache_line) std::atomic<std::uint64_t> processed_{0};
   std::atomic<std::uint64_t> errors_{0}, dropped_{0}, undeliverable_{0};
@@ -412,7 +412,7 @@ inline void node_base::wake_waiters() {
     has_waiters_.store(false, std::memory_order_relaxed);
   }
   for (auto& w : ws)
-    if (w->parked_.exchange(false, std::memory_order_acq_rel)) engine_.sched().submit(w.detach());
+    if (w->parked_.exchange(0, std::memory_order_acq_rel) != 0) engine_.sched().submit(w.detach());
 }
 inline void node_base::stop() {
   stopped_.store(true, std::memory_order_seq_cst);
@@ -423,7 +423,7 @@ inline void node_base::stop() {
   std::atomic_thread_fence(std::memory_order_seq_cst);
   wake_waiters();
   // Let it discard what is queued (and let go of what it holds) on its next turn.
-  if (parked_.exchange(false, std::memory_order_acq_rel)) resubmit();
+  if (parked_.exchange(0, std::memory_order_acq_rel) != 0) resubmit();
   else schedule();
 }
 inline void node_base::on_error(char const* what) {
@@ -506,16 +506,23 @@ class output_side final : public emit_port<T> {
 
   /// Pushes what the outbox holds, in order. False: parked on a full node (the claim is kept and
   /// a waker resubmits the node); the caller must return at once without touching the node.
-  bool flush(std::atomic<bool>& parked) {
+  bool flush(std::atomic<std::uint64_t>& parked) {
     while (!outbox_.empty()) {
       auto& e = outbox_.front();
       auto const st = e.first.to->try_push(e.second);
       if (st == push_status::full) {
-        parked.store(true, std::memory_order_seq_cst);
-        e.first.node->add_waiter(self_);
+        // Once `parked` is set a waker may resubmit this node, and its next turn may run on
+        // another worker at once: from here on touch only locals (not the outbox), and take the
+        // node back only with our own token (a later park has another one).
+        ref<node_base> target = e.first.node;
+        sink<T>* to = e.first.to;
+        std::uint64_t const token = ++park_seq_;
+        parked.store(token, std::memory_order_seq_cst);
+        target->add_waiter(self_);
         std::atomic_thread_fence(std::memory_order_seq_cst);
-        if (!e.first.to->has_space()) return false;
-        if (!parked.exchange(false, std::memory_order_acq_rel)) return false;  // a waker resubmitted us
+        if (!to->has_space()) return false;
+        std::uint64_t expected = token;
+        if (!parked.compare_exchange_strong(expected, 0, std::memory_order_acq_rel)) return false;  // resubmitted
         continue;
       }
       if (st == push_status::closed) self_.count_dropped();
@@ -544,6 +551,7 @@ class output_side final : public emit_port<T> {
   std::shared_ptr<std::vector<link<T>>> current_;
   std::uint64_t seen_ = ~std::uint64_t{0};
   std::deque<std::pair<link<T>, T>> outbox_;
+  std::uint64_t park_seq_ = 0;
 };
 
 template <class T>
@@ -568,7 +576,7 @@ class output_side<void> {
  public:
   explicit output_side(node_base&) {}
   bool holding() const noexcept { return false; }
-  bool flush(std::atomic<bool>&) { return true; }
+  bool flush(std::atomic<std::uint64_t>&) { return true; }
   void refresh() {}
   void clear() {}
   std::size_t discard_held() { return 0; }
