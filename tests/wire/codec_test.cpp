@@ -173,6 +173,8 @@ TEST_CASE("codec encodes enums as their underlying integers") {
   check_round_trip(big::high);
   check_round_trip(plain_a);
   check_round_trip(plain_b);
+  check_round_trip(legacy_y);
+  CHECK(wire::encode(legacy_y) == wire::encode(5));
   check_round_trip(std::vector<color>{color::green, color::red});
   auto as_enum = wire::decode<color>(wire::encode(std::uint8_t{1}));
   REQUIRE(as_enum.has_value());

@@ -16,7 +16,10 @@ namespace test_msgs {
 
 enum class color : std::uint8_t { red, green, blue = 200 };
 enum class big : std::int64_t { low = -(std::int64_t{1} << 40), high = std::int64_t{1} << 50 };
-enum plain_enum { plain_a = 1, plain_b = -7 };
+enum plain_enum : int { plain_a = 1, plain_b = -7 };  // unscoped, fixed underlying type
+// Unscoped without a fixed underlying type: its values are only those of the smallest bit-field
+// holding its enumerators, so only valid values may be generated or decoded (not fuzzed).
+enum legacy_enum { legacy_x, legacy_y = 5 };
 
 struct Get {  // a tag message: travels as []
   friend bool operator==(Get const&, Get const&) = default;
