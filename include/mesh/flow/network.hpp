@@ -401,7 +401,8 @@ class network {
   template <class Logic>
   result<void> make_local(node_id const& id, options_t<Logic> const& o, std::vector<detail::ref<detail::node_base>>& made) {
     try {
-      made.emplace_back(new detail::local_node<Logic>(*local_, id, &o));
+      auto* n = new detail::local_node<Logic>(*local_, id, &o);
+      made.push_back(detail::ref<detail::node_base>::from(*n));
       return {};
     } catch (std::exception const& e) {
       return fail(errc::invalid_argument, "constructor of logic " + std::string(logic_name<Logic>()) + " for node " +

@@ -59,6 +59,13 @@ class ref {
   explicit ref(T* p) noexcept : p_(p) {
     if (p_) p_->retain();
   }
+  /// A reference to an object known to exist.
+  static ref from(T& obj) noexcept {
+    obj.retain();
+    ref r;
+    r.p_ = &obj;
+    return r;
+  }
   ref(ref const& o) noexcept : ref(o.p_) {}
   ref(ref&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
   template <class U>
