@@ -9,6 +9,7 @@
 #include <mesh/wire/codec.hpp>
 
 #include <array>
+#include <exception>
 #include <atomic>
 #include <memory>
 #include <mutex>
@@ -56,6 +57,37 @@ struct envelope {
 
 inline std::string describe(std::string_view actor, std::string_view id) {
   return "actor '" + std::string(actor) + "' id '" + std::string(id) + "'";
+}
+
+/// errc::actor_failed for an exception thrown by an actor's constructor or handler. Out of line
+/// and cold: error paths are shared by every actor and message type instead of inlined into each.
+[[gnu::cold, gnu::noinline]] inline error threw(std::string_view actor, std::string_view id, char const* where,
+                                                std::exception_ptr ep) {
+  std::string what;
+  try {
+    std::rethrow_exception(ep);
+  } catch (std::exception const& ex) {
+    what = std::string(" threw: ") + ex.what();
+  } catch (...) {
+    what = " threw a non-std exception";
+  }
+  return fail(errc::actor_failed, std::string(where) + " of " + describe(actor, id) + what);
+}
+
+[[gnu::cold, gnu::noinline]] inline error mailbox_full(std::string_view actor, std::string_view id, std::size_t capacity) {
+  return fail(errc::overloaded, "mailbox of " + describe(actor, id) + " is full (" + std::to_string(capacity) + " messages)");
+}
+
+[[gnu::cold, gnu::noinline]] inline error expired_in_mailbox(std::string_view actor, std::string_view id) {
+  return fail(errc::timeout, "call to " + describe(actor, id) + " expired in the mailbox");
+}
+
+[[gnu::cold, gnu::noinline]] inline error shutting_down(std::string const& node) {
+  return fail(errc::shutting_down, "node '" + node + "' is shutting down");
+}
+
+[[gnu::cold, gnu::noinline]] inline error not_in_schema(std::string_view actor) {
+  return fail(errc::not_found, "actor '" + std::string(actor) + "' is not in this node's schema");
 }
 
 /// Invokes A's handler for M, with the context when the handler takes one.
@@ -121,39 +153,38 @@ class activation final : public runnable, public std::enable_shared_from_this<ac
     if (resubmit) core().pool().submit(this->shared_from_this());
   }
 
-  /// Runs `f(self, ctx)` with the instance, constructing it first if needed (with `init`, or a
-  /// value-initialized init_arg). Exceptions become errc::actor_failed and discard the instance.
-  /// Caller must hold the activation (scheduled_ claimed).
-  template <class F>
-  result<void> with_instance(init_arg_t<A> const* init, F&& f) {
-    auto const name = actor_name_v<A>;
-    if (!instance_) {
-      try {
-        if constexpr (has_init_arg<A>) {
-          if (init) instance_.emplace(std::string_view(id_), *init);
-          else instance_.emplace(std::string_view(id_), init_arg_t<A>{});
-        } else if constexpr (std::is_constructible_v<A, std::string_view>) {
-          instance_.emplace(std::string_view(id_));
-        } else {
-          instance_.emplace();
-        }
-      } catch (std::exception const& ex) {
-        instance_.reset();
-        return fail(errc::actor_failed, "constructor of " + describe(name, id_) + " threw: " + ex.what());
-      } catch (...) {
-        instance_.reset();
-        return fail(errc::actor_failed, "constructor of " + describe(name, id_) + " threw a non-std exception");
-      }
-    }
-    context ctx(core(), name, id_);
+  /// Constructs the instance if there is none (with `init`, or a value-initialized init_arg).
+  /// A throwing constructor is errc::actor_failed. Caller must hold the activation.
+  /// Not inlined: one copy per actor type, shared by every message type.
+  [[gnu::noinline]] result<void> ensure_instance(init_arg_t<A> const* init) {
+    if (instance_) return {};
     try {
-      f(*instance_, ctx);
-    } catch (std::exception const& ex) {
-      instance_.reset();
-      return fail(errc::actor_failed, "handler of " + describe(name, id_) + " threw: " + ex.what());
+      if constexpr (has_init_arg<A>) {
+        if (init) instance_.emplace(std::string_view(id_), *init);
+        else instance_.emplace(std::string_view(id_), init_arg_t<A>{});
+      } else if constexpr (std::is_constructible_v<A, std::string_view>) {
+        instance_.emplace(std::string_view(id_));
+      } else {
+        instance_.emplace();
+      }
     } catch (...) {
       instance_.reset();
-      return fail(errc::actor_failed, "handler of " + describe(name, id_) + " threw a non-std exception");
+      return threw(actor_name_v<A>, id_, "constructor", std::current_exception());
+    }
+    return {};
+  }
+
+  /// Runs `f(self, ctx)` with the instance, constructing it first if needed. Exceptions become
+  /// errc::actor_failed and discard the instance. Caller must hold the activation.
+  template <class F>
+  result<void> with_instance(init_arg_t<A> const* init, F&& f) {
+    if (auto ok = ensure_instance(init); !ok) return ok;
+    context ctx(core(), actor_name_v<A>, id_);
+    try {
+      f(*instance_, ctx);
+    } catch (...) {
+      instance_.reset();
+      return threw(actor_name_v<A>, id_, "handler", std::current_exception());
     }
     touch();
     return {};
@@ -236,7 +267,7 @@ class activation final : public runnable, public std::enable_shared_from_this<ac
     std::unique_ptr<envelope<A>> guard(e);
     if (e->abandoned()) return;  // the caller gave up: don't run work nobody waits for
     if (e->deadline != clock::time_point::max() && clock::now() > e->deadline) {
-      e->fail(fail(errc::timeout, "call to " + describe(actor_name_v<A>, id_) + " expired in the mailbox"));
+      e->fail(expired_in_mailbox(actor_name_v<A>, id_));
       return;
     }
     auto r = with_instance(e->init(), [&](A& self, context& ctx) { e->deliver(self, ctx, *this); });
@@ -272,7 +303,7 @@ class actor_table final : public table_base {
   std::string_view capability() const noexcept override { return A::capability::name; }
 
   /// The activation for `id`, created when absent.
-  std::shared_ptr<activation<A>> get_or_create(std::string_view id) {
+  [[gnu::noinline]] std::shared_ptr<activation<A>> get_or_create(std::string_view id) {
     auto const h = std::hash<std::string_view>{}(id);
     auto& s = stripes_[h % stripe_count];
     std::lock_guard lk(s.m);

@@ -19,6 +19,31 @@ namespace detail {
 
 using clock = std::chrono::steady_clock;
 
+/// Something that can run queued work while its thread waits for a call: the worker pool, set on
+/// its own threads, so a handler blocked in future::get() does not take a worker out of service
+/// (with every worker waiting that way, the calls they wait for could never run).
+class wait_helper {
+ public:
+  /// Runs queued work until `done()` holds or `until` passes.
+  virtual void help_while_waiting(std::function<bool()> const& done, clock::time_point until) = 0;
+
+ protected:
+  ~wait_helper() = default;
+};
+
+/// The wait_helper of the calling thread (null outside worker threads).
+inline wait_helper*& current_wait_helper() noexcept {
+  thread_local wait_helper* h = nullptr;
+  return h;
+}
+
+/// errc::timeout for a call to (actor, id); out of line, built only when it happens.
+[[gnu::cold, gnu::noinline]] inline error timed_out(std::string_view actor, std::string_view id) {
+  if (actor.empty()) return fail(errc::timeout, "call did not answer before its deadline");
+  return fail(errc::timeout, "call to actor '" + std::string(actor) + "' id '" + std::string(id) +
+                                 "' did not answer before its deadline");
+}
+
 /// Shared state of one call. The first completion wins (reply, error, timeout or shutdown); later
 /// ones are ignored, so a late reply after a timeout is dropped safely.
 template <class R>
@@ -45,13 +70,17 @@ class call_state {
   clock::time_point deadline() const noexcept { return deadline_; }
 
   /// Waits until completed or the deadline passes; on expiry completes with errc::timeout.
-  R take(std::string_view what) {
+  R take(std::string_view actor = {}, std::string_view id = {}) {
+    if (auto* h = current_wait_helper(); h && !completed()) h->help_while_waiting([this] { return completed(); }, deadline_);
     {
       std::unique_lock lk(m_);
       if (!ready_) cv_.wait_until(lk, deadline_, [&] { return ready_; });
     }
-    if (!ready_lock()) complete(fail(errc::timeout, std::string(what) + " did not answer before its deadline"));
-    std::lock_guard lk(m_);
+    if (!ready_lock()) complete(timed_out(actor, id));
+    std::unique_lock lk(m_);
+    // When another thread claimed the call just before the deadline, our timeout lost the race:
+    // its result is being stored now; wait for it rather than report a missing value.
+    cv_.wait(lk, [&] { return ready_; });
     // `value_` holds the result unless a continuation already consumed it.
     if (!value_) return fail(errc::invalid_argument, "future already consumed by then()");
     R out = std::move(*value_);
@@ -116,10 +145,11 @@ class [[nodiscard]] future {
   bool ready() const noexcept { return state_ && state_->completed(); }
 
   /// Waits for the result (at most until the call's deadline) and returns it. Call once.
+  /// Inside a handler (on a worker thread) the wait runs other queued activations meanwhile.
   value_type get() {
     if (!state_) return fail(errc::invalid_argument, "get() on an empty mesh::future");
     auto s = std::move(state_);
-    return s->take("call");
+    return s->take();
   }
 
   /// Waits at most `d`; true when the result is ready.

@@ -57,7 +57,7 @@ template <class A, class M>
 result<void> push_local(node_core& core, std::string_view id, M&& msg, std::optional<init_arg_t<A>>&& init,
                         std::shared_ptr<call_state_t<A, M>> state, clock::time_point deadline) {
   auto* table = static_cast<actor_table<A>*>(core.find_table<A>());
-  if (!table) return fail(errc::not_found, "actor '" + std::string(actor_name_v<A>) + "' is not in this node's schema");
+  if (!table) return not_in_schema(actor_name_v<A>);
   auto* e = new local_envelope<A, M>(std::move(msg), std::move(init), std::move(state));
   e->deadline = e->state ? deadline : clock::time_point::max();
   for (int attempt = 0; attempt < 16; ++attempt) {
@@ -67,42 +67,49 @@ result<void> push_local(node_core& core, std::string_view id, M&& msg, std::opti
       case activation<A>::push_result::ok: return {};
       case activation<A>::push_result::full:
         delete e;
-        return fail(errc::overloaded, "mailbox of " + describe(actor_name_v<A>, id) + " is full (" +
-                                          std::to_string(core.config().mailbox_capacity) + " messages)");
+        return mailbox_full(actor_name_v<A>, id, core.config().mailbox_capacity);
       case activation<A>::push_result::dead: continue;  // retired meanwhile: look up again
     }
   }
   delete e;
-  return fail(errc::shutting_down, "node '" + core.name() + "' is shutting down");
+  return shutting_down(core.name());
+}
+
+/// The header of a call/cast frame (not a template: shared by every actor and message type).
+[[gnu::noinline]] inline wire::frame request_frame(node_core const& core, wire::kind k, std::string_view actor,
+                                                   std::string_view id, std::size_t index, bool has_init,
+                                                   clock::time_point deadline) {
+  wire::frame f;
+  f.h.k = k;
+  f.h.fingerprint = core.fingerprint();
+  f.h.actor = std::string(actor);
+  f.h.id = std::string(id);
+  f.h.message_index = static_cast<std::uint32_t>(index);
+  if (k == wire::kind::call) {
+    auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
+    f.h.timeout_ms = static_cast<std::uint32_t>(std::clamp<long long>(left, 1, 0xffffffffLL));
+  }
+  f.h.has_init = has_init;
+  f.body.reserve(has_init ? 2 : 1);
+  return f;
 }
 
 /// Builds the call/cast frame for a remote owner.
 template <class A, class M>
 wire::frame make_request_frame(node_core const& core, wire::kind k, std::string_view id, M const& msg,
                                std::optional<init_arg_t<A>> const& init, clock::time_point deadline) {
-  wire::frame f;
-  f.h.k = k;
-  f.h.fingerprint = core.fingerprint();
-  f.h.actor = std::string(actor_name_v<A>);
-  f.h.id = std::string(id);
-  f.h.message_index = static_cast<std::uint32_t>(message_index_v<A, M>);
-  if (k == wire::kind::call) {
-    auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
-    f.h.timeout_ms = static_cast<std::uint32_t>(std::max<long long>(1, left));
-  }
-  f.h.has_init = init.has_value();
+  auto f = request_frame(core, k, actor_name_v<A>, id, message_index_v<A, M>, init.has_value(), deadline);
   f.body.push_back(wire::encode(msg));
   if (init) f.body.push_back(wire::encode(*init));
   return f;
 }
 
-/// Turns a reply or error frame from a peer into the typed call result.
-template <class A, class M>
-call_result_t<A, M> read_reply(wire::frame&& f, std::string_view id, std::size_t max_payload) {
-  using R = reply_t<A, M>;
+/// Turns a reply or error frame from a peer into the typed call result (one copy per reply type).
+template <class R>
+result<reply<R>> read_reply(wire::frame&& f, std::string_view actor, std::string_view id, std::size_t max_payload) {
   if (f.h.k == wire::kind::error) return error{f.h.code, std::move(f.h.text)};
   if (f.h.k != wire::kind::reply || f.body.size() != 1) return fail(errc::bad_message, "peer answered with an unexpected frame");
-  actor_ref ref{std::move(f.h.node), std::string(actor_name_v<A>), std::string(id)};
+  actor_ref ref{std::move(f.h.node), std::string(actor), std::string(id)};
   if constexpr (std::is_void_v<R>) {
     return reply<void>{std::move(ref)};
   } else {
@@ -114,15 +121,25 @@ call_result_t<A, M> read_reply(wire::frame&& f, std::string_view id, std::size_t
   }
 }
 
+/// Sends an encoded call and completes `state` with the reply (one copy per reply type).
+template <class R>
+void send_call_frame(node_core& core, std::string const& owner, wire::frame&& f, clock::time_point deadline,
+                     std::shared_ptr<call_state<result<reply<R>>>> state) {
+  auto const max_payload = core.config().max_payload_bytes;
+  // The reply frame names only the node; the ref's actor and id come from the request.
+  std::string actor = f.h.actor, id = f.h.id;
+  core.send_remote(owner, std::move(f), deadline,
+                   [state = std::move(state), max_payload, actor = std::move(actor), id = std::move(id)](wire::frame&& r) {
+                     state->complete(read_reply<R>(std::move(r), actor, id, max_payload));
+                   });
+}
+
 template <class A, class M>
 void send_remote_call(node_core& core, std::string const& owner, std::string_view id, M const& msg,
                       std::optional<init_arg_t<A>> const& init, clock::time_point deadline,
                       std::shared_ptr<call_state_t<A, M>> state) {
-  auto f = make_request_frame<A, M>(core, wire::kind::call, id, msg, init, deadline);
-  auto const max_payload = core.config().max_payload_bytes;
-  core.send_remote(owner, std::move(f), deadline, [state, sid = std::string(id), max_payload](wire::frame&& r) {
-    state->complete(read_reply<A, M>(std::move(r), sid, max_payload));
-  });
+  send_call_frame<reply_t<A, M>>(core, owner, make_request_frame<A, M>(core, wire::kind::call, id, msg, init, deadline),
+                                 deadline, std::move(state));
 }
 
 /// Synchronous call: inline on an idle local activation, else queued (local) or sent (remote).
@@ -130,14 +147,14 @@ template <class A, class M>
 call_result_t<A, M> call(node_core& core, std::string_view id, M&& msg, std::optional<init_arg_t<A>>&& init,
                          std::chrono::milliseconds timeout) {
   using R = reply_t<A, M>;
-  if (core.stopping()) return fail(errc::shutting_down, "node '" + core.name() + "' is shutting down");
+  if (core.stopping()) return shutting_down(core.name());
   auto const deadline = deadline_for(core, timeout);
   auto rt = core.route_for(A::capability::name, id);
   if (!rt) return std::move(rt).error();
   std::shared_ptr<call_state_t<A, M>> state;
   if (rt->local) {
     auto* table = static_cast<actor_table<A>*>(core.find_table<A>());
-    if (!table) return fail(errc::not_found, "actor '" + std::string(actor_name_v<A>) + "' is not in this node's schema");
+    if (!table) return not_in_schema(actor_name_v<A>);
     // Fast path: an idle activation runs the handler right here, with no queue and no thread hop.
     auto act = table->get_or_create(id);
     if (act->try_claim_idle()) {
@@ -161,9 +178,7 @@ call_result_t<A, M> call(node_core& core, std::string_view id, M&& msg, std::opt
     state = std::make_shared<call_state_t<A, M>>(deadline);
     send_remote_call<A, M>(core, rt->node, id, msg, init, deadline, state);
   }
-  if (worker_pool::on_worker_thread())
-    core.pool().help_until([&] { return state->completed(); }, deadline);
-  return state->take("call to " + describe(actor_name_v<A>, id));
+  return state->take(actor_name_v<A>, id);
 }
 
 /// Asynchronous call: always queued or sent; the future completes on reply, error or deadline.
@@ -174,7 +189,7 @@ future<reply_t<A, M>> call_async(node_core& core, std::string_view id, M&& msg, 
   auto state = std::make_shared<call_state_t<A, M>>(deadline);
   future<reply_t<A, M>> fut(state, std::weak_ptr<deadline_scheduler>(core.timer()));
   if (core.stopping()) {
-    state->complete(fail(errc::shutting_down, "node '" + core.name() + "' is shutting down"));
+    state->complete(shutting_down(core.name()));
     return fut;
   }
   auto rt = core.route_for(A::capability::name, id);
@@ -192,7 +207,7 @@ future<reply_t<A, M>> call_async(node_core& core, std::string_view id, M&& msg, 
 /// Cast: returns once the message is queued locally or handed to the transport.
 template <class A, class M>
 result<void> cast(node_core& core, std::string_view id, M&& msg, std::optional<init_arg_t<A>>&& init) {
-  if (core.stopping()) return fail(errc::shutting_down, "node '" + core.name() + "' is shutting down");
+  if (core.stopping()) return shutting_down(core.name());
   auto rt = core.route_for(A::capability::name, id);
   if (!rt) return std::move(rt).error();
   if (rt->local) return push_local<A, M>(core, id, std::move(msg), std::move(init), nullptr, clock::time_point::max());
@@ -208,43 +223,6 @@ result<void> cast(node_core& core, std::string_view id, M&& msg, std::optional<i
 
 // ---- receiving side: a request frame from a peer, dispatched by message index ----------------
 
-template <class A, class M>
-struct remote_envelope final : envelope<A> {
-  M msg;
-  std::optional<init_arg_t<A>> init_arg;
-  std::function<void(wire::frame&&)> respond;  // empty for casts
-  std::uint64_t request_id = 0;
-
-  init_arg_t<A> const* init() const noexcept override { return init_arg ? &*init_arg : nullptr; }
-  void deliver(A& self, context& ctx, activation<A>& act) override {
-    using R = reply_t<A, M>;
-    if constexpr (std::is_void_v<R>) {
-      invoke_handler(self, msg, ctx);
-      if (respond) respond(make_reply(act, wire::encode(msgpack::type::nil_t{})));
-    } else {
-      R r = invoke_handler(self, msg, ctx);
-      if (respond) respond(make_reply(act, wire::encode(r)));
-    }
-  }
-  void fail(error e) override {
-    if (!respond) return;
-    wire::frame f;
-    f.h.k = wire::kind::error;
-    f.h.request_id = request_id;
-    f.h.code = e.code;
-    f.h.text = std::move(e.message);
-    respond(std::move(f));
-  }
-  wire::frame make_reply(activation<A>& act, std::string body) {
-    wire::frame f;
-    f.h.k = wire::kind::reply;
-    f.h.request_id = request_id;
-    f.h.node = act.core().name();
-    f.body.push_back(std::move(body));
-    return f;
-  }
-};
-
 inline wire::frame error_frame(std::uint64_t request_id, errc code, std::string text) {
   wire::frame f;
   f.h.k = wire::kind::error;
@@ -254,40 +232,85 @@ inline wire::frame error_frame(std::uint64_t request_id, errc code, std::string 
   return f;
 }
 
+/// The reply channel of a request that came from a peer (not a template: shared by every type).
+struct remote_responder {
+  std::function<void(wire::frame&&)> respond;  // empty for casts
+  std::uint64_t request_id = 0;
+
+  [[gnu::noinline]] void reply(std::string const& node, std::string body) {
+    if (!respond) return;
+    wire::frame f;
+    f.h.k = wire::kind::reply;
+    f.h.request_id = request_id;
+    f.h.node = node;
+    f.body.push_back(std::move(body));
+    respond(std::move(f));
+  }
+  [[gnu::noinline]] void fail(error e) {
+    if (respond) respond(error_frame(request_id, e.code, std::move(e.message)));
+  }
+};
+
 template <class A, class M>
-void dispatch_remote(actor_table<A>& table, wire::frame&& f, std::function<void(wire::frame&&)>&& respond) {
+struct remote_envelope final : envelope<A> {
+  M msg{};
+  std::optional<init_arg_t<A>> init_arg;
+  remote_responder out;
+
+  init_arg_t<A> const* init() const noexcept override { return init_arg ? &*init_arg : nullptr; }
+  void deliver(A& self, context& ctx, activation<A>& act) override {
+    using R = reply_t<A, M>;
+    if constexpr (std::is_void_v<R>) {
+      invoke_handler(self, msg, ctx);
+      if (out.respond) out.reply(act.core().name(), wire::encode(msgpack::type::nil_t{}));
+    } else {
+      R r = invoke_handler(self, msg, ctx);
+      if (out.respond) out.reply(act.core().name(), wire::encode(r));
+    }
+  }
+  void fail(error e) override { out.fail(std::move(e)); }
+};
+
+[[gnu::cold, gnu::noinline]] inline error undecodable(char const* what, std::size_t index, std::string_view actor,
+                                                      error const& why) {
+  return fail(errc::bad_message, std::string(what) + " of message #" + std::to_string(index) + " for actor '" +
+                                     std::string(actor) + "': " + why.message);
+}
+
+/// Queues a decoded remote request on its activation (one copy per actor type).
+template <class A>
+[[gnu::noinline]] void push_remote(actor_table<A>& table, std::string const& id, std::unique_ptr<envelope<A>> e) {
   node_core& core = table.core();
-  bool const is_call = f.h.k == wire::kind::call;
-  auto reject = [&](errc c, std::string text) {
-    if (is_call && respond) respond(error_frame(f.h.request_id, c, std::move(text)));
-  };
-  wire::limits lim;
-  lim.max_payload_bytes = core.config().max_payload_bytes;
-  auto e = std::make_unique<remote_envelope<A, M>>();
-  if (auto ok = wire::decode_into(f.body[0], e->msg, lim); !ok)
-    return reject(errc::bad_message, "payload of message #" + std::to_string(f.h.message_index) + " for actor '" +
-                                         std::string(actor_name_v<A>) + "': " + ok.error().message);
-  if (f.h.has_init) {
-    if (f.body.size() < 2) return reject(errc::bad_message, "frame announces an init argument but has none");
-    auto v = wire::decode<init_arg_t<A>>(f.body[1], lim);
-    if (!v) return reject(errc::bad_message, "init argument for actor '" + std::string(actor_name_v<A>) + "': " + v.error().message);
-    e->init_arg = std::move(*v);
-  }
-  e->request_id = f.h.request_id;
-  if (is_call) {
-    e->respond = std::move(respond);
-    e->deadline = clock::now() + std::chrono::milliseconds(f.h.timeout_ms ? f.h.timeout_ms : core.config().call_timeout.count());
-  }
   for (int attempt = 0; attempt < 16 && !core.stopping(); ++attempt) {
-    auto act = table.get_or_create(f.h.id);
+    auto act = table.get_or_create(id);
     switch (act->push(e.get(), core.config().mailbox_capacity)) {
       case activation<A>::push_result::ok: e.release(); return;
-      case activation<A>::push_result::full:
-        return e->fail(fail(errc::overloaded, "mailbox of " + describe(actor_name_v<A>, f.h.id) + " is full"));
+      case activation<A>::push_result::full: return e->fail(mailbox_full(actor_name_v<A>, id, core.config().mailbox_capacity));
       case activation<A>::push_result::dead: continue;
     }
   }
-  e->fail(fail(errc::shutting_down, "node '" + core.name() + "' is shutting down"));
+  e->fail(shutting_down(core.name()));
+}
+
+template <class A, class M>
+void dispatch_remote(actor_table<A>& table, wire::frame&& f, std::function<void(wire::frame&&)>&& respond) {
+  node_core& core = table.core();
+  auto e = std::make_unique<remote_envelope<A, M>>();
+  e->out.request_id = f.h.request_id;
+  if (f.h.k == wire::kind::call) e->out.respond = std::move(respond);
+  wire::limits lim;
+  lim.max_payload_bytes = core.config().max_payload_bytes;
+  if (auto ok = wire::decode_into(f.body[0], e->msg, lim); !ok)
+    return e->out.fail(undecodable("payload", f.h.message_index, actor_name_v<A>, ok.error()));
+  if (f.h.has_init) {
+    if (f.body.size() < 2) return e->out.fail(fail(errc::bad_message, "frame announces an init argument but has none"));
+    auto& init = e->init_arg.emplace();
+    if (auto ok = wire::decode_into(f.body[1], init, lim); !ok)
+      return e->out.fail(undecodable("init argument", f.h.message_index, actor_name_v<A>, ok.error()));
+  }
+  if (e->out.respond)
+    e->deadline = clock::now() + std::chrono::milliseconds(f.h.timeout_ms ? f.h.timeout_ms : core.config().call_timeout.count());
+  push_remote<A>(table, f.h.id, std::move(e));
 }
 
 template <class A>

@@ -26,7 +26,7 @@ struct runnable {
   virtual ~runnable() = default;
 };
 
-class worker_pool {
+class worker_pool final : public wait_helper {
  public:
   explicit worker_pool(std::size_t n) {
     n = std::max<std::size_t>(1, n);
@@ -77,6 +77,10 @@ class worker_pool {
     return true;
   }
 
+  void help_while_waiting(std::function<bool()> const& done, clock::time_point until) override {
+    help_until([&] { return done(); }, until);
+  }
+
   /// Waits until every submitted item has run (queue empty and nothing executing), or `until`.
   bool drain(clock::time_point until) {
     std::unique_lock lk(m_);
@@ -109,6 +113,7 @@ class worker_pool {
 
   void worker_loop() {
     on_worker_thread() = true;
+    current_wait_helper() = this;
     while (true) {
       std::shared_ptr<runnable> r;
       {

@@ -83,7 +83,7 @@ class node_core {
   }
 
   /// Where the activation of (capability, id) lives now.
-  result<route> route_for(std::string_view capability, std::string_view id) const {
+  [[gnu::noinline]] result<route> route_for(std::string_view capability, std::string_view id) const {
     auto snap = members_.snapshot();
     auto owner = cluster::membership::owner(*snap, shard_for(id, cfg_.shard_count), capability);
     if (!owner) return std::move(owner).error();

@@ -154,11 +154,11 @@ class service {
       std::vector<zmq::pollitem_t> items;
       items.push_back({router_.handle(), 0, ZMQ_POLLIN, 0});
       items.push_back({nullptr, cmds_.fd(), ZMQ_POLLIN, 0});
-      std::vector<peer*> order;
+      std::vector<std::string> order;  // endpoints: read_router() may drop a peer before its turn
       for (auto& [ep, p] : peers_)
         if (p.dealer) {
           items.push_back({p.dealer->handle(), 0, ZMQ_POLLIN, 0});
-          order.push_back(&p);
+          order.push_back(ep);
         }
       auto const wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - clock::now());
       try {
@@ -167,8 +167,12 @@ class service {
         continue;  // EINTR
       }
       if (items[0].revents & ZMQ_POLLIN) read_router();
-      for (std::size_t i = 0; i < order.size(); ++i)
-        if (items[2 + i].revents & ZMQ_POLLIN) read_dealer(*order[i]);
+      for (std::size_t i = 0; i < order.size(); ++i) {
+        if (!(items[2 + i].revents & ZMQ_POLLIN)) continue;
+        auto it = peers_.find(order[i]);  // gone, or replaced by a new socket: skip this round
+        if (it != peers_.end() && it->second.dealer && it->second.dealer->handle() == items[2 + i].socket)
+          read_dealer(it->second);
+      }
       if (items[1].revents & ZMQ_POLLIN) {
         cmds_.drain([&](command&& c) {
           if (c.k == command::stop) running = false;
@@ -381,7 +385,11 @@ class service {
     }
     auto now = clock::now();
     if (peer* old = find_member(m.name); old && old->incarnation != m.incarnation) {
-      if (now - old->last_seen < core_.config().failure_timeout / 2 && old->routing_id != rid) {
+      // Two live processes cannot listen on one endpoint: a new incarnation there is a restart.
+      // (Replies arriving on our DEALER to that endpoint come from the new process and would
+      // otherwise keep the old incarnation "alive" forever.)
+      bool const same_endpoint = old->endpoint == m.endpoint;
+      if (!same_endpoint && now - old->last_seen < core_.config().failure_timeout / 2 && old->routing_id != rid) {
         refuse(errc::already_exists, "node name '" + m.name + "' is already used by a live member at " + old->endpoint);
         return;
       }
@@ -396,6 +404,7 @@ class service {
     p.last_seen = now;
     p.member = true;
     p.incompatible = false;
+    core_.members().set_incompatible(m.name, false);  // e.g. rebuilt from our schema and restarted
     by_name_[m.name] = m.endpoint;
     by_routing_id_[rid] = m.name;
     tombstones_.erase(m.name);
@@ -412,9 +421,17 @@ class service {
     }
   }
 
+  // A node built from another schema stays in the capability table, marked incompatible, so calls
+  // that would route to it fail with schema_mismatch. Every member must agree on that table, so
+  // incompatible nodes are gossiped too (each member gets its own refusal), and they are probed
+  // with heartbeats (each answered by a refusal) and forgotten when silent for failure_timeout.
   void mark_incompatible(member_info const& m) {
+    if (peer* live = find_member(m.name); live && live->endpoint != m.endpoint && !live->incompatible)
+      return;  // a compatible member owns this name: keep routing to it
     peer& p = ensure_peer(m.endpoint);
     p.name = m.name;
+    p.incarnation = m.incarnation;
+    p.last_seen = clock::now();
     p.incompatible = true;
     core_.members().set_capabilities(m.name, std::set<std::string>(m.capabilities.begin(), m.capabilities.end()));
     core_.members().set_incompatible(m.name, true);
@@ -488,11 +505,11 @@ class service {
   }
 
   void send_heartbeat(peer& p) {
-    if (!p.dealer || p.incompatible) return;
+    if (!p.dealer) return;  // incompatible peers too: their refusal tells us they are alive
     gossip g;
     g.self = self_info();
     for (auto const& [ep, q] : peers_)
-      if (q.member && !q.incompatible) {
+      if (q.member || q.incompatible) {
         member_info k;
         k.name = q.name;
         k.endpoint = q.endpoint;
@@ -519,6 +536,18 @@ class service {
       core_.log("member '" + p->name + "' is unreachable (no heartbeat for " +
                 std::to_string(core_.config().failure_timeout.count()) + " ms); removing it");
       drop_member(*p, errc::node_unreachable, "node '" + p->name + "' stopped answering");
+    }
+    // Incompatible nodes that stopped refusing us are gone: take them out of the capability table.
+    std::vector<std::string> silent;
+    for (auto& [ep, p] : peers_)
+      if (p.incompatible && !p.member && now - p.last_seen > core_.config().failure_timeout) silent.push_back(ep);
+    for (auto const& ep : silent) {
+      auto it = peers_.find(ep);
+      std::string const name = it->second.name;
+      tombstones_[name] = it->second.incarnation;
+      peers_.erase(it);
+      core_.log("incompatible node '" + name + "' at " + ep + " is gone; removing it");
+      if (!find_member(name)) core_.members().remove(name);
     }
     // Seeds we lost are contacted again, so a restarted seed is rejoined.
     for (auto const& s : core_.config().seeds)
