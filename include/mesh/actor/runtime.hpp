@@ -82,16 +82,15 @@ class node_core {
     return nullptr;
   }
 
-  /// Where the activation of (capability, id) lives now.
+  /// Where the activation of (capability, id) lives now: owner = sorted(nodes_for(cap))[shard % n].
   [[gnu::noinline]] result<route> route_for(std::string_view capability, std::string_view id) const {
-    auto snap = members_.snapshot();
-    auto owner = cluster::membership::owner(*snap, shard_for(id, cfg_.shard_count), capability);
-    if (!owner) return std::move(owner).error();
-    if (*owner == cfg_.name) return route{true, {}};
-    if (snap->incompatible.count(*owner))
-      return fail(errc::schema_mismatch, "owner node '" + *owner + "' of '" + std::string(id) +
-                                             "' was built from a different schema (fingerprint mismatch)");
-    return route{false, std::move(*owner)};
+    auto const* snap = members_.current();
+    auto const* nodes = snap->nodes_for(capability);
+    if (!nodes || nodes->empty()) return cluster::no_nodes_error(capability);
+    auto const& owner = (*nodes)[shard_for(id, cfg_.shard_count) % nodes->size()];
+    if (owner == cfg_.name) return route{true, {}};
+    if (snap->incompatible.count(owner)) return incompatible_owner(owner, id);
+    return route{false, owner};
   }
 
   /// Sends a request frame to a remote owner; the cluster layer overrides it. `on_reply` gets the
@@ -123,6 +122,11 @@ class node_core {
   std::uint64_t fingerprint() const noexcept { return fingerprint_; }
 
  protected:
+  [[gnu::cold, gnu::noinline]] static error incompatible_owner(std::string const& owner, std::string_view id) {
+    return fail(errc::schema_mismatch, "owner node '" + owner + "' of '" + std::string(id) +
+                                           "' was built from a different schema (fingerprint mismatch)");
+  }
+
   static node_config normalize(node_config c) {
     if (c.name.empty()) c.name = "local";
     if (c.workers == 0) c.workers = std::max(1u, std::thread::hardware_concurrency());

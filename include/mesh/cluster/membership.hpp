@@ -31,6 +31,11 @@ struct routing_snapshot {
   }
 };
 
+/// errc::no_nodes for a capability nobody registered.
+[[gnu::cold, gnu::noinline]] inline error no_nodes_error(std::string_view cap) {
+  return fail(errc::no_nodes, "no node registered capability '" + std::string(cap) + "'");
+}
+
 /// Capability table of one node's view of the cluster. Thread-safe.
 class membership {
  public:
@@ -92,22 +97,11 @@ class membership {
   }
 
   /// Current snapshot; cheap (a thread-local cache refreshed only when the version changed).
-  std::shared_ptr<routing_snapshot const> snapshot() const {
-    struct cache_entry {
-      std::uint64_t uid = 0, version = 0;
-      std::shared_ptr<routing_snapshot const> snap;
-    };
-    thread_local cache_entry cache;
-    std::uint64_t const v = version_.load(std::memory_order_acquire);
-    if (cache.uid == uid_ && cache.version == v && cache.snap) return cache.snap;
-    std::shared_ptr<routing_snapshot const> s;
-    {
-      std::lock_guard lk(m_);
-      s = snap_;
-    }
-    cache = {uid_, s->version, s};
-    return s;
-  }
+  std::shared_ptr<routing_snapshot const> snapshot() const { return cached().snap; }
+
+  /// Current snapshot without touching its reference count (the hot path of routing). The
+  /// pointer stays valid until this thread next asks any membership for a snapshot.
+  routing_snapshot const* current() const { return cached().snap.get(); }
 
   std::uint64_t version() const { return version_.load(std::memory_order_acquire); }
 
@@ -130,11 +124,28 @@ class membership {
   /// Owner of `shard` for `cap`: sorted(nodes_for(cap))[shard % size]; errc::no_nodes when none.
   static result<std::string> owner(routing_snapshot const& s, std::uint32_t shard, std::string_view cap) {
     auto const* v = s.nodes_for(cap);
-    if (!v || v->empty()) return fail(errc::no_nodes, "no node registered capability '" + std::string(cap) + "'");
+    if (!v || v->empty()) return no_nodes_error(cap);
     return (*v)[shard % v->size()];
   }
 
  private:
+  struct cache_entry {
+    std::uint64_t uid = 0, version = 0;
+    std::shared_ptr<routing_snapshot const> snap;
+  };
+  cache_entry const& cached() const {
+    thread_local cache_entry cache;
+    std::uint64_t const v = version_.load(std::memory_order_acquire);
+    if (cache.uid == uid_ && cache.version == v && cache.snap) return cache;
+    std::shared_ptr<routing_snapshot const> s;
+    {
+      std::lock_guard lk(m_);
+      s = snap_;
+    }
+    cache = {uid_, s->version, std::move(s)};
+    return cache;
+  }
+
   static std::uint64_t next_uid() {
     static std::atomic<std::uint64_t> n{0};
     return ++n;
