@@ -1,0 +1,268 @@
+// Remote call benchmark: two OS processes on loopback, 64-byte payload.
+//   mesh: a client node calls an Echo actor hosted by a server node (another process).
+//   raw:  cppzmq DEALER -> ROUTER echo with the same frames (header + payload), the transport floor.
+// Reports sequential p50/p99 latency and calls/s, and pipelined throughput with 16 and 256
+// outstanding requests, as JSON with mesh/raw ratios.
+#include <mesh/mesh.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+using namespace std::chrono_literals;
+using bench_clock = std::chrono::steady_clock;
+
+struct echo_cap : mesh::capability<"echo"> {};
+struct Blob {
+  BOOST_HANA_DEFINE_STRUCT(Blob, (std::string, data));
+};
+struct Echo {
+  static constexpr mesh::fixed_string name = "echo";
+  using capability = echo_cap;
+  using messages = mesh::list<Blob>;
+  explicit Echo(std::string_view) {}
+  Blob handle(Blob const& b) { return b; }
+};
+using bench_app = mesh::schema<Echo>;
+
+namespace {
+volatile std::sig_atomic_t g_stop = 0;
+
+struct pipe_fds {
+  int r, w;
+};
+
+// ---- server processes --------------------------------------------------------------------
+int run_mesh_server(int fd) {
+  std::signal(SIGTERM, [](int) { g_stop = 1; });
+  mesh::node<bench_app> n{mesh::node_config{.name = "server", .listen = "tcp://127.0.0.1:*", .logger = [](std::string_view) {}}};
+  n.register_capabilities<echo_cap>();
+  std::string ep = n.endpoint() + "\n";
+  if (write(fd, ep.data(), ep.size()) < 0) return 1;
+  while (!g_stop) std::this_thread::sleep_for(10ms);
+  return 0;
+}
+
+int run_raw_server(int fd) {
+  std::signal(SIGTERM, [](int) { g_stop = 1; });
+  zmq::context_t ctx(1);
+  zmq::socket_t router(ctx, zmq::socket_type::router);
+  router.set(zmq::sockopt::linger, 0);
+  router.bind("tcp://127.0.0.1:*");
+  std::string ep = router.get(zmq::sockopt::last_endpoint) + "\n";
+  if (write(fd, ep.data(), ep.size()) < 0) return 1;
+  std::vector<zmq::message_t> parts;
+  while (!g_stop) {
+    zmq::pollitem_t item{router.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(50));
+    if (!(item.revents & ZMQ_POLLIN)) continue;
+    while (true) {
+      parts.clear();
+      if (!zmq::recv_multipart(router, std::back_inserter(parts), zmq::recv_flags::dontwait)) break;
+      // Same work shape as a real server: decode the header, build a reply header, echo the body.
+      std::string_view hv(parts[1].data<char>(), parts[1].size());
+      auto h = mesh::wire::decode_header(hv);
+      mesh::wire::header rh;
+      rh.k = mesh::wire::kind::reply;
+      rh.request_id = h ? h->request_id : 0;
+      rh.node = "server";
+      auto hb = mesh::wire::encode_header(rh);
+      router.send(parts[0], zmq::send_flags::sndmore);
+      router.send(zmq::buffer(hb), zmq::send_flags::sndmore);
+      router.send(parts[2], zmq::send_flags::none);
+    }
+  }
+  return 0;
+}
+
+template <class F>
+std::pair<pid_t, std::string> spawn_server(F f) {
+  int fds[2];
+  if (pipe(fds) != 0) std::exit(1);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    _exit(f(fds[1]));
+  }
+  close(fds[1]);
+  std::string ep;
+  char c;
+  while (read(fds[0], &c, 1) == 1 && c != '\n') ep.push_back(c);
+  close(fds[0]);
+  return {pid, ep};
+}
+
+void stop_server(pid_t pid) {
+  kill(pid, SIGTERM);
+  waitpid(pid, nullptr, 0);
+}
+
+struct figures {
+  double seq_calls_per_s = 0, p50_us = 0, p99_us = 0, pipe16 = 0, pipe256 = 0;
+};
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+// ---- clients -------------------------------------------------------------------------------
+template <class Call, class Async>
+figures measure(Call&& call, Async&& async_window, int seq_n, int pipe_n) {
+  figures f;
+  for (int i = 0; i < 1000; ++i) call();  // warm up
+  std::vector<double> lat;
+  lat.reserve(seq_n);
+  auto t0 = bench_clock::now();
+  for (int i = 0; i < seq_n; ++i) {
+    auto a = bench_clock::now();
+    call();
+    lat.push_back(std::chrono::duration<double, std::micro>(bench_clock::now() - a).count());
+  }
+  double secs = std::chrono::duration<double>(bench_clock::now() - t0).count();
+  std::sort(lat.begin(), lat.end());
+  f.seq_calls_per_s = seq_n / secs;
+  f.p50_us = lat[lat.size() / 2];
+  f.p99_us = lat[lat.size() * 99 / 100];
+  for (int window : {16, 256}) {
+    auto t1 = bench_clock::now();
+    async_window(window, pipe_n);
+    double s = std::chrono::duration<double>(bench_clock::now() - t1).count();
+    (window == 16 ? f.pipe16 : f.pipe256) = pipe_n / s;
+  }
+  return f;
+}
+
+figures bench_mesh(std::string const& ep, std::string const& payload, int seq_n, int pipe_n) {
+  mesh::node<bench_app> n{mesh::node_config{.name = "client", .listen = "tcp://127.0.0.1:*", .seeds = {ep}, .logger = [](std::string_view) {}}};
+  auto until = bench_clock::now() + 10s;
+  while (n.nodes_for<echo_cap>().empty() && bench_clock::now() < until) std::this_thread::sleep_for(5ms);
+  int errors = 0;
+  auto call = [&] {
+    auto r = n.call<Echo>("e1", Blob{payload});
+    if (!r || r->value.data.size() != payload.size()) ++errors;
+  };
+  auto window = [&](int w, int total) {
+    std::deque<mesh::future<Blob>> q;
+    for (int i = 0; i < total; ++i) {
+      if (static_cast<int>(q.size()) >= w) {
+        if (!q.front().get()) ++errors;
+        q.pop_front();
+      }
+      q.push_back(n.call_async<Echo>("e1", Blob{payload}));
+    }
+    for (auto& f : q)
+      if (!f.get()) ++errors;
+  };
+  auto f = measure(call, window, seq_n, pipe_n);
+  if (errors) std::cerr << "mesh: " << errors << " failed calls\n";
+  return f;
+}
+
+figures bench_raw(std::string const& ep, std::string const& payload, int seq_n, int pipe_n) {
+  zmq::context_t ctx(1);
+  zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
+  dealer.set(zmq::sockopt::linger, 0);
+  dealer.connect(ep);
+  std::uint64_t next_id = 0;
+  auto body = mesh::wire::encode(Blob{payload});
+  auto send_one = [&] {
+    mesh::wire::header h;
+    h.k = mesh::wire::kind::call;
+    h.request_id = ++next_id;
+    h.actor = "echo";
+    h.id = "e1";
+    h.timeout_ms = 5000;
+    auto hb = mesh::wire::encode_header(h);
+    dealer.send(zmq::buffer(hb), zmq::send_flags::sndmore);
+    dealer.send(zmq::buffer(body), zmq::send_flags::none);
+  };
+  std::vector<zmq::message_t> parts;
+  auto recv_one = [&] {
+    parts.clear();
+    (void)zmq::recv_multipart(dealer, std::back_inserter(parts));
+    (void)mesh::wire::decode_header(std::string_view(parts[0].data<char>(), parts[0].size()));
+    (void)mesh::wire::decode<Blob>(std::string_view(parts[1].data<char>(), parts[1].size()));
+  };
+  auto call = [&] {
+    send_one();
+    recv_one();
+  };
+  auto window = [&](int w, int total) {
+    int inflight = 0;
+    for (int i = 0; i < total; ++i) {
+      if (inflight >= w) {
+        recv_one();
+        --inflight;
+      }
+      send_one();
+      ++inflight;
+    }
+    while (inflight-- > 0) recv_one();
+  };
+  return measure(call, window, seq_n, pipe_n);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  int runs = 5, seq_n = 20000, pipe_n = 100000;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--quick")) {
+      runs = 1;
+      seq_n = 2000;
+      pipe_n = 10000;
+    } else if (!std::strcmp(argv[i], "--runs") && i + 1 < argc) {
+      runs = std::atoi(argv[++i]);
+    }
+  }
+  std::string const payload(64, 'x');
+  std::vector<figures> mesh_runs, raw_runs;
+  for (int r = 0; r < runs; ++r) {
+    auto [rp, rep] = spawn_server(run_raw_server);
+    raw_runs.push_back(bench_raw(rep, payload, seq_n, pipe_n));
+    stop_server(rp);
+    auto [mp, mep] = spawn_server(run_mesh_server);
+    mesh_runs.push_back(bench_mesh(mep, payload, seq_n, pipe_n));
+    stop_server(mp);
+  }
+  auto pick = [](std::vector<figures> const& v, double figures::*m) {
+    std::vector<double> xs;
+    for (auto const& f : v) xs.push_back(f.*m);
+    auto mm = std::minmax_element(xs.begin(), xs.end());
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "{\"median\": %.2f, \"min\": %.2f, \"max\": %.2f}", median(xs), *mm.first, *mm.second);
+    return std::pair{median(xs), std::string(buf)};
+  };
+  struct metric {
+    char const* name;
+    double figures::*m;
+  } metrics[] = {{"sequential_calls_per_s", &figures::seq_calls_per_s},
+                 {"sequential_p50_us", &figures::p50_us},
+                 {"sequential_p99_us", &figures::p99_us},
+                 {"pipelined_16_calls_per_s", &figures::pipe16},
+                 {"pipelined_256_calls_per_s", &figures::pipe256}};
+  std::cout << "{\n  \"benchmark\": \"remote_call\",\n  \"payload_bytes\": 64,\n  \"runs\": " << runs
+            << ",\n  \"cores\": " << std::thread::hardware_concurrency() << ",\n  \"compiler\": \"" << __VERSION__ << "\",\n";
+  double ratios[5];
+  for (int i = 0; i < 5; ++i) {
+    auto [mm, ms] = pick(mesh_runs, metrics[i].m);
+    auto [rm, rs] = pick(raw_runs, metrics[i].m);
+    ratios[i] = rm > 0 ? mm / rm : 0;
+    std::cout << "  \"" << metrics[i].name << "\": {\"mesh\": " << ms << ", \"raw_cppzmq\": " << rs
+              << ", \"mesh_over_raw\": " << ratios[i] << "},\n";
+  }
+  auto [mp50, s1] = pick(mesh_runs, &figures::p50_us);
+  auto [rp50, s2] = pick(raw_runs, &figures::p50_us);
+  std::cout << "  \"targets\": {\"pipelined_at_least_70pct_of_raw\": " << (ratios[3] >= 0.7 && ratios[4] >= 0.7 ? "true" : "false")
+            << ", \"sequential_p50_within_raw_plus_15us\": " << (mp50 <= rp50 + 15 ? "true" : "false") << "}\n}\n";
+}
