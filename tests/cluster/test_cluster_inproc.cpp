@@ -1,0 +1,432 @@
+// Cluster layer, in one process: several mesh::node instances talking over loopback TCP
+// (ephemeral ports, no child processes). Remote calls must behave like local ones; pipelining,
+// casts, rebalancing and the death of a peer are checked on the real wire.
+#include "app_schema.hpp"
+
+#include <doctest/doctest.h>
+#include <zmq.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using app_node = mesh::node<app::schema>;
+using names = std::vector<std::string>;
+
+long elapsed_ms(steady::time_point since) {
+  return static_cast<long>(std::chrono::duration_cast<milliseconds>(steady::now() - since).count());
+}
+
+template <class Pred>
+bool wait_until(Pred&& pred, milliseconds timeout = 5000ms) {
+  auto const until = steady::now() + timeout;
+  while (!pred()) {
+    if (steady::now() >= until) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+mesh::node_config config(std::string name, std::vector<std::string> seeds = {}) {
+  mesh::node_config c;
+  c.name = std::move(name);
+  c.listen = "tcp://127.0.0.1:*";
+  c.seeds = std::move(seeds);
+  c.heartbeat_interval = 50ms;
+  c.failure_timeout = 1000ms;
+  c.shutdown_grace = 300ms;
+  c.workers = 2;
+  c.logger = [](std::string_view) {};
+  return c;
+}
+
+std::unique_ptr<app_node> start(std::string name, std::vector<std::string> seeds = {}) {
+  return std::make_unique<app_node>(config(std::move(name), std::move(seeds)));
+}
+
+/// Waits until every node sees `hosts` for "game" and `members` as the cluster.
+bool converged(std::vector<app_node*> const& nodes, names const& members, names const& hosts) {
+  return wait_until([&] {
+    for (auto* n : nodes)
+      if (n->cluster_members() != members || n->nodes_for<app::game>() != hosts) return false;
+    return true;
+  });
+}
+
+/// "host" hosts game; "caller" hosts nothing, so its calls are always remote.
+struct pair_fixture {
+  std::unique_ptr<app_node> host = start("host");
+  std::unique_ptr<app_node> caller = start("caller", {host->endpoint()});
+  pair_fixture() {
+    host->register_capabilities<app::game>();
+    REQUIRE(converged({host.get(), caller.get()}, {"caller", "host"}, {"host"}));
+  }
+};
+
+/// Sends one raw frame to `endpoint`'s ROUTER from a DEALER and returns the answer, if any.
+std::optional<mesh::wire::frame> raw_request(std::string const& endpoint, mesh::wire::frame const& f) {
+  zmq::context_t ctx;
+  zmq::socket_t d(ctx, zmq::socket_type::dealer);
+  d.set(zmq::sockopt::linger, 0);
+  d.set(zmq::sockopt::rcvtimeo, 3000);
+  d.connect(endpoint);
+  auto const parts = mesh::wire::encode_frame(f);
+  for (std::size_t i = 0; i < parts.size(); ++i)
+    (void)d.send(zmq::buffer(parts[i]), i + 1 < parts.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+  std::vector<zmq::message_t> in;
+  if (!zmq::recv_multipart(d, std::back_inserter(in))) return std::nullopt;
+  std::vector<std::string_view> views;
+  for (auto& m : in) views.emplace_back(m.data<char>(), m.size());
+  auto r = mesh::wire::decode_frame(views);
+  if (!r) return std::nullopt;
+  return std::move(*r);
+}
+
+mesh::wire::frame counter_call(std::string id, std::uint32_t message_index, std::string body) {
+  mesh::wire::frame f;
+  f.h.k = mesh::wire::kind::call;
+  f.h.request_id = 77;
+  f.h.fingerprint = app::schema::fingerprint;
+  f.h.actor = "counter";
+  f.h.id = std::move(id);
+  f.h.message_index = message_index;
+  f.h.timeout_ms = 2000;
+  f.body.push_back(std::move(body));
+  return f;
+}
+
+}  // namespace
+
+TEST_SUITE_BEGIN("cluster");
+
+TEST_CASE("a remote call returns the same values, references and errors as a local call" * doctest::timeout(60)) {
+  pair_fixture p;
+  auto& host = *p.host;
+  auto& caller = *p.caller;
+
+  // Values, init arguments (used only by the activating message) and references.
+  auto l1 = host.call(mesh::request<app::Counter, app::Add>{.id = "local", .payload = {5}, .init_arg = app::Start{100}});
+  auto r1 = caller.call(mesh::request<app::Counter, app::Add>{.id = "remote", .payload = {5}, .init_arg = app::Start{100}});
+  REQUIRE(l1);
+  REQUIRE(r1);
+  CHECK(l1->value == 105);
+  CHECK(r1->value == 105);
+  CHECK(l1->ref == mesh::actor_ref{"host", "counter", "local"});
+  CHECK(r1->ref == mesh::actor_ref{"host", "counter", "remote"});
+  auto l2 = host.call(mesh::request<app::Counter, app::Add>{.id = "local", .payload = {1}, .init_arg = app::Start{7}});
+  auto r2 = caller.call(mesh::request<app::Counter, app::Add>{.id = "remote", .payload = {1}, .init_arg = app::Start{7}});
+  REQUIRE(l2);
+  REQUIRE(r2);
+  CHECK(l2->value == 106);
+  CHECK(r2->value == 106);
+  auto who = caller.call<app::Counter>("remote", app::Whoami{});
+  REQUIRE(who);
+  CHECK(who->value == "host");
+
+  // A void handler: a reply with only the reference.
+  auto lv = host.call<app::Counter>("local", app::Reset{});
+  auto rv = caller.call<app::Counter>("remote", app::Reset{});
+  REQUIRE(lv);
+  REQUIRE(rv);
+  CHECK(rv->ref == mesh::actor_ref{"host", "counter", "remote"});
+  CHECK(caller.call<app::Counter>("remote", app::Get{})->value == 0);
+
+  // Another reply type (a vector of strings) and another capability once the caller hosts chat.
+  caller.register_capabilities({"chat"});
+  REQUIRE(wait_until([&] { return host.nodes_for<app::chat>() == names{"caller"}; }));
+  REQUIRE(caller.call<app::ChatRoom>("lobby", app::Post{"ann", "hi"}));
+  auto hist = host.call<app::ChatRoom>("lobby", app::History{});
+  REQUIRE(hist);
+  CHECK(hist->value == names{"ann: hi"});
+  CHECK(hist->ref.node == "caller");
+
+  // A throwing handler: actor_failed with the exception's text, identical across the wire; the
+  // activation is discarded and the next message re-creates it.
+  auto lf = host.call<app::Counter>("failing", app::Fail{"boom: disk on fire"});
+  REQUIRE(host.call<app::Counter>("failing", app::Add{3}));
+  auto rf = caller.call<app::Counter>("failing", app::Fail{"boom: disk on fire"});
+  REQUIRE_FALSE(lf);
+  REQUIRE_FALSE(rf);
+  CHECK(lf.error().code == mesh::errc::actor_failed);
+  CHECK(rf.error().code == mesh::errc::actor_failed);
+  CHECK(rf.error().message.find("boom: disk on fire") != std::string::npos);
+  CHECK(rf.error() == lf.error());
+  auto after = caller.call<app::Counter>("failing", app::Get{});
+  REQUIRE(after);
+  CHECK(after->value == 0);  // re-created with a value-initialized Start
+
+  // A call stuck behind a slow message times out, local or remote, well before the slow one ends.
+  auto slow_l = host.call_async<app::Counter>("slow-local", app::Sleep{600});
+  auto slow_r = caller.call_async<app::Counter>("slow-remote", app::Sleep{600});
+  std::this_thread::sleep_for(50ms);
+  auto t0 = steady::now();
+  auto lt = host.call<app::Counter>("slow-local", app::Get{}, 150ms);
+  long const local_ms = elapsed_ms(t0);
+  t0 = steady::now();
+  auto rt = caller.call<app::Counter>("slow-remote", app::Get{}, 150ms);
+  long const remote_ms = elapsed_ms(t0);
+  REQUIRE_FALSE(lt);
+  REQUIRE_FALSE(rt);
+  CHECK(lt.error().code == mesh::errc::timeout);
+  CHECK(rt.error().code == mesh::errc::timeout);
+  CHECK(local_ms < 450);
+  CHECK(remote_ms < 450);
+  CHECK(slow_l.get()->value == 600);
+  CHECK(slow_r.get()->value == 600);
+  // The late reply of the timed-out remote call is dropped; the connection keeps working.
+  CHECK(caller.call<app::Counter>("slow-remote", app::Get{})->value == 0);
+}
+
+TEST_CASE("a node answers malformed, unknown and foreign requests from the wire with an error" *
+          doctest::timeout(60)) {
+  pair_fixture p;
+  auto const ep = p.host->endpoint();
+  auto const add = mesh::wire::encode(app::Add{4});
+
+  auto ok = raw_request(ep, counter_call("wire", 0, add));
+  REQUIRE(ok);
+  CHECK(ok->h.k == mesh::wire::kind::reply);
+  CHECK(ok->h.request_id == 77);
+  CHECK(ok->h.node == "host");
+
+  auto unknown_message = raw_request(ep, counter_call("wire", 99, add));
+  REQUIRE(unknown_message);
+  CHECK(unknown_message->h.k == mesh::wire::kind::error);
+  CHECK(unknown_message->h.code == mesh::errc::bad_message);
+  CHECK(unknown_message->h.text.find("#99") != std::string::npos);
+
+  auto wrong_payload = raw_request(ep, counter_call("wire", 0, mesh::wire::encode(std::string("four"))));
+  REQUIRE(wrong_payload);
+  CHECK(wrong_payload->h.code == mesh::errc::bad_message);
+
+  auto f = counter_call("wire", 0, add);
+  f.h.actor = "no-such-actor";
+  auto unknown_actor = raw_request(ep, f);
+  REQUIRE(unknown_actor);
+  CHECK(unknown_actor->h.code == mesh::errc::not_found);
+
+  f = counter_call("wire", 0, add);
+  f.h.fingerprint ^= 1;
+  auto foreign = raw_request(ep, f);
+  REQUIRE(foreign);
+  CHECK(foreign->h.code == mesh::errc::schema_mismatch);
+
+  // The activation still has the one valid Add.
+  auto g = p.caller->call<app::Counter>("wire", app::Get{});
+  REQUIRE(g);
+  CHECK(g->value == 4);
+}
+
+TEST_CASE("call_async keeps 256 calls to a remote node outstanding and every one completes" * doctest::timeout(60)) {
+  pair_fixture p;
+  auto& caller = *p.caller;
+  auto const t0 = steady::now();
+  std::vector<mesh::future<long>> same, spread;
+  for (int i = 0; i < 256; ++i) same.push_back(caller.call_async<app::Counter>("pipe", app::Add{1}));
+  for (int i = 0; i < 256; ++i)
+    spread.push_back(caller.call_async<app::Counter>("pipe-" + std::to_string(i), app::Add{i}));
+  std::set<long> seen;
+  for (auto& f : same) {
+    auto r = f.get();
+    REQUIRE(r);
+    CHECK(r->ref.node == "host");
+    seen.insert(r->value);
+  }
+  CHECK(seen.size() == 256u);  // each Add ran once, one at a time: 1..256
+  CHECK(*seen.begin() == 1);
+  CHECK(*seen.rbegin() == 256);
+  for (int i = 0; i < 256; ++i) {
+    auto r = spread[static_cast<std::size_t>(i)].get();
+    REQUIRE(r);
+    CHECK(r->value == i);
+    CHECK(r->ref.id == "pipe-" + std::to_string(i));
+  }
+  MESSAGE("512 pipelined remote calls completed in " << elapsed_ms(t0) << " ms");
+  CHECK(p.host->activation_count<app::Counter>() == 257u);
+  CHECK(caller.activation_count() == 0u);
+
+  // Futures dropped without get() do not block, and their replies are discarded.
+  for (int i = 0; i < 64; ++i) (void)caller.call_async<app::Counter>("pipe", app::Add{1});
+  REQUIRE(wait_until([&] { return caller.call<app::Counter>("pipe", app::Get{})->value == 320; }));
+}
+
+TEST_CASE("cast to a remote actor is delivered in order without a reply" * doctest::timeout(60)) {
+  pair_fixture p;
+  for (int i = 0; i < 100; ++i) REQUIRE(p.caller->cast<app::Counter>("casted", app::Add{1}));
+  REQUIRE(p.caller->cast(mesh::request<app::Counter, app::Add>{.id = "casted-init", .payload = {1}, .init_arg = app::Start{41}}));
+  // Casts and calls from one node to one activation travel one connection: the call sees them all.
+  auto r = p.caller->call<app::Counter>("casted", app::Get{});
+  REQUIRE(r);
+  CHECK(r->value == 100);
+  CHECK(r->ref.node == "host");
+  REQUIRE(wait_until([&] { return p.caller->call<app::Counter>("casted-init", app::Get{})->value == 42; }));
+  // A cast that cannot be routed fails at once.
+  auto none = p.caller->cast<app::ChatRoom>("room", app::Post{"a", "b"});
+  REQUIRE_FALSE(none);
+  CHECK(none.error().code == mesh::errc::no_nodes);
+}
+
+TEST_CASE("rebalancing moves activations whose shard changed owner to the new owner" * doctest::timeout(60)) {
+  auto n0 = start("n0");
+  auto n1 = start("n1", {n0->endpoint()});
+  auto n2 = start("n2", {n0->endpoint()});
+  n0->register_capabilities<app::game>();
+  REQUIRE(converged({n0.get(), n1.get(), n2.get()}, {"n0", "n1", "n2"}, {"n0"}));
+
+  int const count = 64;
+  auto id = [](int i) { return "rb-" + std::to_string(i); };
+  for (int i = 0; i < count; ++i) {
+    auto r = n2->call<app::Counter>(id(i), app::Add{1});
+    REQUIRE(r);
+    CHECK(r->ref.node == "n0");
+  }
+  CHECK(n0->activation_count<app::Counter>() == static_cast<std::size_t>(count));
+
+  // n1 registers the same capability at run time: about half of the shards move to it.
+  n1->register_capabilities<app::game>();
+  REQUIRE(converged({n0.get(), n1.get(), n2.get()}, {"n0", "n1", "n2"}, {"n0", "n1"}));
+  std::vector<int> moved, kept;
+  for (int i = 0; i < count; ++i) (*n2->owner_node(n2->shard_for(id(i)), "game") == "n1" ? moved : kept).push_back(i);
+  REQUIRE(!moved.empty());
+  REQUIRE(!kept.empty());
+  auto const t0 = steady::now();
+  REQUIRE(wait_until([&] { return n0->activation_count<app::Counter>() == kept.size(); }, 3000ms));
+  MESSAGE(moved.size() << " of " << count << " activations left n0 " << elapsed_ms(t0) << " ms after convergence");
+  CHECK(n1->activation_count<app::Counter>() == 0u);
+
+  for (int i : moved) {
+    auto r = n2->call<app::Counter>(id(i), app::Get{});
+    REQUIRE(r);
+    CHECK(r->ref.node == "n1");
+    CHECK(r->value == 0);  // re-created on the new owner
+  }
+  for (int i : kept) {
+    auto r = n2->call<app::Counter>(id(i), app::Get{});
+    REQUIRE(r);
+    CHECK(r->ref.node == "n0");
+    CHECK(r->value == 1);  // untouched
+  }
+  CHECK(n1->activation_count<app::Counter>() == moved.size());
+  CHECK(n0->activation_count<app::Counter>() == kept.size());
+
+  // A node that joins with the capability takes its share the same way. Placement is
+  // shard % size, so shards also move between n0 and n1: only those whose owner is unchanged stay.
+  std::vector<std::string> before(count);
+  for (int i = 0; i < count; ++i) before[static_cast<std::size_t>(i)] = *n2->owner_node(n2->shard_for(id(i)), "game");
+  auto n3 = start("n3", {n1->endpoint()});
+  n3->register_capabilities<app::game>();
+  REQUIRE(converged({n0.get(), n1.get(), n2.get(), n3.get()}, {"n0", "n1", "n2", "n3"}, {"n0", "n1", "n3"}));
+  std::size_t stay_n0 = 0, stay_n1 = 0;
+  for (int i = 0; i < count; ++i) {
+    auto const now = *n2->owner_node(n2->shard_for(id(i)), "game");
+    if (now != before[static_cast<std::size_t>(i)]) continue;
+    (now == "n0" ? stay_n0 : stay_n1) += 1;
+  }
+  bool const rebalanced = wait_until([&] {
+    return n0->activation_count<app::Counter>() == stay_n0 && n1->activation_count<app::Counter>() == stay_n1;
+  }, 3000ms);
+  REQUIRE_MESSAGE(rebalanced, "n0 has " << n0->activation_count<app::Counter>() << " (expected " << stay_n0 << "), n1 "
+                                        << n1->activation_count<app::Counter>() << " (expected " << stay_n1 << ")");
+  for (int i = 0; i < count; ++i) {
+    auto const owner = *n2->owner_node(n2->shard_for(id(i)), "game");
+    auto r = n2->call<app::Counter>(id(i), app::Get{});
+    REQUIRE(r);
+    CHECK(r->ref.node == owner);
+    CHECK(r->value == (owner == before[static_cast<std::size_t>(i)] && owner == "n0" ? 1 : 0));
+  }
+  CHECK(n3->activation_count<app::Counter>() > 0u);
+  CHECK(n0->activation_count<app::Counter>() + n1->activation_count<app::Counter>() + n3->activation_count<app::Counter>() ==
+        static_cast<std::size_t>(count));
+}
+
+TEST_CASE("in-flight calls to a node that is destroyed fail with node_unreachable or shutting_down before their deadline" *
+          doctest::timeout(60)) {
+  pair_fixture p;
+  std::vector<mesh::future<int>> sleeping;
+  std::vector<mesh::future<long>> queued;
+  for (int i = 0; i < 4; ++i)
+    sleeping.push_back(p.caller->call_async<app::Counter>("sleeper-" + std::to_string(i), app::Sleep{800}, 8000ms));
+  for (int i = 0; i < 20; ++i)
+    queued.push_back(p.caller->call_async<app::Counter>("sleeper-" + std::to_string(i % 4), app::Get{}, 8000ms));
+  std::this_thread::sleep_for(100ms);
+
+  auto const t0 = steady::now();
+  std::thread destroyer([&] { p.host.reset(); });
+  auto ok_code = [](mesh::errc c) { return c == mesh::errc::node_unreachable || c == mesh::errc::shutting_down; };
+  long worst = 0;
+  for (auto& f : sleeping) {
+    auto r = f.get();
+    worst = std::max(worst, elapsed_ms(t0));
+    REQUIRE_FALSE(r);
+    CHECK_MESSAGE(ok_code(r.error().code), r.error());
+  }
+  for (auto& f : queued) {
+    auto r = f.get();
+    worst = std::max(worst, elapsed_ms(t0));
+    REQUIRE_FALSE(r);
+    CHECK_MESSAGE(ok_code(r.error().code), r.error());
+  }
+  destroyer.join();
+  MESSAGE("all 24 in-flight calls failed " << worst << " ms after the destruction began");
+  CHECK(worst < 2000);  // their deadline was 8 s away
+
+  // The caller forgot the host at once: new calls fail fast with no_nodes.
+  CHECK(p.caller->nodes_for<app::game>().empty());
+  auto r = p.caller->call<app::Counter>("sleeper-0", app::Get{});
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == mesh::errc::no_nodes);
+}
+
+TEST_CASE("calls in flight from a node that is destroyed fail with shutting_down" * doctest::timeout(60)) {
+  pair_fixture p;
+  std::vector<mesh::future<int>> futures;
+  for (int i = 0; i < 8; ++i)
+    futures.push_back(p.caller->call_async<app::Counter>("slow-" + std::to_string(i % 2), app::Sleep{500}, 8000ms));
+  std::this_thread::sleep_for(50ms);
+  auto const t0 = steady::now();
+  p.caller.reset();
+  for (auto& f : futures) {
+    auto r = f.get();
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == mesh::errc::shutting_down);
+  }
+  CHECK(elapsed_ms(t0) < 2000);
+  // The host is unaffected and forgets the caller.
+  REQUIRE(wait_until([&] { return p.host->cluster_members() == names{"host"}; }));
+  CHECK(p.host->call<app::Counter>("slow-0", app::Get{}));
+}
+
+TEST_SUITE_END();
+
+TEST_CASE("a node that leaves while its replies stream back is dropped cleanly by the caller" * doctest::timeout(60)) {
+  // The leave (on the caller's ROUTER) and the last replies (on its DEALER to the host) arrive
+  // together: the caller's I/O thread must not touch the dropped peer afterwards.
+  for (int round = 0; round < 12; ++round) {
+    pair_fixture p;
+    std::atomic<bool> stop{false};
+    std::thread load([&] {
+      std::vector<mesh::future<long>> batch;
+      while (!stop.load()) {
+        batch.clear();
+        for (int i = 0; i < 64; ++i)
+          batch.push_back(p.caller->call_async<app::Counter>("stream-" + std::to_string(i), app::Add{1}, 2000ms));
+        for (auto& f : batch) (void)f.get();
+      }
+    });
+    std::this_thread::sleep_for(milliseconds(20 + 7 * round));
+    p.host.reset();
+    stop = true;
+    load.join();
+    CHECK(wait_until([&] { return p.caller->nodes_for<app::game>().empty(); }, 2000ms));
+  }
+}
