@@ -122,7 +122,7 @@ figures measure(Call&& call, Async&& async_window, int seq_n, int pipe_n) {
   figures f;
   for (int i = 0; i < 1000; ++i) call();  // warm up
   std::vector<double> lat;
-  lat.reserve(seq_n);
+  lat.reserve(static_cast<std::size_t>(seq_n));
   auto t0 = bench_clock::now();
   for (int i = 0; i < seq_n; ++i) {
     auto a = bench_clock::now();
