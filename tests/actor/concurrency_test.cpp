@@ -1,0 +1,357 @@
+// Virtual actors on one node under concurrency: one message at a time per activation, parallel
+// activations, per-caller ordering, bounded mailboxes, timeouts and futures.
+#include "actors.hpp"
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+#include <set>
+
+using namespace actor_test;
+
+TEST_CASE("activation runs one message at a time under concurrent call, call_async and cast") {
+  probe.reset();
+  test_node n{local_config(4)};
+  n.register_capabilities<counters>();
+  constexpr int threads = 8;
+  constexpr int per_thread = 1500;
+  std::atomic<int> errors{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t) {
+    ts.emplace_back([&, t] {
+      std::vector<mesh::future<long>> pending;
+      for (int i = 0; i < per_thread; ++i) {
+        switch ((i + t) % 3) {
+          case 0:
+            if (!n.call<Counter>("shared", Add{1})) ++errors;
+            break;
+          case 1: pending.push_back(n.call_async<Counter>("shared", Add{1})); break;
+          default:
+            if (!n.cast<Counter>("shared", Add{1})) ++errors;
+        }
+      }
+      for (auto& f : pending)
+        if (!f.get()) ++errors;
+    });
+  }
+  for (auto& t : ts) t.join();
+  auto total = n.call<Counter>("shared", Get{});  // queued behind every cast made above
+  REQUIRE(total.has_value());
+  CHECK(errors == 0);
+  CHECK(probe.overlaps.load() == 0);
+  CHECK(total->value == threads * per_thread);
+  CHECK(probe.counter_constructed.load() == 1);
+}
+
+TEST_CASE("many activations each count exactly under concurrent callers") {
+  probe.reset();
+  test_node n{local_config(4)};
+  n.register_capabilities<counters>();
+  constexpr int threads = 8;
+  constexpr int actors = 64;
+  constexpr int rounds = 40;
+  std::atomic<int> errors{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t) {
+    ts.emplace_back([&, t] {
+      for (int r = 0; r < rounds; ++r)
+        for (int a = 0; a < actors; ++a) {
+          auto const id = "c" + std::to_string((a + t * 7) % actors);
+          bool const ok = (r % 2 == 0) ? n.call<Counter>(id, Add{1}).has_value() : n.cast<Counter>(id, Add{1}).has_value();
+          if (!ok) ++errors;
+        }
+    });
+  }
+  for (auto& t : ts) t.join();
+  CHECK(errors == 0);
+  for (int a = 0; a < actors; ++a) {
+    auto r = n.call<Counter>("c" + std::to_string(a), Get{});
+    REQUIRE(r.has_value());
+    CHECK(r->value == threads * rounds);
+  }
+  CHECK(probe.overlaps.load() == 0);
+  CHECK(n.activation_count<Counter>() == actors);
+}
+
+TEST_CASE("different activations run in parallel while one activation holds a single message") {
+  probe.reset();
+  test_node n{local_config(2)};
+  n.register_capabilities<work>();
+  auto a1 = n.call_async<Gated>("a", Hold{});
+  auto a2 = n.call_async<Gated>("a", Hold{});  // same activation: waits behind the first
+  auto b = n.call_async<Gated>("b", Hold{});
+  CHECK(eventually([] { return probe.held.load() == 2; }));  // "a" and "b" at once, on two workers
+  std::this_thread::sleep_for(20ms);
+  CHECK(probe.held.load() == 2);  // never the second message of "a" while its first is running
+  probe.hold_gate.open();
+  for (auto* f : {&a1, &a2, &b}) {
+    auto r = f->get();
+    REQUIRE(r.has_value());
+    CHECK(r->value == true);
+  }
+  auto handled = n.call<Gated>("a", Handled{});
+  REQUIRE(handled.has_value());
+  CHECK(handled->value == 2);
+}
+
+TEST_CASE("casts then a call from one caller are handled in the order they were sent") {
+  test_node n{local_config(4)};
+  n.register_capabilities<work>();
+  std::vector<long> expected(1000);
+  std::iota(expected.begin(), expected.end(), 0L);
+  for (long i = 0; i < 1000; ++i) REQUIRE(n.cast<Log>("solo", Append{i}).has_value());
+  auto r = n.call<Log>("solo", Entries{});
+  REQUIRE(r.has_value());
+  CHECK(r->value == expected);
+
+  // Several callers at once: each caller's own messages keep their order.
+  constexpr long callers = 4;
+  constexpr long each = 500;
+  std::atomic<int> out_of_order{0};
+  std::vector<std::thread> ts;
+  for (long t = 0; t < callers; ++t) {
+    ts.emplace_back([&, t] {
+      for (long i = 0; i < each; ++i) {
+        auto const entry = t * 1000000 + i;
+        bool const ok = (i % 5 == 4) ? n.call<Log>("shared", Append{entry}).has_value()
+                                     : n.cast<Log>("shared", Append{entry}).has_value();
+        if (!ok) ++out_of_order;
+      }
+      auto seen = n.call<Log>("shared", Entries{});
+      if (!seen) {
+        ++out_of_order;
+        return;
+      }
+      std::vector<long> mine;
+      for (long e : seen->value)
+        if (e / 1000000 == t) mine.push_back(e % 1000000);
+      std::vector<long> want(each);
+      std::iota(want.begin(), want.end(), 0L);
+      if (mine != want) ++out_of_order;
+    });
+  }
+  for (auto& t : ts) t.join();
+  CHECK(out_of_order == 0);
+  auto all = n.call<Log>("shared", Entries{});
+  REQUIRE(all.has_value());
+  CHECK(all->value.size() == static_cast<std::size_t>(callers * each));
+}
+
+TEST_CASE("call to a busy activation fails with timeout after its per-call timeout") {
+  probe.reset();
+  test_node n{local_config(2)};
+  n.register_capabilities<work>();
+  auto held = n.call_async<Gated>("g", Hold{});
+  REQUIRE(eventually([] { return probe.held.load() == 1; }));
+
+  auto t0 = clock_type::now();
+  auto r = n.call<Gated>("g", Ping{}, 100ms);
+  auto const sync_ms = ms_since(t0);
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == mesh::errc::timeout);
+  CHECK(sync_ms < 2000);
+
+  t0 = clock_type::now();
+  auto a = n.call_async<Gated>("g", Ping{}, 100ms).get();
+  REQUIRE_FALSE(a.has_value());
+  CHECK(a.error().code == mesh::errc::timeout);
+  CHECK(ms_since(t0) < 2000);
+
+  t0 = clock_type::now();
+  auto q = n.call(mesh::request<Gated, Ping>{.id = "g", .payload = Ping{}, .timeout = 100ms});
+  REQUIRE_FALSE(q.has_value());
+  CHECK(q.error().code == mesh::errc::timeout);
+  CHECK(ms_since(t0) < 2000);
+
+  // node_config::call_timeout is the default when a call sets none.
+  mesh::node_config cfg = local_config(2);
+  cfg.call_timeout = 150ms;
+  test_node short_node{cfg};
+  short_node.register_capabilities<work>();
+  auto held2 = short_node.call_async<Gated>("g", Hold{}, 20s);
+  REQUIRE(eventually([] { return probe.held.load() == 2; }));
+  t0 = clock_type::now();
+  auto d = short_node.call<Gated>("g", Ping{});
+  REQUIRE_FALSE(d.has_value());
+  CHECK(d.error().code == mesh::errc::timeout);
+  CHECK(ms_since(t0) < 2000);
+
+  probe.hold_gate.open();
+  auto h = held.get();
+  REQUIRE(h.has_value());
+  CHECK(h->value == true);  // the held handler itself was not cut short
+  CHECK(held2.get().has_value());
+  CHECK(n.call<Gated>("g", Ping{}).has_value());  // and the activation serves again
+}
+
+TEST_CASE("full mailbox rejects with overloaded and every accepted message is processed") {
+  probe.reset();
+  mesh::node_config cfg = local_config(2);
+  cfg.mailbox_capacity = 4;
+  test_node n{cfg};
+  n.register_capabilities<work>();
+  auto held = n.call_async<Gated>("g", Hold{});
+  REQUIRE(eventually([] { return probe.held.load() == 1; }));  // running, so no longer in the mailbox
+
+  int accepted = 0, overloaded = 0, other = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto c = n.cast<Gated>("g", Ping{});
+    if (c) ++accepted;
+    else if (c.error().code == mesh::errc::overloaded) ++overloaded;
+    else ++other;
+  }
+  CHECK(accepted == 4);
+  CHECK(overloaded == 16);
+  CHECK(other == 0);
+
+  auto t0 = clock_type::now();
+  auto sync = n.call<Gated>("g", Ping{});
+  REQUIRE_FALSE(sync.has_value());
+  CHECK(sync.error().code == mesh::errc::overloaded);  // at once, not after the call timeout
+  CHECK(ms_since(t0) < 2000);
+  auto async = n.call_async<Gated>("g", Ping{}).get();
+  REQUIRE_FALSE(async.has_value());
+  CHECK(async.error().code == mesh::errc::overloaded);
+  CHECK(n.call<Gated>("other", Ping{}).has_value());  // other activations are unaffected
+
+  probe.hold_gate.open();
+  REQUIRE(held.get().has_value());
+  // Queued behind the accepted pings (retried while the mailbox is still full of them).
+  mesh::result<mesh::reply<long>> handled = mesh::fail(mesh::errc::overloaded, "not asked yet");
+  CHECK(eventually([&] {
+    handled = n.call<Gated>("g", Handled{});
+    return handled.has_value() || handled.error().code != mesh::errc::overloaded;
+  }));
+  REQUIRE(handled.has_value());
+  CHECK(handled->value == 1 + accepted);
+}
+
+TEST_CASE("thousands of outstanding call_async futures all complete with their own values") {
+  probe.reset();
+  test_node n{local_config(4)};
+  n.register_capabilities<counters>();
+  constexpr int actors = 40;
+  constexpr int per_actor = 100;
+  std::vector<std::pair<int, mesh::future<long>>> pending;
+  pending.reserve(actors * per_actor);
+  for (int i = 0; i < per_actor; ++i)
+    for (int a = 0; a < actors; ++a) pending.emplace_back(a, n.call_async<Counter>("c" + std::to_string(a), Add{1}));
+
+  std::map<int, std::set<long>> seen;
+  int failures = 0;
+  std::string first_error;
+  for (auto& [a, f] : pending) {
+    auto r = f.get();
+    if (!r) {
+      if (failures++ == 0) first_error = std::string(mesh::to_string(r.error().code)) + ": " + r.error().message;
+      continue;
+    }
+    CHECK(r->ref.id == "c" + std::to_string(a));
+    seen[a].insert(r->value);
+  }
+  CHECK(failures == 0);
+  CHECK(first_error == "");
+  REQUIRE(seen.size() == static_cast<std::size_t>(actors));
+  for (auto const& [a, values] : seen) {
+    // Each Add returned the running count: exactly 1..per_actor, each once.
+    CHECK(values.size() == static_cast<std::size_t>(per_actor));
+    CHECK(*values.begin() == 1);
+    CHECK(*values.rbegin() == per_actor);
+  }
+  CHECK(probe.overlaps.load() == 0);
+}
+
+TEST_CASE("future then runs its continuation exactly once, on reply and on timeout") {
+  probe.reset();
+  test_node n{local_config(2)};
+  n.register_capabilities<work, counters>();
+
+  // Continued before the reply: runs when the reply arrives.
+  std::atomic<int> runs{0};
+  std::atomic<bool> value_ok{false};
+  auto held = n.call_async<Gated>("g", Hold{});
+  REQUIRE(eventually([] { return probe.held.load() == 1; }));
+  held.then([&](mesh::result<mesh::reply<bool>> r) {
+    value_ok = r.has_value() && r->value;
+    ++runs;
+  });
+  std::this_thread::sleep_for(10ms);
+  CHECK(runs == 0);
+  probe.hold_gate.open();
+  CHECK(eventually([&] { return runs == 1; }));
+  CHECK(value_ok);
+
+  // Continued after the reply arrived: runs once, at once or soon.
+  std::atomic<int> late_runs{0};
+  std::string who;
+  auto done = n.call_async<Named>("x", WhoAmI{});
+  REQUIRE(done.wait_for(5s));
+  done.then([&](mesh::result<mesh::reply<std::string>> r) {
+    if (r) who = r->value;
+    ++late_runs;
+  });
+  CHECK(eventually([&] { return late_runs == 1; }));
+  CHECK(who == "x");
+
+  // Continued, then timed out: runs once with errc::timeout, even though the reply never comes.
+  probe.hold_gate.close();
+  auto busy = n.call_async<Gated>("t", Hold{});
+  REQUIRE(eventually([] { return probe.held.load() == 1; }));
+  std::atomic<int> timeout_runs{0};
+  std::atomic<int> code{-1};
+  auto t0 = clock_type::now();
+  n.call_async<Gated>("t", Ping{}, 50ms).then([&](mesh::result<mesh::reply<long>> r) {
+    code = r ? 0 : static_cast<int>(r.error().code);
+    ++timeout_runs;
+  });
+  CHECK(eventually([&] { return timeout_runs == 1; }, 5s));
+  CHECK(ms_since(t0) < 2000);
+  CHECK(code == static_cast<int>(mesh::errc::timeout));
+  probe.hold_gate.open();
+  REQUIRE(busy.get().has_value());
+  REQUIRE(n.call<Gated>("t", Handled{}).has_value());  // the activation moved past the expired call
+  std::this_thread::sleep_for(20ms);
+  CHECK(timeout_runs == 1);
+  CHECK(runs == 1);
+}
+
+TEST_CASE("destroying a call_async future without get does not block") {
+  probe.reset();
+  test_node n{local_config(2)};
+  n.register_capabilities<work>();
+  auto t0 = clock_type::now();
+  {
+    auto held = n.call_async<Gated>("g", Hold{});
+    REQUIRE(eventually([] { return probe.held.load() == 1; }));
+    auto queued = n.call_async<Gated>("g", Ping{});
+    (void)queued;
+  }  // both futures dropped while the handler is still blocked
+  CHECK(ms_since(t0) < 2000);
+  CHECK(probe.held.load() == 1);
+  probe.hold_gate.open();
+  CHECK(eventually([] { return probe.held.load() == 0; }));
+  CHECK(n.call<Gated>("g", Ping{}).has_value());
+}
+
+TEST_CASE("calls that race their deadline end with the reply or with timeout, nothing else") {
+  test_node n{local_config(4)};
+  n.register_capabilities<work>();
+  constexpr int callers = 4;
+  constexpr int per_caller = 1500;
+  std::atomic<int> replies{0}, timeouts{0}, other{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < callers; ++t) {
+    ts.emplace_back([&, t] {
+      for (int i = 0; i < per_caller; ++i) {
+        // The handler takes about as long as the deadline allows: replies and expiries collide.
+        auto r = n.call_async<Gated>("g" + std::to_string(t), Sleep{1}, 1ms).get();
+        if (r) ++replies;
+        else if (r.error().code == mesh::errc::timeout) ++timeouts;
+        else ++other;
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  CHECK(other.load() == 0);
+  CHECK(replies.load() + timeouts.load() == callers * per_caller);
+}
