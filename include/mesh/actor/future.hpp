@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <thread>
 
 namespace mesh {
 
@@ -55,13 +56,16 @@ class call_state {
   bool complete(R&& r) {
     if (claimed_.exchange(true, std::memory_order_acq_rel)) return false;
     std::function<void(R)> cont;
+    bool wake;
     {
       std::lock_guard lk(m_);
       value_.emplace(std::move(r));
       ready_ = true;
+      ready_flag_.store(true, std::memory_order_release);
       cont = std::move(cont_);
+      wake = waiters_ > 0;
     }
-    cv_.notify_all();
+    if (wake) cv_.notify_all();
     if (cont) cont(std::move(*value_));
     return true;
   }
@@ -72,15 +76,27 @@ class call_state {
   /// Waits until completed or the deadline passes; on expiry completes with errc::timeout.
   R take(std::string_view actor = {}, std::string_view id = {}) {
     if (auto* h = current_wait_helper(); h && !completed()) h->help_while_waiting([this] { return completed(); }, deadline_);
-    {
-      std::unique_lock lk(m_);
-      if (!ready_) cv_.wait_until(lk, deadline_, [&] { return ready_; });
+    // A reply usually arrives within microseconds: watch for it briefly before sleeping.
+    for (int i = 0; i < 128 && !ready_flag_.load(std::memory_order_acquire); ++i) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+      if ((i & 31) == 31) std::this_thread::yield();
     }
-    if (!ready_lock()) complete(timed_out(actor, id));
     std::unique_lock lk(m_);
-    // When another thread claimed the call just before the deadline, our timeout lost the race:
-    // its result is being stored now; wait for it rather than report a missing value.
-    cv_.wait(lk, [&] { return ready_; });
+    if (!ready_) {
+      ++waiters_;
+      bool const in_time = cv_.wait_until(lk, deadline_, [&] { return ready_; });
+      if (!in_time) {
+        lk.unlock();
+        complete(timed_out(actor, id));
+        lk.lock();
+        // When another thread claimed the call just before the deadline, our timeout lost the
+        // race: its result is being stored now; wait for it rather than report a missing value.
+        cv_.wait(lk, [&] { return ready_; });
+      }
+      --waiters_;
+    }
     // `value_` holds the result unless a continuation already consumed it.
     if (!value_) return fail(errc::invalid_argument, "future already consumed by then()");
     R out = std::move(*value_);
@@ -91,7 +107,10 @@ class call_state {
   /// Waits (without consuming) until completed or `until`; true when completed.
   bool wait_until(clock::time_point until) {
     std::unique_lock lk(m_);
-    return cv_.wait_until(lk, until, [&] { return ready_; });
+    ++waiters_;
+    bool const ok = cv_.wait_until(lk, until, [&] { return ready_; });
+    --waiters_;
+    return ok;
   }
 
   /// Registers a continuation run by whoever completes the call (or now, if already complete).
@@ -108,14 +127,12 @@ class call_state {
   }
 
  private:
-  bool ready_lock() {
-    std::lock_guard lk(m_);
-    return ready_;
-  }
   std::atomic<bool> claimed_{false};
   std::mutex m_;
   std::condition_variable cv_;
   bool ready_ = false;
+  int waiters_ = 0;                      // threads blocked on cv_ (guarded by m_)
+  std::atomic<bool> ready_flag_{false};  // ready_, readable without the lock
   std::optional<R> value_;
   std::function<void(R)> cont_;
   clock::time_point deadline_;

@@ -40,12 +40,13 @@ class worker_pool final : public wait_helper {
   std::size_t size() const noexcept { return threads_.size(); }
 
   void submit(std::shared_ptr<runnable> r) {
+    outstanding_.fetch_add(1, std::memory_order_relaxed);
     bool wake;
     {
       std::lock_guard lk(m_);
       q_.push_back(std::move(r));
-      ++outstanding_;
-      wake = idle_ > 0;
+      queued_.store(q_.size(), std::memory_order_release);
+      wake = sleeping_ > 0;  // spinning workers will find it without a wake-up
     }
     if (wake) cv_.notify_one();
   }
@@ -58,6 +59,7 @@ class worker_pool final : public wait_helper {
       if (q_.empty()) return false;
       r = std::move(q_.front());
       q_.pop_front();
+      queued_.store(q_.size(), std::memory_order_release);
     }
     execute(*r);
     return true;
@@ -84,7 +86,10 @@ class worker_pool final : public wait_helper {
   /// Waits until every submitted item has run (queue empty and nothing executing), or `until`.
   bool drain(clock::time_point until) {
     std::unique_lock lk(m_);
-    return cv_drained_.wait_until(lk, until, [&] { return outstanding_ == 0; });
+    draining_.store(true);
+    bool const ok = cv_drained_.wait_until(lk, until, [&] { return outstanding_.load() == 0; });
+    draining_.store(false);
+    return ok;
   }
 
   void stop() {
@@ -92,6 +97,7 @@ class worker_pool final : public wait_helper {
       std::lock_guard lk(m_);
       if (stopping_) return;
       stopping_ = true;
+      stopping_flag_.store(true);
     }
     cv_.notify_all();
     for (auto& t : threads_)
@@ -107,8 +113,23 @@ class worker_pool final : public wait_helper {
  private:
   void execute(runnable& r) {
     r.run();
-    std::lock_guard lk(m_);
-    if (--outstanding_ == 0) cv_drained_.notify_all();
+    if (outstanding_.fetch_sub(1, std::memory_order_acq_rel) == 1 && draining_.load()) {
+      std::lock_guard lk(m_);
+      cv_drained_.notify_all();
+    }
+  }
+
+  /// Before sleeping, a worker briefly watches the queue: a message that arrives within a few
+  /// microseconds (the common case under load) then costs no futex wake-up on either side.
+  bool spin_for_work() const {
+    for (int i = 0; i < 256; ++i) {
+      if (queued_.load(std::memory_order_acquire) > 0 || stopping_flag_.load(std::memory_order_relaxed)) return true;
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+      if ((i & 63) == 63) std::this_thread::yield();
+    }
+    return false;
   }
 
   void worker_loop() {
@@ -116,14 +137,18 @@ class worker_pool final : public wait_helper {
     current_wait_helper() = this;
     while (true) {
       std::shared_ptr<runnable> r;
+      if (queued_.load(std::memory_order_acquire) == 0) spin_for_work();
       {
         std::unique_lock lk(m_);
-        ++idle_;
-        cv_.wait(lk, [&] { return stopping_ || !q_.empty(); });
-        --idle_;
+        if (q_.empty() && !stopping_) {
+          ++sleeping_;
+          cv_.wait(lk, [&] { return stopping_ || !q_.empty(); });
+          --sleeping_;
+        }
         if (q_.empty()) return;  // stopping and nothing left
         r = std::move(q_.front());
         q_.pop_front();
+        queued_.store(q_.size(), std::memory_order_release);
         if (!q_.empty()) cv_help_.notify_one();
       }
       execute(*r);
@@ -133,8 +158,11 @@ class worker_pool final : public wait_helper {
   std::mutex m_;
   std::condition_variable cv_, cv_help_, cv_drained_;
   std::deque<std::shared_ptr<runnable>> q_;
-  std::size_t idle_ = 0;
-  std::size_t outstanding_ = 0;
+  std::size_t sleeping_ = 0;                 // workers waiting on cv_ (guarded by m_)
+  std::atomic<std::size_t> queued_{0};       // q_.size(), readable without the lock
+  std::atomic<std::size_t> outstanding_{0};  // submitted and not yet finished
+  std::atomic<bool> draining_{false};
+  std::atomic<bool> stopping_flag_{false};
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };
