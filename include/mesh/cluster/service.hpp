@@ -3,6 +3,7 @@
 /// and one DEALER per peer; membership by gossiped heartbeats; failure detection; request/reply
 /// correlation; rebalancing when shard owners change. See docs/architecture.md, "Cluster".
 
+#include <mesh/actor/invoke.hpp>  // detail::error_frame
 #include <mesh/actor/runtime.hpp>
 #include <mesh/transport/mpsc_queue.hpp>
 #include <mesh/wire/frame.hpp>
