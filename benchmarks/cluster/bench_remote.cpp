@@ -64,7 +64,11 @@ int run_raw_server(int fd) {
   std::vector<zmq::message_t> parts;
   while (!g_stop) {
     zmq::pollitem_t item{router.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, std::chrono::milliseconds(50));
+    try {
+      zmq::poll(&item, 1, std::chrono::milliseconds(50));
+    } catch (zmq::error_t const&) {  // EINTR: SIGTERM arrived
+      continue;
+    }
     if (!(item.revents & ZMQ_POLLIN)) continue;
     while (true) {
       parts.clear();
