@@ -21,3 +21,7 @@
 #include <mesh/actor/context.hpp>
 #include <mesh/actor/invoke.hpp>
 #include <mesh/node.hpp>
+// DataMesh (mesh::flow): local networks, compile-time graphs, and networks across the cluster.
+// <mesh/flow.hpp> alone is enough for local-only use (no msgpack, no ZeroMQ).
+#include <mesh/flow.hpp>
+#include <mesh/flow/cluster.hpp>
