@@ -50,7 +50,7 @@ TEST_CASE("a full input queue makes try_send_data fail with overloaded and send_
   auto cfg = config(1, 4);
   cfg.send_timeout = 50ms;
   network net(cfg);
-  REQUIRE(net.start_node<Slow>("slow", Slow::options{20000}));  // 20 ms per item
+  REQUIRE(net.start_node<Slow>("slow", Slow::options{50000}));  // 50 ms per item
   int accepted = 0;
   mesh::error last;
   for (int i = 0; i < 10; ++i) {
@@ -58,8 +58,10 @@ TEST_CASE("a full input queue makes try_send_data fail with overloaded and send_
     if (r) ++accepted;
     else last = r.error();
   }
+  // 4 fit (the item being processed keeps its slot until it is done); more only if this thread
+  // was descheduled for a whole item meanwhile.
   CHECK(accepted >= 4);
-  CHECK(accepted <= 5);  // 4 queued (+1 taken by the worker)
+  CHECK(accepted < 10);
   CHECK(last.code == errc::overloaded);
   auto const t0 = std::chrono::steady_clock::now();
   auto r = net.send_data("slow", 99);  // waits for room, then succeeds or times out
