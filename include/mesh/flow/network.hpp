@@ -116,8 +116,9 @@ node_spec<Logic> spec(node_id id, options_t<Logic> options = {}) {
 }
 
 /// A network of processing nodes. Every member function is thread-safe. A rejected operation
-/// (an error result) changes nothing. The destructor stops every node: items still queued are
-/// discarded (call wait_idle() first to drain them).
+/// (an error result) changes nothing. The destructor of a local network stops every node: items
+/// still queued are discarded (call wait_idle() first to drain them). The nodes of a clustered
+/// network live in the cluster and outlive this object (stop them with stop_node).
 class network {
  public:
   /// An in-process network with its own worker threads.
