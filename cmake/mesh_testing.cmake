@@ -46,12 +46,25 @@ function(mesh_add_doctest target)
   mesh_discover_doctests(${target} LABELS ${arg_LABELS} TIMEOUT ${arg_TIMEOUT} PROPERTIES ${arg_PROPERTIES})
 endfunction()
 
+# Records that building `target` is needed to run the tests carrying `label`. The top-level
+# CMakeLists.txt turns each label into an aggregate target mesh_label_<label> (for example
+# mesh_label_unit, mesh_label_tsan), which scripts/test.sh builds in its sanitizer trees instead
+# of everything. mesh_add_doctest/mesh_discover_doctests call it; call it yourself for a test
+# that runs an executable registered with plain add_test().
+function(mesh_label_target target)
+  foreach(label IN LISTS ARGN)
+    set_property(GLOBAL APPEND PROPERTY MESH_LABEL_TARGETS_${label} ${target})
+    set_property(GLOBAL APPEND PROPERTY MESH_TEST_LABELS ${label})
+  endforeach()
+endfunction()
+
 # Registers one ctest entry per doctest test case of an existing executable target.
 function(mesh_discover_doctests target)
   cmake_parse_arguments(PARSE_ARGV 1 arg "" "TIMEOUT" "LABELS;PROPERTIES;SOURCES")
   if(NOT arg_TIMEOUT)
     set(arg_TIMEOUT ${MESH_TEST_DEFAULT_TIMEOUT})
   endif()
+  mesh_label_target(${target} ${arg_LABELS})
   if(MESH_DOCTEST_DISCOVER)
     # Asks the built executable for its test cases (--list-test-cases) after each build. The
     # properties are set by a second include file over the discovered list, because

@@ -4,8 +4,10 @@
 # 1. installs the build dependencies from Debian's packages (apt-get; sudo when not root);
 # 2. build/       RelWithDebInfo: builds everything and runs every ctest entry (unit, headers,
 #                 compile_fail, package, system, example);
-# 3. build-asan/  MESH_SANITIZE=address (ASan + UBSan, -fno-sanitize-recover=all): the unit tests;
-# 4. build-tsan/  MESH_SANITIZE=thread (TSan): the tests labelled tsan (none yet is not an error).
+# 3. build-asan/  MESH_SANITIZE=address (ASan + UBSan, -fno-sanitize-recover=all): builds
+#                 mesh_label_unit and runs the tests labelled unit;
+# 4. build-tsan/  MESH_SANITIZE=thread (TSan): builds mesh_label_tsan and runs the tests labelled
+#                 tsan (none yet is not an error).
 # Exits non-zero at the first failing step, after printing the summary. MESH_JOBS (default 2) sets build and ctest parallelism.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -57,11 +59,13 @@ run_ctest() {
   return "$rc"
 }
 
+# configure_and_build <dir> [--target T] [cmake -D options...]
 configure_and_build() {
-  local dir="$1"
+  local dir="$1" target=()
   shift
+  if [ "${1:-}" = --target ]; then target=(--target "$2"); shift 2; fi
   cmake -S . -B "$dir" "$@"
-  cmake --build "$dir" -j"$jobs"
+  cmake --build "$dir" -j"$jobs" "${target[@]}"
 }
 
 step() {
@@ -87,10 +91,10 @@ run_ctest "full suite (build/)" build
 
 # --- 3. ASan + UBSan ------------------------------------------------------------------------------
 step "2/3 AddressSanitizer + UndefinedBehaviorSanitizer build, unit tests (build-asan/)"
-configure_and_build build-asan "${san_flags[@]}" -DMESH_SANITIZE=address
+configure_and_build build-asan --target mesh_label_unit "${san_flags[@]}" -DMESH_SANITIZE=address
 run_ctest "asan+ubsan unit (build-asan/)" build-asan -L unit
 
 # --- 4. TSan --------------------------------------------------------------------------------------
 step "3/3 ThreadSanitizer build, tsan tests (build-tsan/)"
-configure_and_build build-tsan "${san_flags[@]}" -DMESH_SANITIZE=thread
+configure_and_build build-tsan --target mesh_label_tsan "${san_flags[@]}" -DMESH_SANITIZE=thread
 run_ctest "tsan (build-tsan/)" build-tsan -L tsan --no-tests=ignore
