@@ -12,6 +12,10 @@
 
 namespace mesh {
 
+/// Longest actor id accepted (bytes): ids travel in frame headers, which are bounded. A longer id
+/// fails the request with errc::invalid_argument.
+inline constexpr std::size_t max_id_bytes = 16 * 1024;
+
 /// Configuration of a mesh::node. An aggregate: set the members you need.
 struct node_config {
   /// Unique node name; what nodes_for returns and reply.ref.node names. Empty: "local".

@@ -252,3 +252,18 @@ TEST_CASE("deactivate_idle deactivates only activations idle at least that long 
   REQUIRE(still.has_value());
   CHECK(still->value == 1);  // the same instance that ran Hold
 }
+
+TEST_CASE("call with an id longer than the frame header allows fails with invalid_argument") {
+  test_node n{local_config()};
+  n.register_capabilities<counters>();
+  std::string const huge(mesh::max_id_bytes + 1, 'x');
+  auto r = n.call<Counter>(huge, Add{1});
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == mesh::errc::invalid_argument);
+  CHECK(n.cast<Counter>(huge, Add{1}).error().code == mesh::errc::invalid_argument);
+  CHECK(n.activation_count() == 0);
+  std::string const longest(mesh::max_id_bytes, 'y');
+  auto ok = n.call<Counter>(longest, Add{1});
+  REQUIRE(ok.has_value());
+  CHECK(ok->ref.id == longest);
+}

@@ -229,6 +229,8 @@ TEST_CASE("is_serializable accepts the documented types and refuses the rest") {
   static_assert(!wire::is_serializable_v<int*>);
   static_assert(!wire::is_serializable_v<std::string_view>);
   static_assert(!wire::is_tag_v<NotReflected>);
+  static_assert(wire::is_serializable_v<plain_enum>);    // unscoped with a fixed underlying type
+  static_assert(!wire::is_serializable_v<legacy_enum>);  // no fixed type: out-of-range input would be UB
   CHECK(wire::is_serializable_v<Containers>);
 }
 

@@ -84,6 +84,7 @@ class node_core {
 
   /// Where the activation of (capability, id) lives now: owner = sorted(nodes_for(cap))[shard % n].
   [[gnu::noinline]] result<route> route_for(std::string_view capability, std::string_view id) const {
+    if (id.size() > mesh::max_id_bytes) return id_too_long(id.size());
     auto const* snap = members_.current();
     auto const* nodes = snap->nodes_for(capability);
     if (!nodes || nodes->empty()) return cluster::no_nodes_error(capability);
@@ -122,6 +123,11 @@ class node_core {
   std::uint64_t fingerprint() const noexcept { return fingerprint_; }
 
  protected:
+  [[gnu::cold, gnu::noinline]] static error id_too_long(std::size_t n) {
+    return fail(errc::invalid_argument, "actor id of " + std::to_string(n) + " bytes exceeds the limit of " +
+                                            std::to_string(mesh::max_id_bytes));
+  }
+
   [[gnu::cold, gnu::noinline]] static error incompatible_owner(std::string const& owner, std::string_view id) {
     return fail(errc::schema_mismatch, "owner node '" + owner + "' of '" + std::string(id) +
                                            "' was built from a different schema (fingerprint mismatch)");

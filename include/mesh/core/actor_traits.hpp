@@ -113,7 +113,7 @@ template <fixed_string Actor, class Message>
 struct message_type_not_serializable {
   static_assert(always_false<Message>,
                 "mesh: message type is not serializable; reflect it with BOOST_HANA_DEFINE_STRUCT or "
-                "BOOST_HANA_ADAPT_STRUCT, or use integers, floats, bool, enums, std::string, std::vector, "
+                "BOOST_HANA_ADAPT_STRUCT, or use integers, floats, bool, enums with a fixed underlying type (enum class), std::string, std::vector, "
                 "std::map, std::optional");
 };
 template <fixed_string Actor, class Message, class Reply>

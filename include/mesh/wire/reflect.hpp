@@ -58,6 +58,9 @@ template <class A, class B> struct is_tuple<std::pair<A, B>> : std::true_type {}
 template <class T>
 struct member_types;
 
+template <class E>
+concept has_fixed_underlying_type = std::is_enum_v<E> && requires { E{std::underlying_type_t<E>{}}; };
+
 }  // namespace detail
 
 /// True when mesh knows how to put T on the wire.
@@ -86,7 +89,10 @@ struct tuple_serializable<Tp<Ts...>> : std::bool_constant<(is_serializable_v<Ts>
 template <class T>
 struct is_serializable
     : std::bool_constant<[] {
-        if constexpr (std::is_same_v<T, bool> || std::is_arithmetic_v<T> || std::is_enum_v<T>) return true;
+        if constexpr (std::is_same_v<T, bool> || std::is_arithmetic_v<T>) return true;
+        // Only enums with a fixed underlying type (enum class, or `enum E : int`): any received
+        // integer is then a valid value; for other enums an out-of-range value would be UB.
+        else if constexpr (std::is_enum_v<T>) return detail::has_fixed_underlying_type<T>;
         else if constexpr (std::is_same_v<T, std::string>) return true;
         else if constexpr (detail::is_vector<T>::value || detail::is_optional<T>::value || detail::is_array<T>::value)
           return is_serializable_v<typename T::value_type>;
