@@ -212,12 +212,9 @@ result<void> cast(node_core& core, std::string_view id, M&& msg, std::optional<i
   if (!rt) return std::move(rt).error();
   if (rt->local) return push_local<A, M>(core, id, std::move(msg), std::move(init), nullptr, clock::time_point::max());
   auto f = make_request_frame<A, M>(core, wire::kind::cast, id, msg, init, clock::time_point::max());
-  auto err = std::make_shared<std::optional<error>>();
-  core.send_remote(rt->node, std::move(f), clock::now() + core.config().call_timeout, [err](wire::frame&& r) {
-    if (r.h.k == wire::kind::error) *err = error{r.h.code, std::move(r.h.text)};
-  });
-  // The transport reports a send failure synchronously (unreachable, overloaded); else it's routed.
-  if (*err) return std::move(**err);
+  // Routed means handed to the I/O thread: a later send failure (peer gone, queue full) reaches
+  // no caller, so the transport counts it (transport_stats().send_failures) instead.
+  core.send_remote(rt->node, std::move(f), clock::now() + core.config().call_timeout, [](wire::frame&&) {});
   return {};
 }
 

@@ -53,7 +53,7 @@ struct transport_stats {
   std::uint64_t frames_in = 0;
   std::uint64_t frames_out = 0;
   std::uint64_t bad_frames = 0;      ///< undecodable frames dropped
-  std::uint64_t send_failures = 0;   ///< sends refused by ZeroMQ (HWM reached, peer gone)
+  std::uint64_t send_failures = 0;   ///< frames not sent: peer not a member, HWM reached, peer gone
   std::uint64_t refused_peers = 0;   ///< heartbeats refused (schema mismatch, duplicate name)
 };
 
@@ -202,6 +202,7 @@ class service {
   void send_request(command&& c) {
     peer* p = find_member(c.node);
     if (!p || !p->dealer) {
+      ++send_failures_;
       c.cb(detail::error_frame(c.frame.h.request_id, errc::node_unreachable, "node '" + c.node + "' is not a reachable member"));
       return;
     }
