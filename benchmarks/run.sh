@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# mesh's benchmark command: mesh and its peers side by side, on this machine, in one run.
+#
+#   bash benchmarks/run.sh [--quick] [--no-install] [--no-build] [--runs N] [--large-compile-runs N] [--jobs N]
+#   bash benchmarks/run.sh --estimate [options]   (print the expected duration and exit)
+#
+# 1. installs the build dependencies, the peers and the tools from Debian's packages (as root;
+#    skipped with --no-install or when not root, then missing packages are only listed):
+#    g++ cmake make pkg-config libboost-dev libmsgpack-cxx-dev libzmq3-dev cppzmq-dev doctest-dev
+#    (scripts/test.sh's list), libcaf-dev libtbb-dev (peers), gnuplot-nox time python3 git;
+# 2. builds the benchmarks in Release in build-bench/ (tests and examples off);
+# 3. runs, one at a time, each with at least --runs runs (default 5) and a time limit:
+#    mesh_bench_actor (mesh, CAF when built in, an inline hash map as the floor),
+#    mesh_bench_remote (mesh, CAF when built in, raw cppzmq), mesh_bench_flow (mesh, oneTBB),
+#    mesh_bench_shard (--runs processes), any benchmark binary in build-bench/benchmarks/caf/,
+#    and benchmarks/compile_time/run.sh (3 x 3 schema --runs times, 50 x 10 schema
+#    --large-compile-runs times, default 3: one compile of it takes minutes);
+# 4. benchmarks/tools/aggregate.py writes benchmarks/results/latest.json (machine facts, package
+#    versions, median/min/max/runs per workload and system, mesh/peer ratios),
+#    docs/perf/table.md and, with gnuplot, docs/perf/{throughput,latency,compile}.svg.
+# Raw outputs and logs stay in benchmarks/results/raw/ (not committed).
+#
+# --quick: smoke run (tiny sizes, 2 runs, small compile schemas) for CI or trying the command;
+#          writes to benchmarks/results/quick/ instead (latest.json, table.md, SVGs), marked quick,
+#          so it never overwrites the real figures.
+# Progress goes to stderr; stdout gets the table of medians and the paths written. Exits non-zero
+# when a step failed (the other steps still run and the results say which one failed).
+# MESH_JOBS (default 2) or --jobs sets build parallelism.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+orig_args="$*"
+estimate_only=false quick=false install=true build=true runs=5 large_runs=3 jobs=${MESH_JOBS:-2}
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit "${1:-2}"; }
+while (($#)); do
+  case "$1" in
+    --quick) quick=true; shift ;;
+    --no-install) install=false; shift ;;
+    --no-build) build=false; shift ;;
+    --runs) runs=$2; shift 2 ;;
+    --large-compile-runs) large_runs=$2; shift 2 ;;
+    --jobs) jobs=$2; shift 2 ;;
+    --estimate) estimate_only=true; shift ;;
+    -h|--help) usage 0 ;;
+    *) echo "run.sh: unknown argument $1" >&2; usage 2 >&2 ;;
+  esac
+done
+for v in "$runs" "$large_runs" "$jobs"; do
+  [[ "$v" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: counts must be positive integers" >&2; exit 2; }
+done
+if $quick; then runs=2; large_runs=1; fi
+if ! $quick && ((runs < 5)); then echo "run.sh: warning: --runs $runs < 5; the issue asks for medians of at least 5" >&2; fi
+
+start=$SECONDS
+log() { printf '[run.sh %3d:%02d] %s\n' $(((SECONDS - start) / 60)) $(((SECONDS - start) % 60)) "$*" >&2; }
+
+if $quick; then
+  out_dir=benchmarks/results/quick
+  docs_dir=$out_dir
+else
+  out_dir=benchmarks/results
+  docs_dir=docs/perf
+fi
+raw=$out_dir/raw
+build_dir=build-bench
+
+# --- time estimate (2-core VM, idle) ------------------------------------------------------------
+# Seconds for a full run, extrapolated from the benchmarks' sizes and quick runs: actor ~30 s per
+# run (CAF's 200,000 blocking sequential calls dominate), remote ~24 s per run, flow ~6 s per run,
+# shard ~5 s per process, a CAF binary of its own ~30 s per run, compile ~20 s per small TU and
+# ~190 s per 50 x 10 TU (the figure given for the current headers; it is being cut).
+estimate() {  # -> sets est_build est_run est_compile est_total
+  local have_bin=false caf_bins=0
+  [ -x $build_dir/benchmarks/actor/mesh_bench_actor ] && have_bin=true
+  [ -d $build_dir/benchmarks/caf ] && caf_bins=$(find $build_dir/benchmarks/caf -maxdepth 2 -type f -executable ! -path '*/CMakeFiles/*' | wc -l)
+  est_build=$($have_bin && echo 90 || echo 420)
+  if $quick; then
+    est_run=$((10 + 10 + 5 + 5 + caf_bins * 10))
+    est_compile=60
+  else
+    est_run=$((runs * (30 + 24 + 6 + 5) + caf_bins * runs * 30))
+    est_compile=$((runs * 20 + large_runs * 190))
+  fi
+  $build || est_build=0
+  est_total=$((est_build + est_run + est_compile))
+}
+mins() { echo $((($1 + 59) / 60)); }
+estimate
+log "mode: $($quick && echo 'QUICK smoke run' || echo full), runs=$runs, large compile runs=$large_runs, jobs=$jobs"
+log "estimated duration: ~$(mins $est_total) min (build ~$(mins $est_build), benchmarks ~$(mins $est_run), compile cost ~$(mins $est_compile) min) on an idle 2-core VM"
+if $estimate_only; then exit 0; fi
+
+# --- 1. packages -------------------------------------------------------------------------------
+packages=(g++ cmake make pkg-config libboost-dev libmsgpack-cxx-dev libzmq3-dev cppzmq-dev doctest-dev
+          libcaf-dev libtbb-dev gnuplot-nox time python3 git)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# gnuplot-nox is the headless gnuplot; any installed gnuplot flavour will do.
+if command -v gnuplot >/dev/null; then
+  for i in "${!missing[@]}"; do [ "${missing[$i]}" = gnuplot-nox ] && unset 'missing[i]'; done
+  missing=("${missing[@]}")
+fi
+if ((${#missing[@]} == 0)); then
+  log "packages: all present"
+elif $install && [ "$(id -u)" -eq 0 ]; then
+  log "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update >&2
+  apt-get install -y --no-install-recommends "${missing[@]}" >&2
+else
+  log "not installing (--no-install or not root); missing: ${missing[*]}"
+  log "  to install: apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
+fi
+for tool in cmake python3; do
+  command -v "$tool" >/dev/null || { log "error: $tool is required"; exit 1; }
+done
+
+# --- 2. build ----------------------------------------------------------------------------------
+build_start=$SECONDS
+if $build; then
+  log "configuring and building $build_dir/ (Release, benchmarks only, -j$jobs)"
+  cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DMESH_BUILD_BENCHMARKS=ON \
+    -DMESH_BUILD_TESTS=OFF -DMESH_BUILD_EXAMPLES=OFF -DMESH_SANITIZE= >&2
+  cmake --build "$build_dir" -j"$jobs" >&2
+fi
+build_seconds=$((SECONDS - build_start))
+cxx=$(sed -n 's/^CMAKE_CXX_COMPILER:[A-Z]*=//p' "$build_dir/CMakeCache.txt" 2>/dev/null || true)
+cxx=${cxx:-g++}
+build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$build_dir/CMakeCache.txt" 2>/dev/null || true)
+log "build: ${build_seconds} s (type ${build_type:-?}, compiler $cxx)"
+build=false estimate
+log "estimated remaining: ~$(mins $est_total) min (benchmarks ~$(mins $est_run), compile cost ~$(mins $est_compile) min)"
+
+# --- 3. benchmarks ------------------------------------------------------------------------------
+mkdir -p "$raw"
+rm -f "$raw"/*.json "$raw"/*.log
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+steps_json=()
+failed_steps=()
+
+# run_step NAME OUT LIMIT_SECONDS CMD...: CMD's stdout to $raw/OUT, its stderr to the terminal and
+# $raw/NAME.log; records the exit status and duration. A failing step does not stop the others.
+run_step() {
+  local name=$1 out=$2 limit=$3
+  shift 3
+  log "$name: $*"
+  local t0=$SECONDS rc=0
+  timeout --kill-after=10 "$limit" "$@" > "$raw/$out" 2> >(tee "$raw/$name.log" >&2) || rc=$?
+  local dt=$((SECONDS - t0))
+  if ((rc == 124)); then log "$name: TIMED OUT after ${limit} s"; fi
+  if ((rc != 0)); then failed_steps+=("$name"); log "$name: exit status $rc after ${dt} s"; else log "$name: done in ${dt} s"; fi
+  steps_json+=("\"$name\": {\"seconds\": $dt, \"exit_status\": $rc, \"command\": \"$*\", \"output\": \"$out\"}")
+}
+
+bin=$build_dir/benchmarks
+q=(); $quick && q=(--quick)
+need() { [ -x "$1" ] || { log "missing $1 (build failed?)"; failed_steps+=("$(basename "$1")"); return 1; }; }
+
+if need "$bin/actor/mesh_bench_actor"; then
+  run_step actor actor.json 1800 "$bin/actor/mesh_bench_actor" "${q[@]}" --runs "$runs"
+fi
+if need "$bin/cluster/mesh_bench_remote"; then
+  run_step remote remote.json 1800 "$bin/cluster/mesh_bench_remote" "${q[@]}" --runs "$runs"
+fi
+if need "$bin/flow/mesh_bench_flow"; then
+  run_step flow flow.json 900 "$bin/flow/mesh_bench_flow" "${q[@]}" --runs "$runs"
+fi
+if need "$bin/shard/mesh_bench_shard"; then
+  # shard_for has no per-system min/max of its own baseline: run it --runs times as separate
+  # processes (each timing 5 runs, or its quick default) and aggregate over the processes.
+  shard_args=(--runs 5); $quick && shard_args=(--quick)
+  for ((i = 1; i <= runs; ++i)); do
+    run_step "shard-$i" "shard-$i.json" 300 "$bin/shard/mesh_bench_shard" "${shard_args[@]}"
+  done
+fi
+# CAF backends built as separate binaries (benchmarks/caf/), if any: same JSON shapes.
+if [ -d "$bin/caf" ]; then
+  while IFS= read -r exe; do
+    name=$(basename "$exe")
+    run_step "caf-$name" "caf-$name.json" 1800 "$exe" "${q[@]}" --runs "$runs"
+  done < <(find "$bin/caf" -maxdepth 2 -type f -executable ! -path '*/CMakeFiles/*' | sort)
+fi
+compile_limit=$((runs * 120 + large_runs * 900))
+run_step compile compile.json "$compile_limit" \
+  bash benchmarks/compile_time/run.sh --cxx "$cxx" --runs "$runs" --large-runs "$large_runs" "${q[@]}"
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- 4. aggregate ------------------------------------------------------------------------------
+json_str() { printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g'; }
+{
+  printf '{\n  "quick": %s,\n' "$quick"
+  printf '  "command": "%s",\n' "$(json_str "bash benchmarks/run.sh${orig_args:+ $orig_args}")"
+  printf '  "cxx": "%s",\n' "$(json_str "$cxx")"
+  printf '  "build": {"dir": "%s", "type": "%s", "seconds": %d, "built_now": %s},\n' "$build_dir" "$(json_str "$build_type")" "$build_seconds" "$build"
+  printf '  "runs": %d,\n  "large_compile_runs": %d,\n' "$runs" "$large_runs"
+  printf '  "load_before": "%s",\n  "load_after": "%s",\n' "$load_before" "$load_after"
+  printf '  "total_seconds": %d,\n' $((SECONDS - start))
+  printf '  "steps": {\n'
+  for i in "${!steps_json[@]}"; do
+    printf '    %s%s\n' "${steps_json[$i]}" "$([ "$i" -lt $((${#steps_json[@]} - 1)) ] && echo ,)"
+  done
+  printf '  }\n}\n'
+} > "$raw/meta.json"
+
+agg=(python3 benchmarks/tools/aggregate.py --raw "$raw" --out "$out_dir/latest.json" --docs "$docs_dir"
+     --plot-data "$out_dir/plot")
+$quick && agg+=(--quick)
+log "aggregating: ${agg[*]}"
+"${agg[@]}"
+
+cat "$docs_dir/table.md"
+echo
+echo "results: $out_dir/latest.json; table: $docs_dir/table.md; figures: $(ls "$docs_dir"/*.svg 2>/dev/null | tr '\n' ' ')"
+echo "raw outputs and logs: $raw/; total $(((SECONDS - start) / 60)) min $(((SECONDS - start) % 60)) s"
+if ((${#failed_steps[@]})); then
+  echo "FAILED steps: ${failed_steps[*]} (see $raw/*.log)"
+  exit 1
+fi
