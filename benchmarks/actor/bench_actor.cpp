@@ -1,7 +1,10 @@
 // Single-node actor runtime benchmark: the workloads of Elixir Mesh's own benchmark, run against
 // one mesh::node (no sockets) and, behind the same signature, against a baseline that runs the
 // same Counter inline from a mutex-guarded hash map (no scheduling, no futures, one thread): the
-// floor any runtime pays for "find the actor, run its handler".
+// floor any runtime pays for "find the actor, run its handler". Built with the C++ Actor Framework
+// (CAF 0.17, Debian's libcaf-dev; CMake defines MESH_BENCH_HAVE_CAF), the same workloads also run
+// on CAF: the same Counter handler in a stateful CAF actor, spawned on its first call (a virtual
+// actor activation done by hand), called with request/response from a scoped_actor.
 //
 //   1. activations: 50,000 activations, each created by one call_async, <= 500 outstanding
 //   2. hot actor:   10,000 calls on one actor, <= 200 outstanding
@@ -13,9 +16,16 @@
 // the targets and a `meets_target` computed from the medians. Progress goes to stderr,
 // one JSON object to stdout. Exit status 1 when any call failed or a sanity check did not hold.
 //
-//   mesh_bench_actor [--runs N] [--quick] [--case NAME[,NAME...]] [--no-baseline] [--no-warmup]
+//   mesh_bench_actor [--runs N] [--quick] [--case NAME[,NAME...]] [--no-baseline] [--no-caf]
+//                    [--caf-scheduler stealing|sharing] [--no-warmup]
 
 #include <mesh/mesh.hpp>
+
+#ifdef MESH_BENCH_HAVE_CAF
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/all.hpp>
+#endif
 
 #include <malloc.h>  // glibc: mallinfo2, malloc_trim
 #include <unistd.h>  // sysconf
@@ -163,6 +173,106 @@ class inline_map_backend {
   std::unordered_map<std::string, Counter, string_hash, std::equal_to<>> map_;
   long sink_ = 0;
 };
+
+/// CAF's scheduler policy for the caf backend ("stealing": CAF's default; "sharing"; --caf-scheduler).
+std::string caf_scheduler = "stealing";
+
+#ifdef MESH_BENCH_HAVE_CAF
+/// Peer baseline: the C++ Actor Framework 0.17. One caf::actor_system per run with as many
+/// scheduler threads as mesh has workers. An "activation" is what mesh does for a virtual actor,
+/// by hand: look the id up in a mutex-guarded hash map and, on a miss, spawn a stateful actor that
+/// runs the same Counter (lazy_init: it is first scheduled by its first message). Calls are CAF
+/// request/response from one scoped_actor (a blocking actor owned by the calling thread): call()
+/// is request(...).receive(...); call_async() sends the request and keeps its response handle,
+/// get() receives that response. Requests carry no timeout (caf::infinite: no timer per request).
+class caf_backend {
+ public:
+  static constexpr std::string_view label = "caf";
+  using add_atom = caf::atom_constant<caf::atom("add")>;
+  using get_atom = caf::atom_constant<caf::atom("get")>;
+  struct counter_state {
+    Counter counter{std::string_view{}};
+  };
+  using counter_actor = caf::stateful_actor<counter_state>;
+  using handle_type = decltype(std::declval<caf::scoped_actor&>()->request(
+      std::declval<caf::actor const&>(), caf::infinite, add_atom::value, std::int64_t{}));
+  struct future_type {
+    std::optional<handle_type> h;
+    bool valid() const noexcept { return h.has_value(); }
+  };
+
+  caf_backend() : sys_(config_), self_(sys_) {}
+  ~caf_backend() {
+    for (auto& [id, a] : actors_) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+    actors_.clear();
+  }
+
+  bool call(std::string_view id, long n) {
+    future_type f = call_async(id, n);
+    return get(f);
+  }
+  future_type call_async(std::string_view id, long n) {
+    return {self_->request(find_or_spawn(id), caf::infinite, add_atom::value, std::int64_t{n})};
+  }
+  bool get(future_type& f) {
+    bool ok = false;
+    f.h->receive([&](std::int64_t) { ok = true; }, [&](caf::error& e) { note_error(sys_.render(e)); });
+    f.h.reset();
+    return ok;
+  }
+  long total(std::string_view id) {
+    caf::actor a;
+    {
+      std::lock_guard lk(m_);
+      auto it = actors_.find(id);
+      if (it == actors_.end()) return -1;
+      a = it->second;
+    }
+    long v = -1;
+    self_->request(a, caf::infinite, get_atom::value).receive([&](std::int64_t t) { v = static_cast<long>(t); },
+                                                               [&](caf::error& e) { note_error(sys_.render(e)); });
+    return v;
+  }
+  std::size_t activations() const {
+    std::lock_guard lk(m_);
+    return actors_.size();
+  }
+  std::size_t workers() { return sys_.scheduler().num_workers(); }
+
+ private:
+  static caf::behavior counter_behavior(counter_actor* self) {
+    return {
+        [self](add_atom, std::int64_t n) -> std::int64_t { return self->state.counter.handle(Add{n}); },
+        [self](get_atom) -> std::int64_t { return self->state.counter.handle(Get{}); },
+    };
+  }
+  struct config : caf::actor_system_config {
+    config() {
+      set("scheduler.max-threads", static_cast<std::size_t>(std::max(1u, std::thread::hardware_concurrency())));
+      set("scheduler.policy", caf_scheduler == "sharing" ? caf::atom("sharing") : caf::atom("stealing"));
+    }
+  };
+  struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  caf::actor const& find_or_spawn(std::string_view id) {
+    std::lock_guard lk(m_);
+    auto it = actors_.find(id);
+    if (it == actors_.end()) it = actors_.try_emplace(std::string(id), sys_.spawn<caf::lazy_init>(counter_behavior)).first;
+    return it->second;  // stays valid: entries are only erased by the destructor
+  }
+  static void note_error(std::string const& what) {
+    static std::once_flag once;
+    std::call_once(once, [&] { std::fprintf(stderr, "[bench] caf: first failed call: %s\n", what.c_str()); });
+  }
+  config config_;
+  caf::actor_system sys_;
+  caf::scoped_actor self_;
+  mutable std::mutex m_;
+  std::unordered_map<std::string, caf::actor, string_hash, std::equal_to<>> actors_;
+};
+#endif
 
 // ---- measurement helpers ----------------------------------------------------------------------
 
@@ -540,24 +650,37 @@ struct workload {
   std::vector<std::pair<std::string, std::size_t>> params;
   run_fn mesh_run;
   run_fn baseline_run;
+  run_fn caf_run;  // nullptr: built without CAF
   std::optional<target> goal;
 };
+
+#ifdef MESH_BENCH_HAVE_CAF
+constexpr bool have_caf = true;
+#define MESH_BENCH_CAF_RUN(fn) (&fn<caf_backend>)
+#else
+constexpr bool have_caf = false;
+#define MESH_BENCH_CAF_RUN(fn) (static_cast<run_fn>(nullptr))
+#endif
 
 struct options {
   int runs = 5;
   bool quick = false;
   bool baseline = true;
+  bool caf = true;
   bool warmup = true;
+  std::string caf_scheduler = "stealing";
   std::vector<std::string> only;  // empty: every workload
 };
 
 [[noreturn]] void usage(int status) {
   std::fprintf(status ? stderr : stdout,
-               "usage: mesh_bench_actor [--runs N] [--quick] [--case NAME[,NAME...]] [--no-baseline] [--no-warmup]\n"
+               "usage: mesh_bench_actor [--runs N] [--quick] [--case NAME[,NAME...]] [--no-baseline] [--no-caf] [--no-warmup]\n"
                "  --runs N      repetitions of every case (default 5; 1 with --quick)\n"
                "  --quick       tiny sizes (1/100): a smoke run, figures not meaningful\n"
                "  --case LIST   only these workloads: activations, hot_actor, sequential, throughput, memory\n"
                "  --no-baseline skip the inline hash-map baseline\n"
+               "  --no-caf      skip the C++ Actor Framework baseline (absent anyway when built without CAF)\n"
+               "  --caf-scheduler stealing|sharing  CAF's scheduler policy (default: stealing, CAF's default)\n"
                "  --no-warmup   skip the discarded warm-up run (1/10 size) before each case\n");
   std::exit(status);
 }
@@ -580,6 +703,11 @@ options parse(int argc, char** argv) {
       o.quick = true;
     } else if (a == "--no-baseline") {
       o.baseline = false;
+    } else if (a == "--no-caf") {
+      o.caf = false;
+    } else if (a == "--caf-scheduler") {
+      o.caf_scheduler = next();
+      if (o.caf_scheduler != "stealing" && o.caf_scheduler != "sharing") usage(2);
     } else if (a == "--no-warmup") {
       o.warmup = false;
     } else if (a == "--case") {
@@ -620,6 +748,7 @@ std::string cpu_model() {
 
 int main(int argc, char** argv) {
   auto const opt = parse(argc, argv);
+  caf_scheduler = opt.caf_scheduler;
   sizes z;
   if (opt.quick) z = z.scaled(100);
   double const actor_size = static_cast<double>(sizeof(Counter));
@@ -630,30 +759,35 @@ int main(int argc, char** argv) {
        {{"activations", z.activations}, {"max_outstanding", z.activations_window}},
        &run_activations<mesh_backend>,
        &run_activations<inline_map_backend>,
+       MESH_BENCH_CAF_RUN(run_activations),
        target{"activations_per_s", ">=", 1'000'000, ">= 1,000,000 activations/s"}},
       {"hot_actor",
        "call_async on one warm actor, sliding window of outstanding futures",
        {{"calls", z.hot_calls}, {"max_outstanding", z.hot_window}},
        &run_hot_actor<mesh_backend>,
        &run_hot_actor<inline_map_backend>,
+       MESH_BENCH_CAF_RUN(run_hot_actor),
        std::nullopt},
       {"sequential",
        "blocking call from one thread on one warm actor, each call timed with steady_clock (mesh runs an idle actor inline on the caller thread)",
        {{"calls", z.sequential_calls}, {"warmup_calls", z.sequential_warmup}},
        &run_sequential<mesh_backend>,
        &run_sequential<inline_map_backend>,
+       MESH_BENCH_CAF_RUN(run_sequential),
        target{"p50_ns", "<", 5'000, "p50 < 5 us"}},
       {"throughput",
        "call_async round robin over warm actors, sliding window of outstanding futures",
        {{"calls", z.throughput_calls}, {"max_outstanding", z.throughput_window}, {"actors", z.throughput_actors}},
        &run_throughput<mesh_backend>,
        &run_throughput<inline_map_backend>,
+       MESH_BENCH_CAF_RUN(run_throughput),
        target{"calls_per_s", ">=", 3'000'000, ">= 3,000,000 calls/s"}},
       {"memory",
        "RSS (and malloc heap) growth per idle activation, each created by one blocking call",
        {{"activations", z.memory_activations}},
        &run_memory<mesh_backend>,
        &run_memory<inline_map_backend>,
+       MESH_BENCH_CAF_RUN(run_memory),
        target{"rss_bytes_per_activation", "<=", 512 + actor_size, "<= 512 bytes + sizeof(actor)"}},
   };
 
@@ -694,11 +828,41 @@ int main(int argc, char** argv) {
     j.field("baseline", opt.baseline ? "baseline_inline_map: the same Counter in a mutex-guarded std::unordered_map, "
                                        "handler run inline on the caller's thread, futures already complete"
                                      : "skipped");
+    j.key("caf").begin_object();
+    j.field("available", have_caf);
+#ifdef MESH_BENCH_HAVE_CAF
+    j.field("version", std::to_string(CAF_MAJOR_VERSION) + "." + std::to_string(CAF_MINOR_VERSION) + "." +
+                           std::to_string(CAF_PATCH_VERSION));
+    j.field("ran", opt.caf);
+    if (opt.caf) {
+      caf_backend caf_probe;
+      j.field("workers", caf_probe.workers());
+    }
+    j.field("scheduler_policy", opt.caf_scheduler);
+    j.field("backend", "caf: C++ Actor Framework, one actor_system per run (scheduler.max-threads = hardware "
+                       "concurrency, as mesh's workers); activation = id looked up in a mutex-guarded "
+                       "std::unordered_map<std::string, caf::actor>, on a miss spawn<lazy_init> of a "
+                       "stateful_actor running the same Counter; call = scoped_actor request(actor, infinite, "
+                       "add_atom, int64) and receive; call_async keeps the response handle and get() receives it");
+    j.field("differences",
+            "CAF always runs the actor on a scheduler thread and wakes the caller's scoped_actor (mesh runs an idle "
+            "actor inline on the caller thread); CAF requests carry no timeout while mesh calls carry a 5 s deadline; "
+            "CAF's default 'stealing' scheduler polls with 50 us sleeps when idle, which dominates its sequential "
+            "latency (--caf-scheduler sharing uses a condition variable instead)");
+    j.field("note", opt.caf ? "ratio_mesh_to_caf = mesh median / caf median" : "skipped (--no-caf)");
+#else
+    j.field("note", "built without the C++ Actor Framework (libcaf-dev, CAF 0.17 not found at configure time): "
+                    "every workload reports \"caf\": null");
+#endif
+    j.end_object();
     j.end_object();
   }
   j.key("sizes").begin_object();
   j.field("sizeof_actor", sizeof(Counter));
   j.field("sizeof_activation", sizeof(mesh::detail::activation<Counter>));
+#ifdef MESH_BENCH_HAVE_CAF
+  j.field("caf_sizeof_actor", sizeof(caf_backend::counter_actor));
+#endif
   j.end_object();
 
   bool all_ok = true;
@@ -708,6 +872,8 @@ int main(int argc, char** argv) {
     auto const m = repeat(w.name, mesh_backend::label, w.mesh_run, z, opt.runs, opt.warmup);
     std::optional<backend_figures> base;
     if (opt.baseline) base = repeat(w.name, inline_map_backend::label, w.baseline_run, z, opt.runs, opt.warmup);
+    std::optional<backend_figures> peer;
+    if (opt.caf && w.caf_run) peer = repeat(w.name, "caf", w.caf_run, z, opt.runs, opt.warmup);
 
     j.key(w.name).begin_object();
     j.field("what", w.what);
@@ -733,6 +899,17 @@ int main(int argc, char** argv) {
         if (auto const* b = base->find(m.names[i])) j.field(m.names[i], m.summaries[i].median / b->median);
       j.end_object();
     }
+    j.key("caf");
+    if (peer) {
+      write_backend(*peer);
+      j.key("ratio_mesh_to_caf").begin_object();
+      for (std::size_t i = 0; i < m.names.size(); ++i)
+        if (auto const* c = peer->find(m.names[i])) j.field(m.names[i], m.summaries[i].median / c->median);
+      j.end_object();
+    } else {
+      j.null();
+      j.key("ratio_mesh_to_caf").null();
+    }
     if (w.goal) {
       auto const* s = m.find(w.goal->metric);
       double const v = s ? s->median : NAN;
@@ -747,7 +924,8 @@ int main(int argc, char** argv) {
       j.key("meets_target").null();
     }
     j.end_object();
-    all_ok = all_ok && m.failed == 0 && m.verified && (!base || (base->failed == 0 && base->verified));
+    all_ok = all_ok && m.failed == 0 && m.verified && (!base || (base->failed == 0 && base->verified)) &&
+             (!peer || (peer->failed == 0 && peer->verified));
   }
   j.end_object();
   j.field("load_average_at_end", load_average());

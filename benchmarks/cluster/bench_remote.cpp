@@ -1,9 +1,18 @@
 // Remote call benchmark: two OS processes on loopback, 64-byte payload.
 //   mesh: a client node calls an Echo actor hosted by a server node (another process).
 //   raw:  cppzmq DEALER -> ROUTER echo with the same frames (header + payload), the transport floor.
+//   caf:  (when built with the C++ Actor Framework 0.17, libcaf-dev: MESH_BENCH_HAVE_CAF) a
+//         scoped_actor requests an echo actor that another process published through CAF's
+//         middleman (BASP over TCP); the reply is checked to be the 64-byte payload.
 // Reports sequential p50/p99 latency and calls/s, and pipelined throughput with 16 and 256
-// outstanding requests, as JSON with mesh/raw ratios.
+// outstanding requests, as JSON with mesh/raw and mesh/caf ratios.
+//   mesh_bench_remote [--runs N] [--quick] [--no-caf] [--caf-scheduler stealing|sharing]
 #include <mesh/mesh.hpp>
+
+#ifdef MESH_BENCH_HAVE_CAF
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -12,6 +21,7 @@
 #include <cstring>
 #include <deque>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,6 +47,7 @@ using bench_app = mesh::schema<Echo>;
 
 namespace {
 volatile std::sig_atomic_t g_stop = 0;
+std::string g_caf_scheduler = "stealing";  // --caf-scheduler; forked servers inherit it
 
 struct pipe_fds {
   int r, w;
@@ -89,6 +100,41 @@ int run_raw_server(int fd) {
   return 0;
 }
 
+#ifdef MESH_BENCH_HAVE_CAF
+// CAF: as many scheduler threads as mesh's workers (node_config::workers = 0: hardware
+// concurrency), the middleman (its own I/O thread) loaded; everything else CAF's defaults.
+struct caf_config : caf::actor_system_config {
+  caf_config() {
+    load<caf::io::middleman>();
+    set("scheduler.max-threads", static_cast<std::size_t>(std::max(1u, std::thread::hardware_concurrency())));
+    set("scheduler.policy", g_caf_scheduler == "sharing" ? caf::atom("sharing") : caf::atom("stealing"));
+  }
+};
+
+caf::behavior caf_echo() {
+  return {[](std::string const& s) -> std::string { return s; }};  // a copy, as Echo returns one
+}
+
+// Prints the published port (not an endpoint) on the pipe.
+int run_caf_server(int fd) {
+  std::signal(SIGTERM, [](int) { g_stop = 1; });
+  caf_config cfg;
+  caf::actor_system sys{cfg};
+  auto echo = sys.spawn(caf_echo);
+  auto port = sys.middleman().publish(echo, 0, "127.0.0.1");
+  if (!port) {
+    std::cerr << "caf server: publish failed: " << sys.render(port.error()) << "\n";
+    caf::anon_send_exit(echo, caf::exit_reason::user_shutdown);
+    return 1;
+  }
+  std::string ep = std::to_string(*port) + "\n";
+  if (write(fd, ep.data(), ep.size()) < 0) return 1;
+  while (!g_stop) std::this_thread::sleep_for(10ms);
+  caf::anon_send_exit(echo, caf::exit_reason::user_shutdown);
+  return 0;
+}
+#endif
+
 template <class F>
 std::pair<pid_t, std::string> spawn_server(F f) {
   int fds[2];
@@ -113,6 +159,7 @@ void stop_server(pid_t pid) {
 
 struct figures {
   double seq_calls_per_s = 0, p50_us = 0, p99_us = 0, pipe16 = 0, pipe256 = 0;
+  int errors = 0;  // failed or wrong replies (mesh and caf check them)
 };
 
 double median(std::vector<double> v) {
@@ -170,8 +217,51 @@ figures bench_mesh(std::string const& ep, std::string const& payload, int seq_n,
   };
   auto f = measure(call, window, seq_n, pipe_n);
   if (errors) std::cerr << "mesh: " << errors << " failed calls\n";
+  f.errors = errors;
   return f;
 }
+
+#ifdef MESH_BENCH_HAVE_CAF
+figures bench_caf(std::string const& port, std::string const& payload, int seq_n, int pipe_n) {
+  caf_config cfg;
+  caf::actor_system sys{cfg};
+  figures failed;
+  failed.errors = 1;
+  if (port.empty()) return failed;
+  auto server = sys.middleman().remote_actor("127.0.0.1", static_cast<std::uint16_t>(std::stoul(port)));
+  if (!server) {
+    std::cerr << "caf: remote_actor failed: " << sys.render(server.error()) << "\n";
+    return failed;
+  }
+  caf::actor const echo = *server;
+  caf::scoped_actor self{sys};
+  int errors = 0;
+  auto on_reply = [&](std::string const& r) {
+    if (r != payload) ++errors;
+  };
+  auto on_error = [&](caf::error& e) {
+    if (errors++ == 0) std::cerr << "caf: first failed call: " << sys.render(e) << "\n";
+  };
+  // No per-request timeout (caf::infinite): CAF then arms no timer for the request.
+  auto call = [&] { self->request(echo, caf::infinite, payload).receive(on_reply, on_error); };
+  using handle = decltype(self->request(echo, caf::infinite, payload));
+  auto window = [&](int w, int total) {
+    std::deque<handle> q;
+    for (int i = 0; i < total; ++i) {
+      if (static_cast<int>(q.size()) >= w) {
+        q.front().receive(on_reply, on_error);
+        q.pop_front();
+      }
+      q.push_back(self->request(echo, caf::infinite, payload));
+    }
+    for (auto& h : q) h.receive(on_reply, on_error);
+  };
+  auto f = measure(call, window, seq_n, pipe_n);
+  if (errors) std::cerr << "caf: " << errors << " failed calls\n";
+  f.errors = errors;
+  return f;
+}
+#endif
 
 figures bench_raw(std::string const& ep, std::string const& payload, int seq_n, int pipe_n) {
   zmq::context_t ctx(1);
@@ -220,6 +310,7 @@ figures bench_raw(std::string const& ep, std::string const& payload, int seq_n, 
 
 int main(int argc, char** argv) {
   int runs = 5, seq_n = 20000, pipe_n = 100000;
+  bool caf = true;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--quick")) {
       runs = 1;
@@ -227,10 +318,22 @@ int main(int argc, char** argv) {
       pipe_n = 10000;
     } else if (!std::strcmp(argv[i], "--runs") && i + 1 < argc) {
       runs = std::atoi(argv[++i]);
+    } else if (!std::strcmp(argv[i], "--no-caf")) {
+      caf = false;
+    } else if (!std::strcmp(argv[i], "--caf-scheduler") && i + 1 < argc &&
+               (!std::strcmp(argv[i + 1], "stealing") || !std::strcmp(argv[i + 1], "sharing"))) {
+      g_caf_scheduler = argv[++i];
+    } else {
+      std::cerr << "usage: mesh_bench_remote [--runs N] [--quick] [--no-caf] [--caf-scheduler stealing|sharing]\n";
+      return 2;
     }
   }
+#ifndef MESH_BENCH_HAVE_CAF
+  caf = false;
+  (void)caf;
+#endif
   std::string const payload(64, 'x');
-  std::vector<figures> mesh_runs, raw_runs;
+  std::vector<figures> mesh_runs, raw_runs, caf_runs;
   for (int r = 0; r < runs; ++r) {
     auto [rp, rep] = spawn_server(run_raw_server);
     raw_runs.push_back(bench_raw(rep, payload, seq_n, pipe_n));
@@ -238,6 +341,13 @@ int main(int argc, char** argv) {
     auto [mp, mep] = spawn_server(run_mesh_server);
     mesh_runs.push_back(bench_mesh(mep, payload, seq_n, pipe_n));
     stop_server(mp);
+#ifdef MESH_BENCH_HAVE_CAF
+    if (caf) {
+      auto [cp, cport] = spawn_server(run_caf_server);
+      caf_runs.push_back(bench_caf(cport, payload, seq_n, pipe_n));
+      stop_server(cp);
+    }
+#endif
   }
   auto pick = [](std::vector<figures> const& v, double figures::*m) {
     std::vector<double> xs;
@@ -246,6 +356,11 @@ int main(int argc, char** argv) {
     char buf[160];
     std::snprintf(buf, sizeof buf, "{\"median\": %.2f, \"min\": %.2f, \"max\": %.2f}", median(xs), *mm.first, *mm.second);
     return std::pair{median(xs), std::string(buf)};
+  };
+  auto failed = [](std::vector<figures> const& v) {
+    int n = 0;
+    for (auto const& f : v) n += f.errors;
+    return n;
   };
   struct metric {
     char const* name;
@@ -257,16 +372,38 @@ int main(int argc, char** argv) {
                  {"pipelined_256_calls_per_s", &figures::pipe256}};
   std::cout << "{\n  \"benchmark\": \"remote_call\",\n  \"payload_bytes\": 64,\n  \"runs\": " << runs
             << ",\n  \"cores\": " << std::thread::hardware_concurrency() << ",\n  \"compiler\": \"" << __VERSION__ << "\",\n";
+#ifdef MESH_BENCH_HAVE_CAF
+  std::cout << "  \"caf\": {\"available\": true, \"version\": \"" << CAF_MAJOR_VERSION << '.' << CAF_MINOR_VERSION << '.'
+            << CAF_PATCH_VERSION << "\", \"ran\": " << (caf ? "true" : "false") << ", \"scheduler_policy\": \""
+            << g_caf_scheduler << "\", \"transport\": \"caf::io::middleman (BASP over TCP), publish/remote_actor on "
+            << "127.0.0.1; scoped_actor request(echo, infinite, std::string) and receive; scheduler.max-threads = "
+            << "hardware concurrency in both processes\"},\n";
+#else
+  std::cout << "  \"caf\": {\"available\": false, \"note\": \"built without the C++ Actor Framework (libcaf-dev, "
+            << "CAF 0.17 not found at configure time): every \\\"caf\\\" figure is null\"},\n";
+#endif
   double ratios[5];
   for (int i = 0; i < 5; ++i) {
     auto [mm, ms] = pick(mesh_runs, metrics[i].m);
     auto [rm, rs] = pick(raw_runs, metrics[i].m);
     ratios[i] = rm > 0 ? mm / rm : 0;
-    std::cout << "  \"" << metrics[i].name << "\": {\"mesh\": " << ms << ", \"raw_cppzmq\": " << rs
-              << ", \"mesh_over_raw\": " << ratios[i] << "},\n";
+    std::cout << "  \"" << metrics[i].name << "\": {\"mesh\": " << ms << ", \"raw_cppzmq\": " << rs;
+    if (!caf_runs.empty()) {
+      auto [cm, cs] = pick(caf_runs, metrics[i].m);
+      std::cout << ", \"caf\": " << cs;
+      std::cout << ", \"mesh_over_raw\": " << ratios[i] << ", \"mesh_over_caf\": " << (cm > 0 ? mm / cm : 0) << "},\n";
+    } else {
+      std::cout << ", \"caf\": null, \"mesh_over_raw\": " << ratios[i] << ", \"mesh_over_caf\": null},\n";
+    }
   }
+  int const mesh_failed = failed(mesh_runs), caf_failed = failed(caf_runs);
+  std::cout << "  \"failed_calls\": {\"mesh\": " << mesh_failed << ", \"caf\": ";
+  if (caf_runs.empty()) std::cout << "null";
+  else std::cout << caf_failed;
+  std::cout << "},\n";
   auto [mp50, s1] = pick(mesh_runs, &figures::p50_us);
   auto [rp50, s2] = pick(raw_runs, &figures::p50_us);
   std::cout << "  \"targets\": {\"pipelined_at_least_70pct_of_raw\": " << (ratios[3] >= 0.7 && ratios[4] >= 0.7 ? "true" : "false")
             << ", \"sequential_p50_within_raw_plus_15us\": " << (mp50 <= rp50 + 15 ? "true" : "false") << "}\n}\n";
+  return mesh_failed == 0 && caf_failed == 0 ? 0 : 1;
 }
