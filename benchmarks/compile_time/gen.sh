@@ -22,12 +22,19 @@ for ((a = 0; a < n; ++a)); do
 done
 actors=$(for ((a = 0; a < n; ++a)); do printf 'actor%d%s' "$a" "$([ $a -lt $((n - 1)) ] && echo ', ')"; done)
 echo "using app = mesh::schema<${actors}>;"
+# Each actor's call sites live in their own function, as in a real program (one client function
+# per actor type); one 500-call main() would mostly measure the optimizer on a single huge function.
+for ((a = 0; a < n; ++a)); do
+  echo "long use_actor${a}(mesh::node<app>& node) {"
+  echo '  long sum = 0;'
+  for ((k = 0; k < m; ++k)); do echo "  sum += node.call<actor${a}>(\"id\", m${a}_${k}{1, \"s\", {}})->value;"; done
+  echo '  return sum;'
+  echo '}'
+done
 echo 'int main() {'
 echo '  mesh::node<app> node{mesh::node_config{.name = "n"}};'
 echo '  node.register_capabilities<cap>();'
 echo '  long sum = 0;'
-for ((a = 0; a < n; ++a)); do
-  for ((k = 0; k < m; ++k)); do echo "  sum += node.call<actor${a}>(\"id\", m${a}_${k}{1, \"s\", {}})->value;"; done
-done
+for ((a = 0; a < n; ++a)); do echo "  sum += use_actor${a}(node);"; done
 echo '  return sum > 0 ? 0 : 1;'
 echo '}'

@@ -37,22 +37,30 @@ class spinlock {
 
 template <class A>
 class activation;
+class activation_base;
 
 /// One message waiting in a mailbox. Local messages carry the typed payload (never serialized);
-/// remote ones carry the encoded payload and a responder.
-template <class A>
-struct envelope {
-  envelope* next = nullptr;
+/// remote ones carry the decoded payload and a responder. The mailbox only needs this part.
+struct envelope_base {
+  envelope_base* next = nullptr;
   clock::time_point deadline = clock::time_point::max();
-  virtual ~envelope() = default;
-  /// The init argument this message carries, if any.
-  virtual init_arg_t<A> const* init() const noexcept { return nullptr; }
+  virtual ~envelope_base() = default;
+  // Unsized: an envelope may share its allocation with its payload (see new_envelope), so the
+  // size a sized delete would pass is not the size allocated.
+  static void operator delete(void* p) noexcept { ::operator delete(p); }
   /// True when nobody waits for the result any more (the caller's deadline passed).
   virtual bool abandoned() const noexcept { return false; }
-  /// Runs the handler on `self` and completes the request.
-  virtual void deliver(A& self, context& ctx, activation<A>& act) = 0;
   /// Completes the request with an error.
   virtual void fail(error e) = 0;
+};
+
+/// The actor-typed part of a message: its init argument and how it runs on an instance.
+template <class A>
+struct envelope : envelope_base {
+  /// The init argument this message carries, if any.
+  virtual init_arg_t<A> const* init() const noexcept { return nullptr; }
+  /// Runs the handler on `self` and completes the request.
+  virtual void deliver(A& self, context& ctx, activation<A>& act) = 0;
 };
 
 inline std::string describe(std::string_view actor, std::string_view id) {
@@ -97,29 +105,31 @@ decltype(auto) invoke_handler(A& self, M const& m, context& ctx) {
   else return self.handle(m, ctx);
 }
 
-template <class A>
-class actor_table;
+class actor_table_base;
 
-template <class A>
-class activation final : public runnable, public std::enable_shared_from_this<activation<A>> {
+/// The mailbox and scheduling state of one activation. Not a template: the queueing, claiming,
+/// retiring and shutdown logic is compiled once, whatever the number of actor types; only the
+/// instance (activation<A>) is typed.
+class activation_base : public runnable, public std::enable_shared_from_this<activation_base> {
  public:
   enum class push_result { ok, dead, full };
 
-  activation(actor_table<A>& table, std::string id) : table_(table), id_(std::move(id)) {}
-  ~activation() override {
+  activation_base(actor_table_base& table, std::string id) : table_(table), id_(std::move(id)) {}
+  ~activation_base() override {
     // Anything still queued (only on shutdown) fails rather than vanishing.
     while (auto* e = head_) {
       head_ = e->next;
-      e->fail(fail_shutdown());
+      e->fail(fail(errc::shutting_down, "node is shutting down"));
       delete e;
     }
   }
 
   std::string const& id() const noexcept { return id_; }
-  node_core& core() const noexcept { return table_.core(); }
+  inline node_core& core() const noexcept;
+  inline std::string_view actor_name() const noexcept;
 
   /// Queues a message; schedules the activation when it was idle.
-  push_result push(envelope<A>* e, std::size_t capacity) {
+  [[gnu::noinline]] push_result push(envelope_base* e, std::size_t capacity) {
     bool schedule = false;
     {
       std::lock_guard lk(lock_);
@@ -131,7 +141,7 @@ class activation final : public runnable, public std::enable_shared_from_this<ac
       ++count_;
       if (!scheduled_) schedule = scheduled_ = true;
     }
-    if (schedule) core().pool().submit(this->shared_from_this());
+    if (schedule) submit();
     return push_result::ok;
   }
 
@@ -150,12 +160,106 @@ class activation final : public runnable, public std::enable_shared_from_this<ac
       if (count_ > 0) resubmit = true;
       else scheduled_ = false;
     }
-    if (resubmit) core().pool().submit(this->shared_from_this());
+    if (resubmit) submit();
   }
+
+  actor_ref ref() const { return actor_ref{core().name(), std::string(actor_name()), id_}; }
+
+  /// Worker entry point: drains a batch of messages, then yields the worker for fairness.
+  void run() override {
+    constexpr int batch = 64;
+    for (int i = 0; i < batch; ++i) {
+      envelope_base* e;
+      {
+        std::lock_guard lk(lock_);
+        e = head_;
+        if (!e) {
+          scheduled_ = false;
+          return;
+        }
+        head_ = e->next;
+        if (!head_) tail_ = nullptr;
+        --count_;
+      }
+      std::unique_ptr<envelope_base> guard(e);
+      if (e->abandoned()) continue;  // the caller gave up: don't run work nobody waits for
+      if (e->deadline != clock::time_point::max() && clock::now() > e->deadline) {
+        e->fail(expired_in_mailbox(actor_name(), id_));
+        continue;
+      }
+      process(*e);
+    }
+    bool more;
+    {
+      std::lock_guard lk(lock_);
+      more = head_ != nullptr;
+      if (!more) scheduled_ = false;
+    }
+    if (more) submit();
+  }
+
+  /// Marks the activation dead when it is idle since before `cutoff` (or unconditionally idle when
+  /// cutoff is max). Returns whether it was retired.
+  bool try_retire(clock::time_point cutoff) {
+    std::lock_guard lk(lock_);
+    if (dead_ || scheduled_ || count_ != 0) return false;
+    if (cutoff != clock::time_point::max() && last_used() >= cutoff) return false;
+    dead_ = true;
+    return true;
+  }
+
+  /// Runs the actor's on_deactivate() hook (if any) on a retired activation and drops the instance.
+  virtual void deactivate() noexcept = 0;
+
+  /// Fails everything queued (shutdown) and marks the activation dead.
+  void fail_all(error const& e) {
+    envelope_base* list;
+    {
+      std::lock_guard lk(lock_);
+      dead_ = true;
+      list = head_;
+      head_ = tail_ = nullptr;
+      count_ = 0;
+    }
+    while (list) {
+      auto* n = list->next;
+      list->fail(e);
+      delete list;
+      list = n;
+    }
+  }
+
+ protected:
+  /// Runs one dequeued, still wanted message on the instance (the typed part).
+  virtual void process(envelope_base& e) = 0;
+
+  void submit();
+  void touch() noexcept { last_used_.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed); }
+  clock::time_point last_used() const noexcept {
+    return clock::time_point(clock::duration(last_used_.load(std::memory_order_relaxed)));
+  }
+
+  actor_table_base& table_;
+  std::string id_;
+
+ private:
+  spinlock lock_;
+  std::uint32_t count_ = 0;
+  bool scheduled_ = false;
+  bool dead_ = false;
+  envelope_base* head_ = nullptr;
+  envelope_base* tail_ = nullptr;
+  std::atomic<clock::rep> last_used_{clock::now().time_since_epoch().count()};
+};
+
+/// One activation of actor type A: the mailbox plus the lazily constructed instance.
+template <class A>
+class activation final : public activation_base {
+ public:
+  using activation_base::activation_base;
 
   /// Constructs the instance if there is none (with `init`, or a value-initialized init_arg).
   /// A throwing constructor is errc::actor_failed. Caller must hold the activation.
-  /// Not inlined: one copy per actor type, shared by every message type.
   [[gnu::noinline]] result<void> ensure_instance(init_arg_t<A> const* init) {
     if (instance_) return {};
     try {
@@ -190,47 +294,7 @@ class activation final : public runnable, public std::enable_shared_from_this<ac
     return {};
   }
 
-  actor_ref ref() const { return actor_ref{core().name(), std::string(actor_name_v<A>), id_}; }
-
-  /// Worker entry point: drains a batch of messages, then yields the worker for fairness.
-  void run() override {
-    constexpr int batch = 64;
-    for (int i = 0; i < batch; ++i) {
-      envelope<A>* e;
-      {
-        std::lock_guard lk(lock_);
-        e = head_;
-        if (!e) {
-          scheduled_ = false;
-          return;
-        }
-        head_ = e->next;
-        if (!head_) tail_ = nullptr;
-        --count_;
-      }
-      process(e);
-    }
-    bool more;
-    {
-      std::lock_guard lk(lock_);
-      more = head_ != nullptr;
-      if (!more) scheduled_ = false;
-    }
-    if (more) core().pool().submit(this->shared_from_this());
-  }
-
-  /// Marks the activation dead when it is idle since before `cutoff` (or unconditionally idle when
-  /// cutoff is max). Returns the instance to deactivate, if any.
-  bool try_retire(clock::time_point cutoff) {
-    std::lock_guard lk(lock_);
-    if (dead_ || scheduled_ || count_ != 0) return false;
-    if (cutoff != clock::time_point::max() && last_used() >= cutoff) return false;
-    dead_ = true;
-    return true;
-  }
-
-  /// Runs on_deactivate() on a retired activation's instance and drops it.
-  void deactivate() noexcept {
+  void deactivate() noexcept override {
     if constexpr (requires(A& a) { a.on_deactivate(); }) {
       if (instance_) {
         try {
@@ -242,74 +306,33 @@ class activation final : public runnable, public std::enable_shared_from_this<ac
     instance_.reset();
   }
 
-  /// Fails everything queued (shutdown) and marks the activation dead.
-  void fail_all(error const& e) {
-    envelope<A>* list;
-    {
-      std::lock_guard lk(lock_);
-      dead_ = true;
-      list = head_;
-      head_ = tail_ = nullptr;
-      count_ = 0;
-    }
-    while (list) {
-      auto* n = list->next;
-      list->fail(e);
-      delete list;
-      list = n;
-    }
-  }
-
  private:
-  static error fail_shutdown() { return fail(errc::shutting_down, "node is shutting down"); }
-
-  void process(envelope<A>* e) {
-    std::unique_ptr<envelope<A>> guard(e);
-    if (e->abandoned()) return;  // the caller gave up: don't run work nobody waits for
-    if (e->deadline != clock::time_point::max() && clock::now() > e->deadline) {
-      e->fail(expired_in_mailbox(actor_name_v<A>, id_));
-      return;
-    }
-    auto r = with_instance(e->init(), [&](A& self, context& ctx) { e->deliver(self, ctx, *this); });
-    if (!r) e->fail(std::move(r).error());
+  void process(envelope_base& base) override {
+    auto& e = static_cast<envelope<A>&>(base);
+    auto r = with_instance(e.init(), [&](A& self, context& ctx) { e.deliver(self, ctx, *this); });
+    if (!r) e.fail(std::move(r).error());
   }
 
-  void touch() noexcept { last_used_.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed); }
-  clock::time_point last_used() const noexcept {
-    return clock::time_point(clock::duration(last_used_.load(std::memory_order_relaxed)));
-  }
-
-  actor_table<A>& table_;
-  std::string id_;
-  spinlock lock_;
-  std::uint32_t count_ = 0;
-  bool scheduled_ = false;
-  bool dead_ = false;
-  envelope<A>* head_ = nullptr;
-  envelope<A>* tail_ = nullptr;
-  std::atomic<clock::rep> last_used_{clock::now().time_since_epoch().count()};
   std::optional<A> instance_;
 };
 
-/// All activations of one actor type on a node: a striped hash map id -> activation.
-template <class A>
-class actor_table final : public table_base {
+/// All activations of one actor type on a node: a striped hash map id -> activation. The map
+/// logic is shared by every actor type; actor_table<A> only creates typed activations.
+class actor_table_base : public table_base {
  public:
-  explicit actor_table(node_core& core) : core_(core) {}
-  ~actor_table() override { shutdown(); }
+  explicit actor_table_base(node_core& core) : core_(core) {}
+  ~actor_table_base() override = default;
 
   node_core& core() const noexcept { return core_; }
-  std::string_view actor_name() const noexcept override { return actor_name_v<A>; }
-  std::string_view capability() const noexcept override { return A::capability::name; }
 
   /// The activation for `id`, created when absent.
-  [[gnu::noinline]] std::shared_ptr<activation<A>> get_or_create(std::string_view id) {
+  [[gnu::noinline]] std::shared_ptr<activation_base> get_or_create_base(std::string_view id) {
     auto const h = std::hash<std::string_view>{}(id);
     auto& s = stripes_[h % stripe_count];
     std::lock_guard lk(s.m);
     auto it = s.map.find(id);
     if (it != s.map.end()) return it->second;
-    auto a = std::make_shared<activation<A>>(*this, std::string(id));
+    auto a = create(std::string(id));
     s.map.emplace(std::string_view(a->id()), a);
     return a;
   }
@@ -333,7 +356,7 @@ class actor_table final : public table_base {
 
   void shutdown() override {
     for (auto& s : stripes_) {
-      std::unordered_map<std::string_view, std::shared_ptr<activation<A>>> taken;
+      map_type taken;
       {
         std::lock_guard lk(s.m);
         taken.swap(s.map);
@@ -347,7 +370,7 @@ class actor_table final : public table_base {
 
   void fail_pending(error const& e) override {
     for (auto& s : stripes_) {
-      std::vector<std::shared_ptr<activation<A>>> all;
+      std::vector<std::shared_ptr<activation_base>> all;
       {
         std::lock_guard lk(s.m);
         for (auto& [id, a] : s.map) all.push_back(a);
@@ -356,14 +379,14 @@ class actor_table final : public table_base {
     }
   }
 
-  void deliver_remote(wire::frame&& f, std::function<void(wire::frame&&)> respond) override;
+ protected:
+  virtual std::shared_ptr<activation_base> create(std::string id) = 0;
 
  private:
-  template <class Pred>
-  std::size_t retire_where(clock::time_point cutoff, Pred const& pred) {
+  std::size_t retire_where(clock::time_point cutoff, std::function<bool(std::string_view)> const& pred) {
     std::size_t n = 0;
     for (auto& s : stripes_) {
-      std::vector<std::shared_ptr<activation<A>>> retired;
+      std::vector<std::shared_ptr<activation_base>> retired;
       {
         std::lock_guard lk(s.m);
         for (auto it = s.map.begin(); it != s.map.end();) {
@@ -383,12 +406,38 @@ class actor_table final : public table_base {
   }
 
   static constexpr std::size_t stripe_count = 64;
+  using map_type = std::unordered_map<std::string_view, std::shared_ptr<activation_base>>;
   struct stripe {
     mutable std::mutex m;
-    std::unordered_map<std::string_view, std::shared_ptr<activation<A>>> map;
+    map_type map;
   };
   node_core& core_;
   std::array<stripe, stripe_count> stripes_;
+};
+
+inline node_core& activation_base::core() const noexcept { return table_.core(); }
+inline std::string_view activation_base::actor_name() const noexcept { return table_.actor_name(); }
+inline void activation_base::submit() { core().pool().submit(shared_from_this()); }
+
+template <class A>
+class actor_table final : public actor_table_base {
+ public:
+  using actor_table_base::actor_table_base;
+  ~actor_table() override { shutdown(); }
+
+  std::string_view actor_name() const noexcept override { return actor_name_v<A>; }
+  std::string_view capability() const noexcept override { return A::capability::name; }
+
+  std::shared_ptr<activation<A>> get_or_create(std::string_view id) {
+    return std::static_pointer_cast<activation<A>>(get_or_create_base(id));
+  }
+
+  void deliver_remote(wire::frame&& f, std::function<void(wire::frame&&)> respond) override;
+
+ private:
+  std::shared_ptr<activation_base> create(std::string id) override {
+    return std::make_shared<activation<A>>(*this, std::move(id));
+  }
 };
 
 }  // namespace mesh::detail

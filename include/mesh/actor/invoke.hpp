@@ -14,65 +14,225 @@
 
 namespace mesh::detail {
 
-template <class A, class M>
-using call_result_t = result<reply<reply_t<A, M>>>;
+// Compile cost shapes this file. A schema of N actors x M messages instantiates the request paths
+// N*M times, so everything that does not need the message type is written once per actor type
+// (A) or per reply type (R) and marked noinline; each (actor, message) pair contributes only tiny
+// thunks: run the handler, move the payload into an envelope, (de)serialize it.
 
+template <class R>
+using call_result = result<reply<R>>;
+template <class R>
+using state_ptr = std::shared_ptr<call_state<call_result<R>>>;
 template <class A, class M>
-using call_state_t = call_state<call_result_t<A, M>>;
+using call_result_t = call_result<reply_t<A, M>>;
 
 inline clock::time_point deadline_for(node_core const& core, std::chrono::milliseconds timeout) {
   auto const t = timeout.count() > 0 ? timeout : core.config().call_timeout;
   return clock::now() + t;
 }
 
-/// A local message: the typed payload moved in, completed through a call_state (none for casts).
+// ---- per reply type ---------------------------------------------------------------------------
+
+/// Where a handler's return value lands before it becomes a reply.
+template <class R>
+struct value_slot {
+  std::optional<R> v;
+};
+template <>
+struct value_slot<void> {};
+
+template <class R>
+[[gnu::noinline]] state_ptr<R> new_call_state(clock::time_point deadline) {
+  return std::make_shared<call_state<call_result<R>>>(deadline);
+}
+
+template <class R>
+[[gnu::noinline]] call_result<R> await_call(state_ptr<R> const& s, std::string_view actor, std::string_view id) {
+  return s->take(actor, id);
+}
+
+template <class R>
+[[gnu::noinline]] void complete_error(call_state<call_result<R>>& s, error&& e) {
+  s.complete(std::move(e));
+}
+
+template <class R>
+[[gnu::noinline]] call_result<R> make_reply(value_slot<R>& slot, actor_ref&& ref) {
+  if constexpr (std::is_void_v<R>) return reply<void>{std::move(ref)};
+  else return reply<R>{std::move(*slot.v), std::move(ref)};
+}
+
+template <class R>
+[[gnu::noinline]] void complete_reply(call_state<call_result<R>>& s, value_slot<R>& slot, actor_ref&& ref) {
+  s.complete(make_reply<R>(slot, std::move(ref)));
+}
+
+/// msgpack body of a remote reply (void handlers answer nil).
+template <class R>
+[[gnu::noinline]] std::string encode_reply(value_slot<R>& slot) {
+  if constexpr (std::is_void_v<R>) return wire::encode(msgpack::type::nil_t{});
+  else return wire::encode(*slot.v);
+}
+
+// ---- per (actor, message): the thunks ----------------------------------------------------------
+
+/// Runs A's handler for the M at `msg` and stores its return value in `slot`.
+template <class A, class R>
+using invoke_fn = void (*)(void* msg, A& self, context& ctx, value_slot<R>& slot);
+
 template <class A, class M>
+void invoke_into(void* msg, A& self, context& ctx, value_slot<reply_t<A, M>>& slot) {
+  auto& m = *static_cast<M*>(msg);
+  if constexpr (std::is_void_v<reply_t<A, M>>) invoke_handler(self, m, ctx);
+  else slot.v.emplace(invoke_handler(self, m, ctx));
+}
+
+/// The payload of an envelope lives in the same allocation, right after it: envelopes are then
+/// one class per (actor, reply type) instead of one per message type (no per-message vtables or
+/// destructors), and a message still costs one allocation.
+template <class M>
+void destroy_payload(void* msg) noexcept {
+  static_cast<M*>(msg)->~M();
+}
+template <class M>
+void delete_payload(void* msg) noexcept {
+  delete static_cast<M*>(msg);
+}
+
+/// Storage for an envelope E followed by an M constructed from `args` (or M on the heap when it
+/// is over-aligned). Returns the envelope with `msg` and `destroy_msg` set.
+template <class E, class M, class... Args>
+E* new_envelope(Args&&... args) {
+  if constexpr (alignof(M) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__) {
+    constexpr std::size_t off = (sizeof(E) + alignof(M) - 1) / alignof(M) * alignof(M);
+    void* mem = ::operator new(off + sizeof(M));
+    E* e = new (mem) E();
+    try {
+      e->msg = new (static_cast<char*>(mem) + off) M(std::forward<Args>(args)...);
+    } catch (...) {
+      delete e;
+      throw;
+    }
+    e->destroy_msg = &destroy_payload<M>;
+    return e;
+  } else {
+    auto m = std::make_unique<M>(std::forward<Args>(args)...);
+    E* e = new E();
+    e->msg = m.release();
+    e->destroy_msg = &delete_payload<M>;
+    return e;
+  }
+}
+
+/// A local message: the typed payload moved in (never serialized), completed through a
+/// call_state (none for casts).
+template <class A, class R>
 struct local_envelope final : envelope<A> {
-  M msg;
   std::optional<init_arg_t<A>> init_arg;
-  std::shared_ptr<call_state_t<A, M>> state;
+  state_ptr<R> state;
+  void* msg = nullptr;
+  void (*destroy_msg)(void*) noexcept = nullptr;
+  invoke_fn<A, R> invoke = nullptr;
 
-  local_envelope(M&& m, std::optional<init_arg_t<A>>&& i, std::shared_ptr<call_state_t<A, M>> s)
-      : msg(std::move(m)), init_arg(std::move(i)), state(std::move(s)) {}
-
+  ~local_envelope() override {
+    if (destroy_msg) destroy_msg(msg);
+  }
   init_arg_t<A> const* init() const noexcept override { return init_arg ? &*init_arg : nullptr; }
   bool abandoned() const noexcept override { return state && state->completed(); }
   void deliver(A& self, context& ctx, activation<A>& act) override {
-    using R = reply_t<A, M>;
-    if constexpr (std::is_void_v<R>) {
-      invoke_handler(self, msg, ctx);
-      if (state) state->complete(reply<void>{act.ref()});
-    } else {
-      R r = invoke_handler(self, msg, ctx);
-      if (state) state->complete(reply<R>{std::move(r), act.ref()});
-    }
+    value_slot<R> slot;
+    invoke(msg, self, ctx, slot);
+    if (state) complete_reply<R>(*state, slot, act.ref());
   }
   void fail(error e) override {
-    if (state) state->complete(std::move(e));
+    if (state) complete_error<R>(*state, std::move(e));
   }
 };
 
-/// Queues a local message, retrying when the activation was retired concurrently.
+/// A request from a peer: the payload decoded in place, answered through `respond`.
+template <class A, class R>
+struct remote_envelope final : envelope<A> {
+  std::optional<init_arg_t<A>> init_arg;
+  std::function<void(wire::frame&&)> respond;  // empty for casts
+  std::uint64_t request_id = 0;
+  void* msg = nullptr;
+  void (*destroy_msg)(void*) noexcept = nullptr;
+  invoke_fn<A, R> invoke = nullptr;
+
+  ~remote_envelope() override {
+    if (destroy_msg) destroy_msg(msg);
+  }
+  init_arg_t<A> const* init() const noexcept override { return init_arg ? &*init_arg : nullptr; }
+  void deliver(A& self, context& ctx, activation<A>& act) override;
+  void fail(error e) override;
+};
+
+/// What the request paths need to know about one (actor, message) pair, as data.
+template <class A, class R>
+struct message_ops {
+  invoke_fn<A, R> invoke;
+  local_envelope<A, R>* (*make_local)(void* msg);  // moves the payload into a new envelope
+  void (*encode)(std::string& out, void const* msg);
+  remote_envelope<A, R>* (*make_remote)();         // a default-constructed payload to decode into
+  wire::detail::convert_fn decode;
+  std::string_view type;
+  std::uint32_t index;
+};
+
 template <class A, class M>
-result<void> push_local(node_core& core, std::string_view id, M&& msg, std::optional<init_arg_t<A>>&& init,
-                        std::shared_ptr<call_state_t<A, M>> state, clock::time_point deadline) {
-  auto* table = static_cast<actor_table<A>*>(core.find_table<A>());
-  if (!table) return not_in_schema(actor_name_v<A>);
-  auto* e = new local_envelope<A, M>(std::move(msg), std::move(init), std::move(state));
-  e->deadline = e->state ? deadline : clock::time_point::max();
+local_envelope<A, reply_t<A, M>>* make_local_envelope(void* msg) {
+  auto* e = new_envelope<local_envelope<A, reply_t<A, M>>, M>(std::move(*static_cast<M*>(msg)));
+  e->invoke = &invoke_into<A, M>;
+  return e;
+}
+template <class A, class M>
+remote_envelope<A, reply_t<A, M>>* make_remote_envelope() {
+  auto* e = new_envelope<remote_envelope<A, reply_t<A, M>>, M>();
+  e->invoke = &invoke_into<A, M>;
+  return e;
+}
+template <class M>
+void encode_erased(std::string& out, void const* msg) {
+  wire::encode_to(out, *static_cast<M const*>(msg));
+}
+
+template <class A, class M>
+inline constexpr message_ops<A, reply_t<A, M>> ops_v{
+    &invoke_into<A, M>,     &make_local_envelope<A, M>,           &encode_erased<M>,
+    &make_remote_envelope<A, M>, &wire::detail::convert_erased<M>, wire::type_name<M>(),
+    static_cast<std::uint32_t>(message_index_v<A, M>)};
+
+// ---- per actor type ----------------------------------------------------------------------------
+
+/// The table of actor type A on this node (null when A is not in the node's schema).
+template <class A>
+actor_table_base* table_of(node_core& core) noexcept {
+  return static_cast<actor_table_base*>(core.find_table<A>());
+}
+
+/// Queues an envelope on id's activation, retrying when that was retired concurrently. On
+/// success the mailbox owns the envelope; on failure it stays with the caller. Not a template.
+[[gnu::noinline]] inline result<void> push_envelope(node_core& core, actor_table_base* table, std::string_view actor,
+                                                    std::string_view id, std::unique_ptr<envelope_base>& e) {
+  if (!table) return not_in_schema(actor);
   for (int attempt = 0; attempt < 16; ++attempt) {
     if (core.stopping()) break;
-    auto act = table->get_or_create(id);
-    switch (act->push(e, core.config().mailbox_capacity)) {
-      case activation<A>::push_result::ok: return {};
-      case activation<A>::push_result::full:
-        delete e;
-        return mailbox_full(actor_name_v<A>, id, core.config().mailbox_capacity);
-      case activation<A>::push_result::dead: continue;  // retired meanwhile: look up again
+    auto act = table->get_or_create_base(id);
+    switch (act->push(e.get(), core.config().mailbox_capacity)) {
+      case activation_base::push_result::ok: e.release(); return {};
+      case activation_base::push_result::full: return mailbox_full(actor, id, core.config().mailbox_capacity);
+      case activation_base::push_result::dead: continue;  // retired meanwhile: look up again
     }
   }
-  delete e;
   return shutting_down(core.name());
+}
+
+/// The activation for id when it is idle and now claimed by the caller (else null).
+[[gnu::noinline]] inline std::shared_ptr<activation_base> claim_idle(actor_table_base* table, std::string_view id) {
+  if (!table) return nullptr;
+  auto act = table->get_or_create_base(id);
+  if (!act->try_claim_idle()) return nullptr;
+  return act;
 }
 
 /// The header of a call/cast frame (not a template: shared by every actor and message type).
@@ -94,12 +254,13 @@ result<void> push_local(node_core& core, std::string_view id, M&& msg, std::opti
   return f;
 }
 
-/// Builds the call/cast frame for a remote owner.
-template <class A, class M>
-wire::frame make_request_frame(node_core const& core, wire::kind k, std::string_view id, M const& msg,
-                               std::optional<init_arg_t<A>> const& init, clock::time_point deadline) {
-  auto f = request_frame(core, k, actor_name_v<A>, id, message_index_v<A, M>, init.has_value(), deadline);
-  f.body.push_back(wire::encode(msg));
+/// Builds the call/cast frame for a remote owner (one copy per actor type).
+template <class A>
+[[gnu::noinline]] wire::frame make_request_frame(node_core const& core, wire::kind k, std::string_view id, void const* msg,
+                                                 void (*encode)(std::string&, void const*), std::uint32_t index,
+                                                 std::optional<init_arg_t<A>> const& init, clock::time_point deadline) {
+  auto f = request_frame(core, k, actor_name_v<A>, id, index, init.has_value(), deadline);
+  encode(f.body.emplace_back(), msg);
   if (init) f.body.push_back(wire::encode(*init));
   return f;
 }
@@ -123,8 +284,8 @@ result<reply<R>> read_reply(wire::frame&& f, std::string_view actor, std::string
 
 /// Sends an encoded call and completes `state` with the reply (one copy per reply type).
 template <class R>
-void send_call_frame(node_core& core, std::string const& owner, wire::frame&& f, clock::time_point deadline,
-                     std::shared_ptr<call_state<result<reply<R>>>> state) {
+[[gnu::noinline]] void send_call_frame(node_core& core, std::string const& owner, wire::frame&& f, clock::time_point deadline,
+                                       state_ptr<R> state) {
   auto const max_payload = core.config().max_payload_bytes;
   // The reply frame names only the node; the ref's actor and id come from the request.
   std::string actor = f.h.actor, id = f.h.id;
@@ -134,88 +295,105 @@ void send_call_frame(node_core& core, std::string const& owner, wire::frame&& f,
                    });
 }
 
-template <class A, class M>
-void send_remote_call(node_core& core, std::string const& owner, std::string_view id, M const& msg,
-                      std::optional<init_arg_t<A>> const& init, clock::time_point deadline,
-                      std::shared_ptr<call_state_t<A, M>> state) {
-  send_call_frame<reply_t<A, M>>(core, owner, make_request_frame<A, M>(core, wire::kind::call, id, msg, init, deadline),
-                                 deadline, std::move(state));
+/// Queues the message on a local activation with `state` to complete (one copy per actor and reply type).
+template <class A, class R>
+result<void> push_local(node_core& core, std::string_view id, void* msg, message_ops<A, R> const& ops,
+                        std::optional<init_arg_t<A>>&& init, state_ptr<R> state, clock::time_point deadline) {
+  std::unique_ptr<envelope_base> owner;
+  auto* e = ops.make_local(msg);
+  owner.reset(e);
+  e->init_arg = std::move(init);
+  e->deadline = state ? deadline : clock::time_point::max();
+  e->state = std::move(state);
+  return push_envelope(core, table_of<A>(core), actor_name_v<A>, id, owner);
 }
 
 /// Synchronous call: inline on an idle local activation, else queued (local) or sent (remote).
-template <class A, class M>
-call_result_t<A, M> call(node_core& core, std::string_view id, M&& msg, std::optional<init_arg_t<A>>&& init,
-                         std::chrono::milliseconds timeout) {
-  using R = reply_t<A, M>;
+template <class A, class R>
+[[gnu::noinline]] call_result<R> call_erased(node_core& core, std::string_view id, void* msg, message_ops<A, R> const& ops,
+                                             std::optional<init_arg_t<A>>&& init, std::chrono::milliseconds timeout) {
   if (core.stopping()) return shutting_down(core.name());
   auto const deadline = deadline_for(core, timeout);
   auto rt = core.route_for(A::capability::name, id);
   if (!rt) return std::move(rt).error();
-  std::shared_ptr<call_state_t<A, M>> state;
+  state_ptr<R> state;
   if (rt->local) {
-    auto* table = static_cast<actor_table<A>*>(core.find_table<A>());
-    if (!table) return not_in_schema(actor_name_v<A>);
     // Fast path: an idle activation runs the handler right here, with no queue and no thread hop.
-    auto act = table->get_or_create(id);
-    if (act->try_claim_idle()) {
-      std::optional<call_result_t<A, M>> out;
-      auto r = act->with_instance(init ? &*init : nullptr, [&](A& self, context& ctx) {
-        if constexpr (std::is_void_v<R>) {
-          invoke_handler(self, msg, ctx);
-          out.emplace(reply<void>{act->ref()});
-        } else {
-          out.emplace(reply<R>{invoke_handler(self, msg, ctx), act->ref()});
-        }
-      });
+    if (auto claimed = claim_idle(table_of<A>(core), id)) {
+      auto* act = static_cast<activation<A>*>(claimed.get());
+      value_slot<R> slot;
+      auto r = act->with_instance(init ? &*init : nullptr,
+                                  [&](A& self, context& ctx) { ops.invoke(msg, self, ctx, slot); });
       act->release_claim();
       if (!r) return std::move(r).error();
-      return std::move(*out);
+      return make_reply<R>(slot, act->ref());
     }
-    act.reset();
-    state = std::make_shared<call_state_t<A, M>>(deadline);
-    if (auto ok = push_local<A, M>(core, id, std::move(msg), std::move(init), state, deadline); !ok) return std::move(ok).error();
+    state = new_call_state<R>(deadline);
+    if (auto ok = push_local<A, R>(core, id, msg, ops, std::move(init), state, deadline); !ok) return std::move(ok).error();
   } else {
-    state = std::make_shared<call_state_t<A, M>>(deadline);
-    send_remote_call<A, M>(core, rt->node, id, msg, init, deadline, state);
+    state = new_call_state<R>(deadline);
+    send_call_frame<R>(core, rt->node,
+                       make_request_frame<A>(core, wire::kind::call, id, msg, ops.encode, ops.index, init, deadline),
+                       deadline, state);
   }
-  return state->take(actor_name_v<A>, id);
+  return await_call<R>(state, actor_name_v<A>, id);
 }
 
 /// Asynchronous call: always queued or sent; the future completes on reply, error or deadline.
-template <class A, class M>
-future<reply_t<A, M>> call_async(node_core& core, std::string_view id, M&& msg, std::optional<init_arg_t<A>>&& init,
-                                 std::chrono::milliseconds timeout) {
+template <class A, class R>
+[[gnu::noinline]] future<R> call_async_erased(node_core& core, std::string_view id, void* msg, message_ops<A, R> const& ops,
+                                              std::optional<init_arg_t<A>>&& init, std::chrono::milliseconds timeout) {
   auto const deadline = deadline_for(core, timeout);
-  auto state = std::make_shared<call_state_t<A, M>>(deadline);
-  future<reply_t<A, M>> fut(state, std::weak_ptr<deadline_scheduler>(core.timer()));
+  auto state = new_call_state<R>(deadline);
+  future<R> fut(state, std::weak_ptr<deadline_scheduler>(core.timer()));
   if (core.stopping()) {
-    state->complete(shutting_down(core.name()));
+    complete_error<R>(*state, shutting_down(core.name()));
     return fut;
   }
   auto rt = core.route_for(A::capability::name, id);
   if (!rt) {
-    state->complete(std::move(rt).error());
+    complete_error<R>(*state, std::move(rt).error());
   } else if (rt->local) {
-    if (auto ok = push_local<A, M>(core, id, std::move(msg), std::move(init), state, deadline); !ok)
-      state->complete(std::move(ok).error());
+    if (auto ok = push_local<A, R>(core, id, msg, ops, std::move(init), state, deadline); !ok)
+      complete_error<R>(*state, std::move(ok).error());
   } else {
-    send_remote_call<A, M>(core, rt->node, id, msg, init, deadline, state);
+    send_call_frame<R>(core, rt->node,
+                       make_request_frame<A>(core, wire::kind::call, id, msg, ops.encode, ops.index, init, deadline),
+                       deadline, std::move(state));
   }
   return fut;
 }
 
 /// Cast: returns once the message is queued locally or handed to the transport.
-template <class A, class M>
-result<void> cast(node_core& core, std::string_view id, M&& msg, std::optional<init_arg_t<A>>&& init) {
+template <class A, class R>
+[[gnu::noinline]] result<void> cast_erased(node_core& core, std::string_view id, void* msg, message_ops<A, R> const& ops,
+                                           std::optional<init_arg_t<A>>&& init) {
   if (core.stopping()) return shutting_down(core.name());
   auto rt = core.route_for(A::capability::name, id);
   if (!rt) return std::move(rt).error();
-  if (rt->local) return push_local<A, M>(core, id, std::move(msg), std::move(init), nullptr, clock::time_point::max());
-  auto f = make_request_frame<A, M>(core, wire::kind::cast, id, msg, init, clock::time_point::max());
+  if (rt->local) return push_local<A, R>(core, id, msg, ops, std::move(init), nullptr, clock::time_point::max());
+  auto f = make_request_frame<A>(core, wire::kind::cast, id, msg, ops.encode, ops.index, init, clock::time_point::max());
   // Routed means handed to the I/O thread: a later send failure (peer gone, queue full) reaches
   // no caller, so the transport counts it (transport_stats().send_failures) instead.
   core.send_remote(rt->node, std::move(f), clock::now() + core.config().call_timeout, [](wire::frame&&) {});
   return {};
+}
+
+template <class A, class M>
+call_result_t<A, M> call(node_core& core, std::string_view id, M&& msg, std::optional<init_arg_t<A>>&& init,
+                         std::chrono::milliseconds timeout) {
+  return call_erased<A, reply_t<A, M>>(core, id, &msg, ops_v<A, M>, std::move(init), timeout);
+}
+
+template <class A, class M>
+future<reply_t<A, M>> call_async(node_core& core, std::string_view id, M&& msg, std::optional<init_arg_t<A>>&& init,
+                                 std::chrono::milliseconds timeout) {
+  return call_async_erased<A, reply_t<A, M>>(core, id, &msg, ops_v<A, M>, std::move(init), timeout);
+}
+
+template <class A, class M>
+result<void> cast(node_core& core, std::string_view id, M&& msg, std::optional<init_arg_t<A>>&& init) {
+  return cast_erased<A, reply_t<A, M>>(core, id, &msg, ops_v<A, M>, std::move(init));
 }
 
 // ---- receiving side: a request frame from a peer, dispatched by message index ----------------
@@ -229,44 +407,33 @@ inline wire::frame error_frame(std::uint64_t request_id, errc code, std::string 
   return f;
 }
 
-/// The reply channel of a request that came from a peer (not a template: shared by every type).
-struct remote_responder {
-  std::function<void(wire::frame&&)> respond;  // empty for casts
-  std::uint64_t request_id = 0;
+/// Answers a peer's request (not a template: shared by every type).
+[[gnu::noinline]] inline void respond_reply(std::function<void(wire::frame&&)> const& respond, std::uint64_t request_id,
+                                            std::string const& node, std::string body) {
+  wire::frame f;
+  f.h.k = wire::kind::reply;
+  f.h.request_id = request_id;
+  f.h.node = node;
+  f.body.push_back(std::move(body));
+  respond(std::move(f));
+}
 
-  [[gnu::noinline]] void reply(std::string const& node, std::string body) {
-    if (!respond) return;
-    wire::frame f;
-    f.h.k = wire::kind::reply;
-    f.h.request_id = request_id;
-    f.h.node = node;
-    f.body.push_back(std::move(body));
-    respond(std::move(f));
-  }
-  [[gnu::noinline]] void fail(error e) {
-    if (respond) respond(error_frame(request_id, e.code, std::move(e.message)));
-  }
-};
+[[gnu::noinline]] inline void respond_error(std::function<void(wire::frame&&)> const& respond, std::uint64_t request_id,
+                                            error e) {
+  if (respond) respond(error_frame(request_id, e.code, std::move(e.message)));
+}
 
-template <class A, class M>
-struct remote_envelope final : envelope<A> {
-  M msg{};
-  std::optional<init_arg_t<A>> init_arg;
-  remote_responder out;
+template <class A, class R>
+void remote_envelope<A, R>::deliver(A& self, context& ctx, activation<A>& act) {
+  value_slot<R> slot;
+  invoke(msg, self, ctx, slot);
+  if (respond) respond_reply(respond, request_id, act.core().name(), encode_reply<R>(slot));
+}
 
-  init_arg_t<A> const* init() const noexcept override { return init_arg ? &*init_arg : nullptr; }
-  void deliver(A& self, context& ctx, activation<A>& act) override {
-    using R = reply_t<A, M>;
-    if constexpr (std::is_void_v<R>) {
-      invoke_handler(self, msg, ctx);
-      if (out.respond) out.reply(act.core().name(), wire::encode(msgpack::type::nil_t{}));
-    } else {
-      R r = invoke_handler(self, msg, ctx);
-      if (out.respond) out.reply(act.core().name(), wire::encode(r));
-    }
-  }
-  void fail(error e) override { out.fail(std::move(e)); }
-};
+template <class A, class R>
+void remote_envelope<A, R>::fail(error e) {
+  respond_error(respond, request_id, std::move(e));
+}
 
 [[gnu::cold, gnu::noinline]] inline error undecodable(char const* what, std::size_t index, std::string_view actor,
                                                       error const& why) {
@@ -274,47 +441,41 @@ struct remote_envelope final : envelope<A> {
                                      std::string(actor) + "': " + why.message);
 }
 
-/// Queues a decoded remote request on its activation (one copy per actor type).
-template <class A>
-[[gnu::noinline]] void push_remote(actor_table<A>& table, std::string const& id, std::unique_ptr<envelope<A>> e) {
+/// Decodes a peer's request into a fresh envelope and queues it (one copy per actor and reply type).
+template <class A, class R>
+[[gnu::noinline]] void dispatch_remote(actor_table<A>& table, wire::frame&& f, std::function<void(wire::frame&&)>&& respond,
+                                       message_ops<A, R> const& ops) {
   node_core& core = table.core();
-  for (int attempt = 0; attempt < 16 && !core.stopping(); ++attempt) {
-    auto act = table.get_or_create(id);
-    switch (act->push(e.get(), core.config().mailbox_capacity)) {
-      case activation<A>::push_result::ok: e.release(); return;
-      case activation<A>::push_result::full: return e->fail(mailbox_full(actor_name_v<A>, id, core.config().mailbox_capacity));
-      case activation<A>::push_result::dead: continue;
-    }
+  std::unique_ptr<envelope_base> owner;
+  auto* e = ops.make_remote();
+  owner.reset(e);
+  e->request_id = f.h.request_id;
+  if (f.h.k == wire::kind::call) e->respond = std::move(respond);
+  wire::limits lim;
+  lim.max_payload_bytes = core.config().max_payload_bytes;
+  if (auto ok = wire::detail::decode_erased(f.body[0], lim, e->msg, ops.decode, ops.type); !ok)
+    return e->fail(undecodable("payload", f.h.message_index, actor_name_v<A>, ok.error()));
+  if (f.h.has_init) {
+    if (f.body.size() < 2) return e->fail(fail(errc::bad_message, "frame announces an init argument but has none"));
+    auto& init = e->init_arg.emplace();
+    if (auto ok = wire::decode_into(f.body[1], init, lim); !ok)
+      return e->fail(undecodable("init argument", f.h.message_index, actor_name_v<A>, ok.error()));
   }
-  e->fail(shutting_down(core.name()));
+  if (e->respond)
+    e->deadline = clock::now() + std::chrono::milliseconds(f.h.timeout_ms ? f.h.timeout_ms : core.config().call_timeout.count());
+  if (auto ok = push_envelope(core, &table, actor_name_v<A>, f.h.id, owner); !ok) e->fail(std::move(ok).error());
 }
 
 template <class A, class M>
-void dispatch_remote(actor_table<A>& table, wire::frame&& f, std::function<void(wire::frame&&)>&& respond) {
-  node_core& core = table.core();
-  auto e = std::make_unique<remote_envelope<A, M>>();
-  e->out.request_id = f.h.request_id;
-  if (f.h.k == wire::kind::call) e->out.respond = std::move(respond);
-  wire::limits lim;
-  lim.max_payload_bytes = core.config().max_payload_bytes;
-  if (auto ok = wire::decode_into(f.body[0], e->msg, lim); !ok)
-    return e->out.fail(undecodable("payload", f.h.message_index, actor_name_v<A>, ok.error()));
-  if (f.h.has_init) {
-    if (f.body.size() < 2) return e->out.fail(fail(errc::bad_message, "frame announces an init argument but has none"));
-    auto& init = e->init_arg.emplace();
-    if (auto ok = wire::decode_into(f.body[1], init, lim); !ok)
-      return e->out.fail(undecodable("init argument", f.h.message_index, actor_name_v<A>, ok.error()));
-  }
-  if (e->out.respond)
-    e->deadline = clock::now() + std::chrono::milliseconds(f.h.timeout_ms ? f.h.timeout_ms : core.config().call_timeout.count());
-  push_remote<A>(table, f.h.id, std::move(e));
+void dispatch_message(actor_table<A>& t, wire::frame&& f, std::function<void(wire::frame&&)>&& respond) {
+  dispatch_remote<A, reply_t<A, M>>(t, std::move(f), std::move(respond), ops_v<A, M>);
 }
 
 template <class A>
 void actor_table<A>::deliver_remote(wire::frame&& f, std::function<void(wire::frame&&)> respond) {
   using handler = void (*)(actor_table<A>&, wire::frame&&, std::function<void(wire::frame&&)>&&);
   static constexpr auto handlers = []<class... Ms>(list<Ms...>*) {
-    return std::array<handler, sizeof...(Ms)>{&dispatch_remote<A, Ms>...};
+    return std::array<handler, sizeof...(Ms)>{&dispatch_message<A, Ms>...};
   }(static_cast<typename A::messages*>(nullptr));
   if (f.h.message_index >= handlers.size()) {
     if (f.h.k == wire::kind::call && respond)

@@ -79,6 +79,9 @@ class exception : public std::exception {
   std::string what_;
 };
 
+/// Throws mesh::exception; out of line so result<T>::value() stays a compare and a branch.
+[[noreturn, gnu::cold, gnu::noinline]] inline void throw_error(error const& e) { throw exception(e); }
+
 /// Shorthand to build an error value: `return mesh::fail(errc::not_found, "...")`.
 inline error fail(errc c, std::string msg) { return error{c, std::move(msg)}; }
 
@@ -136,9 +139,11 @@ class [[nodiscard]] result {
 
  private:
   void check() const {
-    if (!ok_) throw exception(err_);
+    if (!ok_) [[unlikely]] throw_error(err_);
   }
-  void destroy() noexcept {
+  // Out of line: a result is destroyed at every call site, and inlining T's and the error's
+  // destructors there multiplied the code of programs with many message types.
+  [[gnu::noinline]] void destroy() noexcept {
     if (ok_) val_.~T();
     else err_.mesh::error::~error();
   }
@@ -160,7 +165,7 @@ class [[nodiscard]] result<void> {
   bool has_value() const noexcept { return ok_; }
   explicit operator bool() const noexcept { return ok_; }
   void value() const {
-    if (!ok_) throw exception(err_);
+    if (!ok_) [[unlikely]] throw_error(err_);
   }
   mesh::error const& error() const& noexcept { return err_; }
   mesh::error&& error() && noexcept { return std::move(err_); }

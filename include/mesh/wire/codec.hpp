@@ -95,14 +95,19 @@ inline result<void> validate(std::string_view bytes, limits const& lim = {}) {
   return {};
 }
 
+/// msgpack-c output stream appending to a std::string. One type for every T, so msgpack::packer
+/// and its primitive packers are instantiated once per translation unit, not once per message type.
+struct string_writer {
+  std::string* s;
+  void write(char const* d, std::size_t k) { s->append(d, k); }
+};
+
 /// Encodes v as msgpack and appends it to out.
 template <class T>
 void encode_to(std::string& out, T const& v) {
-  struct string_writer {
-    std::string* s;
-    void write(char const* d, std::size_t k) { s->append(d, k); }
-  } w{&out};
-  msgpack::pack(w, v);
+  string_writer w{&out};
+  msgpack::packer<string_writer> pk(w);
+  pk.pack(v);
 }
 
 /// v as msgpack bytes.
@@ -113,22 +118,64 @@ std::string encode(T const& v) {
   return out;
 }
 
+namespace detail {
+/// A parsed msgpack object tree and the zone that owns it. Parsing and destruction are shared by
+/// every message type (out of line), so each decode<T> adds only its conversion.
+struct parsed {
+  msgpack::object_handle handle;
+  parsed() = default;
+  parsed(parsed const&) = delete;
+  parsed& operator=(parsed const&) = delete;
+  [[gnu::noinline]] ~parsed() {}
+
+  /// Validates `bytes` against `lim`, then parses them (msgpack-c's allocation is bounded by the size).
+  [[gnu::noinline]] result<void> parse(std::string_view bytes, limits const& lim) {
+    if (auto ok = validate(bytes, lim); !ok) return ok;
+    try {
+      std::size_t const n = bytes.size();
+      msgpack::unpack_limit ul(n, n, n, n, n, lim.max_depth);
+      handle = msgpack::unpack(bytes.data(), n, nullptr, nullptr, ul);
+      return {};
+    } catch (std::exception const& e) {
+      return fail(errc::bad_message, std::string("malformed msgpack body: ") + e.what());
+    }
+  }
+};
+
+[[gnu::cold, gnu::noinline]] inline error mistyped(std::string_view type) {
+  return fail(errc::bad_message, "msgpack body does not have the expected type " + std::string(type));
+}
+[[gnu::cold, gnu::noinline]] inline error malformed(char const* what) {
+  return fail(errc::bad_message, std::string("malformed msgpack body: ") + what);
+}
+
+using convert_fn = void (*)(msgpack::object const&, void*);
+template <class T>
+void convert_erased(msgpack::object const& o, void* v) {
+  o.convert(*static_cast<T*>(v));
+}
+
+/// Parse + convert + error mapping, written once: each decode<T> only supplies its converter.
+[[gnu::noinline]] inline result<void> decode_erased(std::string_view bytes, limits const& lim, void* v, convert_fn conv,
+                                                    std::string_view type) {
+  parsed p;
+  if (auto ok = p.parse(bytes, lim); !ok) return ok;
+  try {
+    conv(p.handle.get(), v);
+    return {};
+  } catch (msgpack::type_error const&) {
+    return mistyped(type);
+  } catch (std::exception const& e) {
+    return malformed(e.what());
+  }
+}
+}  // namespace detail
+
 /// Decodes msgpack bytes into v. Any malformed, oversized or mistyped input is errc::bad_message,
 /// and v is left unspecified but valid.
 template <class T>
 result<void> decode_into(std::string_view bytes, T& v, limits const& lim = {}) {
-  if (auto ok = validate(bytes, lim); !ok) return ok;
-  try {
-    std::size_t const n = bytes.size();
-    msgpack::unpack_limit ul(n, n, n, n, n, lim.max_depth);
-    msgpack::object_handle oh = msgpack::unpack(bytes.data(), n, nullptr, nullptr, ul);
-    oh.get().convert(v);
-    return {};
-  } catch (msgpack::type_error const&) {
-    return fail(errc::bad_message, "msgpack body does not have the expected type " + std::string(type_name<T>()));
-  } catch (std::exception const& e) {
-    return fail(errc::bad_message, std::string("malformed msgpack body: ") + e.what());
-  }
+  return detail::decode_erased(bytes, lim, &v, &detail::convert_erased<T>, type_name<T>());
 }
 
 /// Decodes msgpack bytes into a new T (see decode_into).

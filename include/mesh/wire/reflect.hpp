@@ -14,6 +14,7 @@
 #include <boost/hana/second.hpp>
 #include <boost/hana/first.hpp>
 #include <boost/hana/string.hpp>
+#include <boost/hana/tuple.hpp>
 #include <boost/hana/concept/struct.hpp>
 #include <msgpack.hpp>
 
@@ -41,6 +42,26 @@ inline constexpr bool is_tag_v = std::is_class_v<T> && std::is_empty_v<T> && !is
                                  std::is_default_constructible_v<T>;
 
 namespace detail {
+
+/// The fields of a reflected struct as member pointers, when its accessors are Hana's plain
+/// member pointers (BOOST_HANA_DEFINE_STRUCT and BOOST_HANA_ADAPT_STRUCT both produce them).
+/// Serializers then expand a fold over the pointers: one small function per message type,
+/// instead of hana::for_each's closure instantiations (which dominated compile time).
+template <class Names, auto... Ptrs>
+struct member_fields {
+  static constexpr bool known = true;
+  static constexpr std::size_t size = sizeof...(Ptrs);
+};
+template <class Accessors>
+struct fields_of {
+  static constexpr bool known = false;  // custom accessors (e.g. BOOST_HANA_ADAPT_ADT): hana::for_each
+};
+template <class... Names, auto... Ptrs>
+struct fields_of<boost::hana::tuple<boost::hana::pair<Names, boost::hana::struct_detail::member_ptr<decltype(Ptrs), Ptrs>>...>>
+    : member_fields<boost::hana::tuple<Names...>, Ptrs...> {};
+
+template <class T>
+using fields_t = fields_of<std::remove_cvref_t<decltype(boost::hana::accessors<T>())>>;
 
 template <class T> struct is_vector : std::false_type {};
 template <class T, class A> struct is_vector<std::vector<T, A>> : std::true_type {};
@@ -71,8 +92,13 @@ template <class T>
 inline constexpr bool is_serializable_v = is_serializable<std::remove_cv_t<T>>::value;
 
 namespace detail {
+template <class T, class Names, auto... Ptrs>
+constexpr bool fields_serializable(member_fields<Names, Ptrs...>) {
+  return (is_serializable_v<std::remove_cvref_t<decltype(std::declval<T&>().*Ptrs)>> && ...);
+}
 template <class T>
 constexpr bool reflected_members_serializable() {
+  if constexpr (fields_t<T>::known) return fields_serializable<T>(fields_t<T>{});
   bool ok = true;
   boost::hana::for_each(boost::hana::accessors<T>(), [&](auto p) {
     using M = std::remove_cvref_t<decltype(boost::hana::second(p)(std::declval<T&>()))>;
@@ -126,6 +152,41 @@ struct hasher {
   }
 };
 
+template <class T>
+constexpr void signature(hasher& h);
+
+namespace detail {
+template <class T, class... Names, auto... Ptrs>
+constexpr void field_signatures(hasher& h, member_fields<boost::hana::tuple<Names...>, Ptrs...>) {
+  ((h(Names::c_str()), signature<std::remove_cvref_t<decltype(std::declval<T&>().*Ptrs)>>(h)), ...);
+}
+// One out-of-line packer/converter per field *type*, shared by every message with such a field:
+// the optimizer then compiles each message's (de)serializer as a few calls instead of re-inlining
+// msgpack-c's container code into every message type. A call per field costs nothing next to parsing.
+template <class Packer, class F>
+[[gnu::noinline]] void pack_one(Packer& o, F const& f) {
+  o.pack(f);
+}
+template <class F>
+[[gnu::noinline]] void convert_one(msgpack::object const& o, F& f) {
+  o.convert(f);
+}
+template <class Packer, class T, class Names, auto... Ptrs>
+void pack_fields(Packer& o, T const& v, member_fields<Names, Ptrs...>) {
+  (pack_one(o, v.*Ptrs), ...);
+}
+template <class T, class Names, auto... Ptrs>
+void convert_fields(msgpack::object const* a, T& v, member_fields<Names, Ptrs...>) {
+  std::size_t i = 0;
+  (convert_one(a[i++], v.*Ptrs), ...);
+}
+template <class T, class Names, auto... Ptrs>
+void zone_fields(msgpack::object* a, msgpack::zone& z, T const& v, member_fields<Names, Ptrs...>) {
+  std::size_t i = 0;
+  ((a[i++] = msgpack::object(v.*Ptrs, z)), ...);
+}
+}  // namespace detail
+
 /// Feeds T's structural signature (names of reflected types and fields, kinds and widths of
 /// primitives, element types of containers) into h. Any change of a field's name or type changes it.
 template <class T>
@@ -160,11 +221,15 @@ constexpr void signature(hasher& h) {
     }(std::make_index_sequence<std::tuple_size_v<U>>{});
   } else if constexpr (is_reflected_v<U>) {
     h("struct")(type_name<U>());
-    boost::hana::for_each(boost::hana::accessors<U>(), [&](auto p) {
-      using M = std::remove_cvref_t<decltype(boost::hana::second(p)(std::declval<U&>()))>;
-      h(boost::hana::to<char const*>(boost::hana::first(p)));
-      signature<M>(h);
-    });
+    if constexpr (detail::fields_t<U>::known) {
+      detail::field_signatures<U>(h, detail::fields_t<U>{});
+    } else {
+      boost::hana::for_each(boost::hana::accessors<U>(), [&](auto p) {
+        using M = std::remove_cvref_t<decltype(boost::hana::second(p)(std::declval<U&>()))>;
+        h(boost::hana::to<char const*>(boost::hana::first(p)));
+        signature<M>(h);
+      });
+    }
     h("end");
   } else if constexpr (is_tag_v<U>) {
     h("tag")(type_name<U>());
@@ -192,8 +257,12 @@ template <class T>
 struct convert<T, std::enable_if_t<mesh::wire::is_reflected_v<T>>> {
   msgpack::object const& operator()(msgpack::object const& o, T& v) const {
     if (o.type != msgpack::type::ARRAY || o.via.array.size != mesh::wire::field_count_v<T>) throw msgpack::type_error();
-    std::size_t i = 0;
-    boost::hana::for_each(boost::hana::accessors<T>(), [&](auto p) { o.via.array.ptr[i++].convert(boost::hana::second(p)(v)); });
+    if constexpr (mesh::wire::detail::fields_t<T>::known) {
+      mesh::wire::detail::convert_fields(o.via.array.ptr, v, mesh::wire::detail::fields_t<T>{});
+    } else {
+      std::size_t i = 0;
+      boost::hana::for_each(boost::hana::accessors<T>(), [&](auto p) { o.via.array.ptr[i++].convert(boost::hana::second(p)(v)); });
+    }
     return o;
   }
 };
@@ -202,7 +271,10 @@ struct pack<T, std::enable_if_t<mesh::wire::is_reflected_v<T>>> {
   template <class Stream>
   msgpack::packer<Stream>& operator()(msgpack::packer<Stream>& o, T const& v) const {
     o.pack_array(static_cast<std::uint32_t>(mesh::wire::field_count_v<T>));
-    boost::hana::for_each(boost::hana::accessors<T>(), [&](auto p) { o.pack(boost::hana::second(p)(v)); });
+    if constexpr (mesh::wire::detail::fields_t<T>::known)
+      mesh::wire::detail::pack_fields(o, v, mesh::wire::detail::fields_t<T>{});
+    else
+      boost::hana::for_each(boost::hana::accessors<T>(), [&](auto p) { o.pack(boost::hana::second(p)(v)); });
     return o;
   }
 };
@@ -213,10 +285,14 @@ struct object_with_zone<T, std::enable_if_t<mesh::wire::is_reflected_v<T>>> {
     o.type = msgpack::type::ARRAY;
     o.via.array.size = n;
     o.via.array.ptr = n ? static_cast<msgpack::object*>(o.zone.allocate_align(sizeof(msgpack::object) * n, MSGPACK_ZONE_ALIGNOF(msgpack::object))) : nullptr;
-    std::size_t i = 0;
-    boost::hana::for_each(boost::hana::accessors<T>(), [&](auto p) {
-      o.via.array.ptr[i++] = msgpack::object(boost::hana::second(p)(v), o.zone);
-    });
+    if constexpr (mesh::wire::detail::fields_t<T>::known) {
+      mesh::wire::detail::zone_fields(o.via.array.ptr, o.zone, v, mesh::wire::detail::fields_t<T>{});
+    } else {
+      std::size_t i = 0;
+      boost::hana::for_each(boost::hana::accessors<T>(), [&](auto p) {
+        o.via.array.ptr[i++] = msgpack::object(boost::hana::second(p)(v), o.zone);
+      });
+    }
   }
 };
 
