@@ -107,7 +107,8 @@ template <class T>
 void encode_to(std::string& out, T const& v) {
   string_writer w{&out};
   msgpack::packer<string_writer> pk(w);
-  pk.pack(v);
+  if constexpr (detail::has_member_fields<T>()) detail::pack_fields(pk, v, detail::fields_t<T>{});
+  else pk.pack(v);  // reflected structs skip msgpack-c's adaptor lookup (compile time per message)
 }
 
 /// v as msgpack bytes.
@@ -152,7 +153,8 @@ struct parsed {
 using convert_fn = void (*)(msgpack::object const&, void*);
 template <class T>
 void convert_erased(msgpack::object const& o, void* v) {
-  o.convert(*static_cast<T*>(v));
+  if constexpr (has_member_fields<T>()) convert_fields(o, *static_cast<T*>(v), fields_t<T>{});
+  else o.convert(*static_cast<T*>(v));
 }
 
 /// Parse + convert + error mapping, written once: each decode<T> only supplies its converter.

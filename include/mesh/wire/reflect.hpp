@@ -63,6 +63,13 @@ struct fields_of<boost::hana::tuple<boost::hana::pair<Names, boost::hana::struct
 template <class T>
 using fields_t = fields_of<std::remove_cvref_t<decltype(boost::hana::accessors<T>())>>;
 
+/// True for reflected structs whose fields are plain member pointers.
+template <class T>
+constexpr bool has_member_fields() {
+  if constexpr (std::is_class_v<T> && boost::hana::Struct<T>::value) return fields_t<T>::known;
+  else return false;
+}
+
 template <class T> struct is_vector : std::false_type {};
 template <class T, class A> struct is_vector<std::vector<T, A>> : std::true_type {};
 template <class T> struct is_optional : std::false_type {};
@@ -171,12 +178,23 @@ template <class F>
 [[gnu::noinline]] void convert_one(msgpack::object const& o, F& f) {
   o.convert(f);
 }
+template <class Packer>
+[[gnu::noinline]] void pack_array_header(Packer& o, std::uint32_t n) {
+  o.pack_array(n);
+}
+/// Checks that `o` is an array of n elements (else msgpack::type_error) and returns them.
+[[gnu::noinline]] inline msgpack::object const* array_of(msgpack::object const& o, std::uint32_t n) {
+  if (o.type != msgpack::type::ARRAY || o.via.array.size != n) throw msgpack::type_error();
+  return o.via.array.ptr;
+}
 template <class Packer, class T, class Names, auto... Ptrs>
 void pack_fields(Packer& o, T const& v, member_fields<Names, Ptrs...>) {
+  pack_array_header(o, static_cast<std::uint32_t>(sizeof...(Ptrs)));
   (pack_one(o, v.*Ptrs), ...);
 }
 template <class T, class Names, auto... Ptrs>
-void convert_fields(msgpack::object const* a, T& v, member_fields<Names, Ptrs...>) {
+void convert_fields(msgpack::object const& o, T& v, member_fields<Names, Ptrs...>) {
+  auto const* a = array_of(o, static_cast<std::uint32_t>(sizeof...(Ptrs)));
   std::size_t i = 0;
   (convert_one(a[i++], v.*Ptrs), ...);
 }
@@ -256,10 +274,10 @@ namespace adaptor {
 template <class T>
 struct convert<T, std::enable_if_t<mesh::wire::is_reflected_v<T>>> {
   msgpack::object const& operator()(msgpack::object const& o, T& v) const {
-    if (o.type != msgpack::type::ARRAY || o.via.array.size != mesh::wire::field_count_v<T>) throw msgpack::type_error();
     if constexpr (mesh::wire::detail::fields_t<T>::known) {
-      mesh::wire::detail::convert_fields(o.via.array.ptr, v, mesh::wire::detail::fields_t<T>{});
+      mesh::wire::detail::convert_fields(o, v, mesh::wire::detail::fields_t<T>{});
     } else {
+      if (o.type != msgpack::type::ARRAY || o.via.array.size != mesh::wire::field_count_v<T>) throw msgpack::type_error();
       std::size_t i = 0;
       boost::hana::for_each(boost::hana::accessors<T>(), [&](auto p) { o.via.array.ptr[i++].convert(boost::hana::second(p)(v)); });
     }
@@ -270,11 +288,12 @@ template <class T>
 struct pack<T, std::enable_if_t<mesh::wire::is_reflected_v<T>>> {
   template <class Stream>
   msgpack::packer<Stream>& operator()(msgpack::packer<Stream>& o, T const& v) const {
-    o.pack_array(static_cast<std::uint32_t>(mesh::wire::field_count_v<T>));
-    if constexpr (mesh::wire::detail::fields_t<T>::known)
+    if constexpr (mesh::wire::detail::fields_t<T>::known) {
       mesh::wire::detail::pack_fields(o, v, mesh::wire::detail::fields_t<T>{});
-    else
+    } else {
+      o.pack_array(static_cast<std::uint32_t>(mesh::wire::field_count_v<T>));
       boost::hana::for_each(boost::hana::accessors<T>(), [&](auto p) { o.pack(boost::hana::second(p)(v)); });
+    }
     return o;
   }
 };
