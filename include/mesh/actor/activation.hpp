@@ -11,6 +11,8 @@
 #include <array>
 #include <exception>
 #include <atomic>
+#include <cstdint>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -53,6 +55,16 @@ struct envelope {
   virtual void deliver(A& self, context& ctx, activation<A>& act) = 0;
   /// Completes the request with an error.
   virtual void fail(error e) = 0;
+  /// Releases the envelope once it left the mailbox (it may share its allocation with the call).
+  virtual void dispose() noexcept { delete this; }
+};
+
+/// unique_ptr deleter for envelopes: dispose() instead of delete.
+struct envelope_disposer {
+  template <class E>
+  void operator()(E* e) const noexcept {
+    e->dispose();
+  }
 };
 
 inline std::string describe(std::string_view actor, std::string_view id) {
@@ -111,7 +123,7 @@ class activation final : public runnable, public std::enable_shared_from_this<ac
     while (auto* e = head_) {
       head_ = e->next;
       e->fail(fail_shutdown());
-      delete e;
+      e->dispose();
     }
   }
 
@@ -255,7 +267,7 @@ class activation final : public runnable, public std::enable_shared_from_this<ac
     while (list) {
       auto* n = list->next;
       list->fail(e);
-      delete list;
+      list->dispose();
       list = n;
     }
   }
@@ -264,9 +276,9 @@ class activation final : public runnable, public std::enable_shared_from_this<ac
   static error fail_shutdown() { return fail(errc::shutting_down, "node is shutting down"); }
 
   void process(envelope<A>* e) {
-    std::unique_ptr<envelope<A>> guard(e);
+    std::unique_ptr<envelope<A>, envelope_disposer> guard(e);
     if (e->abandoned()) return;  // the caller gave up: don't run work nobody waits for
-    if (e->deadline != clock::time_point::max() && clock::now() > e->deadline) {
+    if (past(e->deadline)) {
       e->fail(expired_in_mailbox(actor_name_v<A>, id_));
       return;
     }
@@ -274,7 +286,11 @@ class activation final : public runnable, public std::enable_shared_from_this<ac
     if (!r) e->fail(std::move(r).error());
   }
 
-  void touch() noexcept { last_used_.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed); }
+  /// Records the last use for idle deactivation: the coarse clock rounded up by its tick, so an
+  /// activation never looks idle for longer than it was (it may look idle one tick less).
+  void touch() noexcept {
+    last_used_.store((coarse_now() + coarse_tick()).time_since_epoch().count(), std::memory_order_relaxed);
+  }
   clock::time_point last_used() const noexcept {
     return clock::time_point(clock::duration(last_used_.load(std::memory_order_relaxed)));
   }
@@ -304,13 +320,13 @@ class actor_table final : public table_base {
 
   /// The activation for `id`, created when absent.
   [[gnu::noinline]] std::shared_ptr<activation<A>> get_or_create(std::string_view id) {
-    auto const h = std::hash<std::string_view>{}(id);
-    auto& s = stripes_[h % stripe_count];
+    key const k{hash_id(id), id};
+    auto& s = stripes_[k.hash % stripe_count];
     std::lock_guard lk(s.m);
-    auto it = s.map.find(id);
+    auto it = s.map.find(k);
     if (it != s.map.end()) return it->second;
     auto a = std::make_shared<activation<A>>(*this, std::string(id));
-    s.map.emplace(std::string_view(a->id()), a);
+    s.map.emplace(key{k.hash, std::string_view(a->id())}, a);
     return a;
   }
 
@@ -333,7 +349,7 @@ class actor_table final : public table_base {
 
   void shutdown() override {
     for (auto& s : stripes_) {
-      std::unordered_map<std::string_view, std::shared_ptr<activation<A>>> taken;
+      map_type taken;
       {
         std::lock_guard lk(s.m);
         taken.swap(s.map);
@@ -367,7 +383,7 @@ class actor_table final : public table_base {
       {
         std::lock_guard lk(s.m);
         for (auto it = s.map.begin(); it != s.map.end();) {
-          if (pred(it->first) && it->second->try_retire(cutoff)) {
+          if (pred(it->first.id) && it->second->try_retire(cutoff)) {
             retired.push_back(std::move(it->second));
             it = s.map.erase(it);
           } else {
@@ -382,10 +398,45 @@ class actor_table final : public table_base {
     return n;
   }
 
+  /// A fast hash for ids (usually a few bytes): 8 bytes per step, then a murmur3 finalizer so the
+  /// low bits (the stripe) depend on every byte.
+  static std::size_t hash_id(std::string_view id) noexcept {
+    auto const* p = reinterpret_cast<unsigned char const*>(id.data());
+    std::size_t const n = id.size();
+    std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      std::uint64_t k;
+      std::memcpy(&k, p + i, 8);
+      h = (h ^ k) * 0xff51afd7ed558ccdULL;
+      h ^= h >> 32;
+    }
+    if (i < n) {
+      std::uint64_t k = 0;
+      for (unsigned sh = 0; i < n; ++i, sh += 8) k |= std::uint64_t{p[i]} << sh;
+      h = (h ^ k) * 0xff51afd7ed558ccdULL;
+    }
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return static_cast<std::size_t>(h);
+  }
+
   static constexpr std::size_t stripe_count = 64;
+  /// The id with its hash, computed once per lookup (it also picks the stripe). A custom hasher
+  /// also keeps libstdc++ from scanning small maps linearly with a string compare per entry.
+  struct key {
+    std::size_t hash;
+    std::string_view id;
+    friend bool operator==(key const& a, key const& b) noexcept { return a.hash == b.hash && a.id == b.id; }
+  };
+  struct key_hash {
+    std::size_t operator()(key const& k) const noexcept { return k.hash; }
+  };
+  using map_type = std::unordered_map<key, std::shared_ptr<activation<A>>, key_hash>;
   struct stripe {
-    mutable std::mutex m;
-    std::unordered_map<std::string_view, std::shared_ptr<activation<A>>> map;
+    mutable spinlock m;  // held for one hash lookup on the hot path (a scan only when reaping)
+    map_type map;
   };
   node_core& core_;
   std::array<stripe, stripe_count> stripes_;

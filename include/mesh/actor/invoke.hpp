@@ -27,24 +27,24 @@ inline clock::time_point deadline_for(node_core const& core, std::chrono::millis
 
 /// A local message: the typed payload moved in, completed through a call_state (none for casts).
 template <class A, class M>
-struct local_envelope final : envelope<A> {
+struct local_envelope : envelope<A> {
   M msg;
   std::optional<init_arg_t<A>> init_arg;
-  std::shared_ptr<call_state_t<A, M>> state;
+  call_state_t<A, M>* state = nullptr;  // owned by the derived local_call, if any
 
-  local_envelope(M&& m, std::optional<init_arg_t<A>>&& i, std::shared_ptr<call_state_t<A, M>> s)
-      : msg(std::move(m)), init_arg(std::move(i)), state(std::move(s)) {}
+  local_envelope(M&& m, std::optional<init_arg_t<A>>&& i) : msg(std::move(m)), init_arg(std::move(i)) {}
 
   init_arg_t<A> const* init() const noexcept override { return init_arg ? &*init_arg : nullptr; }
   bool abandoned() const noexcept override { return state && state->completed(); }
   void deliver(A& self, context& ctx, activation<A>& act) override {
     using R = reply_t<A, M>;
+    // The reply is built in place in the call state (no moves of the ref's strings).
     if constexpr (std::is_void_v<R>) {
       invoke_handler(self, msg, ctx);
-      if (state) state->complete(reply<void>{act.ref()});
+      if (state) state->complete_with([&] { return reply<void>{act.ref()}; });
     } else {
       R r = invoke_handler(self, msg, ctx);
-      if (state) state->complete(reply<R>{std::move(r), act.ref()});
+      if (state) state->complete_with([&] { return reply<R>{std::move(r), act.ref()}; });
     }
   }
   void fail(error e) override {
@@ -52,26 +52,48 @@ struct local_envelope final : envelope<A> {
   }
 };
 
-/// Queues a local message, retrying when the activation was retired concurrently.
+/// A local call: its envelope and its call state in one allocation. The future holds the state
+/// (an aliasing shared_ptr); the mailbox holds `self` until dispose().
 template <class A, class M>
-result<void> push_local(node_core& core, std::string_view id, M&& msg, std::optional<init_arg_t<A>>&& init,
-                        std::shared_ptr<call_state_t<A, M>> state, clock::time_point deadline) {
+struct local_call final : local_envelope<A, M> {
+  call_state_t<A, M> call;
+  std::shared_ptr<local_call> self;
+
+  local_call(M&& m, std::optional<init_arg_t<A>>&& i, clock::time_point until)
+      : local_envelope<A, M>(std::move(m), std::move(i)), call(until) {
+    this->state = &call;
+    this->deadline = until;
+  }
+  void dispose() noexcept override { auto last = std::move(self); }  // may destroy *this
+};
+
+/// Creates a local call: the state the caller waits on, and the envelope to queue.
+template <class A, class M>
+std::pair<std::shared_ptr<call_state_t<A, M>>, envelope<A>*> make_local_call(M&& msg, std::optional<init_arg_t<A>>&& init,
+                                                                            clock::time_point deadline) {
+  auto c = std::make_shared<local_call<A, M>>(std::move(msg), std::move(init), deadline);
+  std::shared_ptr<call_state_t<A, M>> state(c, &c->call);
+  auto* e = c.get();
+  e->self = std::move(c);
+  return {std::move(state), e};
+}
+
+/// Queues a local message (taking the envelope), retrying when the activation was retired
+/// concurrently. On failure the envelope is disposed without completing it.
+template <class A>
+result<void> push_local(node_core& core, std::string_view id, envelope<A>* e) {
+  std::unique_ptr<envelope<A>, envelope_disposer> guard(e);
   auto* table = static_cast<actor_table<A>*>(core.find_table<A>());
   if (!table) return not_in_schema(actor_name_v<A>);
-  auto* e = new local_envelope<A, M>(std::move(msg), std::move(init), std::move(state));
-  e->deadline = e->state ? deadline : clock::time_point::max();
   for (int attempt = 0; attempt < 16; ++attempt) {
     if (core.stopping()) break;
     auto act = table->get_or_create(id);
     switch (act->push(e, core.config().mailbox_capacity)) {
-      case activation<A>::push_result::ok: return {};
-      case activation<A>::push_result::full:
-        delete e;
-        return mailbox_full(actor_name_v<A>, id, core.config().mailbox_capacity);
+      case activation<A>::push_result::ok: guard.release(); return {};
+      case activation<A>::push_result::full: return mailbox_full(actor_name_v<A>, id, core.config().mailbox_capacity);
       case activation<A>::push_result::dead: continue;  // retired meanwhile: look up again
     }
   }
-  delete e;
   return shutting_down(core.name());
 }
 
@@ -172,8 +194,9 @@ call_result_t<A, M> call(node_core& core, std::string_view id, M&& msg, std::opt
       return std::move(*out);
     }
     act.reset();
-    state = std::make_shared<call_state_t<A, M>>(deadline);
-    if (auto ok = push_local<A, M>(core, id, std::move(msg), std::move(init), state, deadline); !ok) return std::move(ok).error();
+    auto [st, e] = make_local_call<A, M>(std::move(msg), std::move(init), deadline);
+    if (auto ok = push_local<A>(core, id, e); !ok) return std::move(ok).error();
+    state = std::move(st);
   } else {
     state = std::make_shared<call_state_t<A, M>>(deadline);
     send_remote_call<A, M>(core, rt->node, id, msg, init, deadline, state);
@@ -186,22 +209,18 @@ template <class A, class M>
 future<reply_t<A, M>> call_async(node_core& core, std::string_view id, M&& msg, std::optional<init_arg_t<A>>&& init,
                                  std::chrono::milliseconds timeout) {
   auto const deadline = deadline_for(core, timeout);
-  auto state = std::make_shared<call_state_t<A, M>>(deadline);
-  future<reply_t<A, M>> fut(state, std::weak_ptr<deadline_scheduler>(core.timer()));
-  if (core.stopping()) {
-    state->complete(shutting_down(core.name()));
-    return fut;
-  }
-  auto rt = core.route_for(A::capability::name, id);
-  if (!rt) {
-    state->complete(std::move(rt).error());
-  } else if (rt->local) {
-    if (auto ok = push_local<A, M>(core, id, std::move(msg), std::move(init), state, deadline); !ok)
-      state->complete(std::move(ok).error());
+  std::shared_ptr<call_state_t<A, M>> state;
+  auto rt = core.stopping() ? result<route>(shutting_down(core.name())) : core.route_for(A::capability::name, id);
+  if (rt && rt->local) {  // one allocation for the envelope and the state
+    auto [st, e] = make_local_call<A, M>(std::move(msg), std::move(init), deadline);
+    state = std::move(st);
+    if (auto ok = push_local<A>(core, id, e); !ok) state->complete(std::move(ok).error());
   } else {
-    send_remote_call<A, M>(core, rt->node, id, msg, init, deadline, state);
+    state = std::make_shared<call_state_t<A, M>>(deadline);
+    if (!rt) state->complete(std::move(rt).error());
+    else send_remote_call<A, M>(core, rt->node, id, msg, init, deadline, state);
   }
-  return fut;
+  return future<reply_t<A, M>>(std::move(state), std::weak_ptr<deadline_scheduler>(core.timer()));
 }
 
 /// Cast: returns once the message is queued locally or handed to the transport.
@@ -210,7 +229,7 @@ result<void> cast(node_core& core, std::string_view id, M&& msg, std::optional<i
   if (core.stopping()) return shutting_down(core.name());
   auto rt = core.route_for(A::capability::name, id);
   if (!rt) return std::move(rt).error();
-  if (rt->local) return push_local<A, M>(core, id, std::move(msg), std::move(init), nullptr, clock::time_point::max());
+  if (rt->local) return push_local<A>(core, id, new local_envelope<A, M>(std::move(msg), std::move(init)));
   auto f = make_request_frame<A, M>(core, wire::kind::cast, id, msg, init, clock::time_point::max());
   // Routed means handed to the I/O thread: a later send failure (peer gone, queue full) reaches
   // no caller, so the transport counts it (transport_stats().send_failures) instead.
