@@ -307,6 +307,92 @@ class activation final : public runnable, public std::enable_shared_from_this<ac
   std::optional<A> instance_;
 };
 
+/// One stripe's map id -> V: chained, with a power-of-two bucket array indexed by the hash bits
+/// above the stripe bits, and the full hash in each node (a lookup costs no division and, on a
+/// miss, rarely a string compare). Not thread-safe: the stripe's lock guards it.
+template <class V>
+class id_map {
+ public:
+  static constexpr unsigned skip_bits = 6;  // low hash bits already used to pick the stripe
+
+  id_map() = default;
+  id_map(id_map const&) = delete;
+  id_map& operator=(id_map const&) = delete;
+  ~id_map() { clear(); }
+
+  V* find(std::size_t hash, std::string_view id) const noexcept {
+    if (size_ == 0) return nullptr;
+    for (node* n = buckets_[index(hash)]; n; n = n->next)
+      if (n->hash == hash && n->id == id) return &n->value;
+    return nullptr;
+  }
+  /// Inserts a new entry (the id must be absent; `id` must outlive the entry).
+  void insert(std::size_t hash, std::string_view id, V value) {
+    if (size_ >= cap_) grow();
+    auto& head = buckets_[index(hash)];
+    head = new node{head, hash, id, std::move(value)};
+    ++size_;
+  }
+  std::size_t size() const noexcept { return size_; }
+  template <class F>
+  void for_each(F&& f) const {
+    for (std::size_t b = 0; b < cap_; ++b)
+      for (node* n = buckets_[b]; n; n = n->next) f(n->id, n->value);
+  }
+  /// Removes the entries for which `f(id, value)` returns true (f may move the value out).
+  template <class F>
+  void erase_if(F&& f) {
+    for (std::size_t b = 0; b < cap_; ++b) {
+      node** link = &buckets_[b];
+      while (node* n = *link) {
+        if (f(n->id, n->value)) {
+          *link = n->next;
+          delete n;
+          --size_;
+        } else {
+          link = &n->next;
+        }
+      }
+    }
+  }
+  void swap(id_map& o) noexcept {
+    std::swap(buckets_, o.buckets_);
+    std::swap(cap_, o.cap_);
+    std::swap(size_, o.size_);
+  }
+
+ private:
+  struct node {
+    node* next;
+    std::size_t hash;
+    std::string_view id;
+    V value;
+  };
+  std::size_t index(std::size_t hash) const noexcept { return (hash >> skip_bits) & (cap_ - 1); }
+  void grow() {
+    std::size_t const cap = cap_ ? cap_ * 2 : 8;
+    std::unique_ptr<node*[]> fresh(new node*[cap]());
+    for (std::size_t b = 0; b < cap_; ++b) {
+      for (node* n = buckets_[b]; n;) {
+        node* next = n->next;
+        auto& head = fresh[(n->hash >> skip_bits) & (cap - 1)];
+        n->next = head;
+        head = n;
+        n = next;
+      }
+    }
+    buckets_ = std::move(fresh);
+    cap_ = cap;
+  }
+  void clear() noexcept {
+    erase_if([](std::string_view, V&) { return true; });
+  }
+
+  std::unique_ptr<node*[]> buckets_;
+  std::size_t cap_ = 0;  // a power of two (0 before the first insert)
+  std::size_t size_ = 0;
+};
+
 /// All activations of one actor type on a node: a striped hash map id -> activation.
 template <class A>
 class actor_table final : public table_base {
@@ -320,13 +406,12 @@ class actor_table final : public table_base {
 
   /// The activation for `id`, created when absent.
   [[gnu::noinline]] std::shared_ptr<activation<A>> get_or_create(std::string_view id) {
-    key const k{hash_id(id), id};
-    auto& s = stripes_[k.hash % stripe_count];
+    auto const h = hash_id(id);
+    auto& s = stripes_[h % stripe_count];
     std::lock_guard lk(s.m);
-    auto it = s.map.find(k);
-    if (it != s.map.end()) return it->second;
+    if (auto* found = s.map.find(h, id)) return *found;
     auto a = std::make_shared<activation<A>>(*this, std::string(id));
-    s.map.emplace(key{k.hash, std::string_view(a->id())}, a);
+    s.map.insert(h, std::string_view(a->id()), a);
     return a;
   }
 
@@ -354,10 +439,10 @@ class actor_table final : public table_base {
         std::lock_guard lk(s.m);
         taken.swap(s.map);
       }
-      for (auto& [id, a] : taken) {
+      taken.for_each([](std::string_view, std::shared_ptr<activation<A>> const& a) {
         a->fail_all(fail(errc::shutting_down, "node is shutting down"));
         a->deactivate();
-      }
+      });
     }
   }
 
@@ -366,7 +451,7 @@ class actor_table final : public table_base {
       std::vector<std::shared_ptr<activation<A>>> all;
       {
         std::lock_guard lk(s.m);
-        for (auto& [id, a] : s.map) all.push_back(a);
+        s.map.for_each([&](std::string_view, std::shared_ptr<activation<A>> const& a) { all.push_back(a); });
       }
       for (auto& a : all) a->fail_all(e);
     }
@@ -382,14 +467,11 @@ class actor_table final : public table_base {
       std::vector<std::shared_ptr<activation<A>>> retired;
       {
         std::lock_guard lk(s.m);
-        for (auto it = s.map.begin(); it != s.map.end();) {
-          if (pred(it->first.id) && it->second->try_retire(cutoff)) {
-            retired.push_back(std::move(it->second));
-            it = s.map.erase(it);
-          } else {
-            ++it;
-          }
-        }
+        s.map.erase_if([&](std::string_view id, std::shared_ptr<activation<A>>& a) {
+          if (!pred(id) || !a->try_retire(cutoff)) return false;
+          retired.push_back(std::move(a));
+          return true;
+        });
       }
       // Retired activations are dead and idle: nobody else touches their instance now.
       for (auto& a : retired) a->deactivate();
@@ -422,18 +504,8 @@ class actor_table final : public table_base {
     return static_cast<std::size_t>(h);
   }
 
-  static constexpr std::size_t stripe_count = 64;
-  /// The id with its hash, computed once per lookup (it also picks the stripe). A custom hasher
-  /// also keeps libstdc++ from scanning small maps linearly with a string compare per entry.
-  struct key {
-    std::size_t hash;
-    std::string_view id;
-    friend bool operator==(key const& a, key const& b) noexcept { return a.hash == b.hash && a.id == b.id; }
-  };
-  struct key_hash {
-    std::size_t operator()(key const& k) const noexcept { return k.hash; }
-  };
-  using map_type = std::unordered_map<key, std::shared_ptr<activation<A>>, key_hash>;
+  static constexpr std::size_t stripe_count = std::size_t{1} << id_map<int>::skip_bits;  // 64
+  using map_type = id_map<std::shared_ptr<activation<A>>>;
   struct stripe {
     mutable spinlock m;  // held for one hash lookup on the hot path (a scan only when reaping)
     map_type map;

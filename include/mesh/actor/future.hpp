@@ -55,6 +55,14 @@ inline clock::time_point coarse_now() noexcept { return clock::now(); }
 inline clock::duration coarse_tick() noexcept { return clock::duration::zero(); }
 #endif
 
+/// clock::now(), or a cheaper reading that is at most `tolerance` later (the coarse clock plus its
+/// tick) when the tick fits in the tolerance.
+inline clock::time_point now_within(clock::duration tolerance) noexcept {
+  auto const tick = coarse_tick();
+  if (tick == clock::duration::zero() || tick > tolerance) return clock::now();
+  return coarse_now() + tick;
+}
+
 /// True when `deadline` has passed. Reads the precise clock only near the deadline: a deadline
 /// more than `slack` after the coarse clock is certainly still ahead.
 inline bool past(clock::time_point deadline) noexcept {
