@@ -176,24 +176,24 @@ class call_state {
 
   /// Completes the call; returns false when it was already completed.
   bool complete(R&& r) {
-    return complete_with([&]() -> R { return std::move(r); });
+    if (!claim()) return false;
+    ::new (static_cast<void*>(storage_)) R(std::move(r));
+    publish();
+    return true;
   }
 
-  /// Completes the call with an R built in place from what `make()` returns (an R, or a value R
-  /// is constructible from); `make` runs only when this completion wins. Returns false when the
-  /// call was already completed.
+  /// Completes the call with the value (an R's value type, e.g. reply<T>) that `make()` returns,
+  /// built in place; `make` runs only when this completion wins. Returns false when the call was
+  /// already completed.
   template <class F>
   bool complete_with(F&& make) {
-    if (state_.fetch_or(claimed, std::memory_order_acq_rel) & claimed) return false;
+    if (!claim()) return false;
     try {
       ::new (static_cast<void*>(storage_)) R(in_place_from<std::remove_reference_t<F>>{make});
     } catch (...) {  // building the reply threw (out of memory): still complete, without allocating
       ::new (static_cast<void*>(storage_)) R(error{errc::actor_failed, std::string()});
     }
-    has_value_ = true;
-    auto const old = state_.fetch_or(ready, std::memory_order_acq_rel);
-    if (old & waiting) parking::wake_all(state_);
-    if (old & has_cont) run_continuation();
+    publish();
     return true;
   }
 
@@ -236,6 +236,14 @@ class call_state {
   }
 
  private:
+  bool claim() noexcept { return !(state_.fetch_or(claimed, std::memory_order_acq_rel) & claimed); }
+  /// Marks the stored value ready, wakes parked waiters, runs a registered continuation.
+  void publish() {
+    has_value_ = true;
+    auto const old = state_.fetch_or(ready, std::memory_order_acq_rel);
+    if (old & waiting) parking::wake_all(state_);
+    if (old & has_cont) run_continuation();
+  }
   bool is_ready() const noexcept { return state_.load(std::memory_order_acquire) & ready; }
   R& value() noexcept { return *std::launder(reinterpret_cast<R*>(storage_)); }
 
