@@ -94,6 +94,31 @@ TEST_CASE("different activations run in parallel while one activation holds a si
   CHECK(handled->value == 2);
 }
 
+TEST_CASE("more activations scheduled at once than the run queue's ring holds all run (overflow list)") {
+  probe.reset();
+  test_node n{local_config(2)};
+  n.register_capabilities<counters, work>();
+  // Hold both workers, then schedule 3,000 distinct activations: the ring (1,024 slots) fills
+  // and the rest wait in the overflow list.
+  auto h1 = n.call_async<Gated>("h1", Hold{});
+  auto h2 = n.call_async<Gated>("h2", Hold{});
+  REQUIRE(eventually([] { return probe.held.load() == 2; }));
+  constexpr int actors = 3000;
+  std::vector<mesh::future<long>> pending;
+  pending.reserve(actors);
+  for (int a = 0; a < actors; ++a) pending.push_back(n.call_async<Counter>("o" + std::to_string(a), Add{a}));
+  probe.hold_gate.open();
+  int ok = 0;
+  for (int a = 0; a < actors; ++a) {
+    auto r = pending[static_cast<std::size_t>(a)].get();
+    if (r.has_value() && r->value == a) ++ok;
+  }
+  CHECK(ok == actors);
+  CHECK(h1.get().has_value());
+  CHECK(h2.get().has_value());
+  CHECK(n.activation_count<Counter>() == actors);
+}
+
 TEST_CASE("casts then a call from one caller are handled in the order they were sent") {
   test_node n{local_config(4)};
   n.register_capabilities<work>();

@@ -11,6 +11,8 @@
 #include <array>
 #include <exception>
 #include <atomic>
+#include <cstdint>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -183,7 +185,7 @@ class activation_base : public runnable, public std::enable_shared_from_this<act
       }
       std::unique_ptr<envelope_base> guard(e);
       if (e->abandoned()) continue;  // the caller gave up: don't run work nobody waits for
-      if (e->deadline != clock::time_point::max() && clock::now() > e->deadline) {
+      if (past(e->deadline)) {
         e->fail(expired_in_mailbox(actor_name(), id_));
         continue;
       }
@@ -234,7 +236,11 @@ class activation_base : public runnable, public std::enable_shared_from_this<act
   virtual void process(envelope_base& e) = 0;
 
   void submit();
-  void touch() noexcept { last_used_.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed); }
+  /// Records the last use for idle deactivation: the coarse clock rounded up by its tick, so an
+  /// activation never looks idle for longer than it was (it may look idle one tick less).
+  void touch() noexcept {
+    last_used_.store((coarse_now() + coarse_tick()).time_since_epoch().count(), std::memory_order_relaxed);
+  }
   clock::time_point last_used() const noexcept {
     return clock::time_point(clock::duration(last_used_.load(std::memory_order_relaxed)));
   }
@@ -316,6 +322,92 @@ class activation final : public activation_base {
   std::optional<A> instance_;
 };
 
+/// One stripe's map id -> V: chained, with a power-of-two bucket array indexed by the hash bits
+/// above the stripe bits, and the full hash in each node (a lookup costs no division and, on a
+/// miss, rarely a string compare). Not thread-safe: the stripe's lock guards it.
+template <class V>
+class id_map {
+ public:
+  static constexpr unsigned skip_bits = 6;  // low hash bits already used to pick the stripe
+
+  id_map() = default;
+  id_map(id_map const&) = delete;
+  id_map& operator=(id_map const&) = delete;
+  ~id_map() { clear(); }
+
+  V* find(std::size_t hash, std::string_view id) const noexcept {
+    if (size_ == 0) return nullptr;
+    for (node* n = buckets_[index(hash)]; n; n = n->next)
+      if (n->hash == hash && n->id == id) return &n->value;
+    return nullptr;
+  }
+  /// Inserts a new entry (the id must be absent; `id` must outlive the entry).
+  void insert(std::size_t hash, std::string_view id, V value) {
+    if (size_ >= cap_) grow();
+    auto& head = buckets_[index(hash)];
+    head = new node{head, hash, id, std::move(value)};
+    ++size_;
+  }
+  std::size_t size() const noexcept { return size_; }
+  template <class F>
+  void for_each(F&& f) const {
+    for (std::size_t b = 0; b < cap_; ++b)
+      for (node* n = buckets_[b]; n; n = n->next) f(n->id, n->value);
+  }
+  /// Removes the entries for which `f(id, value)` returns true (f may move the value out).
+  template <class F>
+  void erase_if(F&& f) {
+    for (std::size_t b = 0; b < cap_; ++b) {
+      node** link = &buckets_[b];
+      while (node* n = *link) {
+        if (f(n->id, n->value)) {
+          *link = n->next;
+          delete n;
+          --size_;
+        } else {
+          link = &n->next;
+        }
+      }
+    }
+  }
+  void swap(id_map& o) noexcept {
+    std::swap(buckets_, o.buckets_);
+    std::swap(cap_, o.cap_);
+    std::swap(size_, o.size_);
+  }
+
+ private:
+  struct node {
+    node* next;
+    std::size_t hash;
+    std::string_view id;
+    V value;
+  };
+  std::size_t index(std::size_t hash) const noexcept { return (hash >> skip_bits) & (cap_ - 1); }
+  void grow() {
+    std::size_t const cap = cap_ ? cap_ * 2 : 8;
+    std::unique_ptr<node*[]> fresh(new node*[cap]());
+    for (std::size_t b = 0; b < cap_; ++b) {
+      for (node* n = buckets_[b]; n;) {
+        node* next = n->next;
+        auto& head = fresh[(n->hash >> skip_bits) & (cap - 1)];
+        n->next = head;
+        head = n;
+        n = next;
+      }
+    }
+    buckets_ = std::move(fresh);
+    cap_ = cap;
+  }
+  void clear() noexcept {
+    erase_if([](std::string_view, V&) { return true; });
+  }
+
+  std::unique_ptr<node*[]> buckets_;
+  std::size_t cap_ = 0;  // a power of two (0 before the first insert)
+  std::size_t size_ = 0;
+};
+
 /// All activations of one actor type on a node: a striped hash map id -> activation. The map
 /// logic is shared by every actor type; actor_table<A> only creates typed activations.
 class actor_table_base : public table_base {
@@ -327,13 +419,12 @@ class actor_table_base : public table_base {
 
   /// The activation for `id`, created when absent.
   [[gnu::noinline]] std::shared_ptr<activation_base> get_or_create_base(std::string_view id) {
-    auto const h = std::hash<std::string_view>{}(id);
+    auto const h = hash_id(id);
     auto& s = stripes_[h % stripe_count];
     std::lock_guard lk(s.m);
-    auto it = s.map.find(id);
-    if (it != s.map.end()) return it->second;
+    if (auto* found = s.map.find(h, id)) return *found;
     auto a = create(std::string(id));
-    s.map.emplace(std::string_view(a->id()), a);
+    s.map.insert(h, std::string_view(a->id()), a);
     return a;
   }
 
@@ -361,10 +452,10 @@ class actor_table_base : public table_base {
         std::lock_guard lk(s.m);
         taken.swap(s.map);
       }
-      for (auto& [id, a] : taken) {
+      taken.for_each([](std::string_view, std::shared_ptr<activation_base> const& a) {
         a->fail_all(fail(errc::shutting_down, "node is shutting down"));
         a->deactivate();
-      }
+      });
     }
   }
 
@@ -373,7 +464,7 @@ class actor_table_base : public table_base {
       std::vector<std::shared_ptr<activation_base>> all;
       {
         std::lock_guard lk(s.m);
-        for (auto& [id, a] : s.map) all.push_back(a);
+        s.map.for_each([&](std::string_view, std::shared_ptr<activation_base> const& a) { all.push_back(a); });
       }
       for (auto& a : all) a->fail_all(e);
     }
@@ -389,14 +480,11 @@ class actor_table_base : public table_base {
       std::vector<std::shared_ptr<activation_base>> retired;
       {
         std::lock_guard lk(s.m);
-        for (auto it = s.map.begin(); it != s.map.end();) {
-          if (pred(it->first) && it->second->try_retire(cutoff)) {
-            retired.push_back(std::move(it->second));
-            it = s.map.erase(it);
-          } else {
-            ++it;
-          }
-        }
+        s.map.erase_if([&](std::string_view id, std::shared_ptr<activation_base>& a) {
+          if (!pred(id) || !a->try_retire(cutoff)) return false;
+          retired.push_back(std::move(a));
+          return true;
+        });
       }
       // Retired activations are dead and idle: nobody else touches their instance now.
       for (auto& a : retired) a->deactivate();
@@ -405,10 +493,34 @@ class actor_table_base : public table_base {
     return n;
   }
 
-  static constexpr std::size_t stripe_count = 64;
-  using map_type = std::unordered_map<std::string_view, std::shared_ptr<activation_base>>;
+  /// A fast hash for ids (usually a few bytes): 8 bytes per step, then a murmur3 finalizer so the
+  /// low bits (the stripe) depend on every byte.
+  static std::size_t hash_id(std::string_view id) noexcept {
+    auto const* p = reinterpret_cast<unsigned char const*>(id.data());
+    std::size_t const n = id.size();
+    std::uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      std::uint64_t k;
+      std::memcpy(&k, p + i, 8);
+      h = (h ^ k) * 0xff51afd7ed558ccdULL;
+      h ^= h >> 32;
+    }
+    if (i < n) {
+      std::uint64_t k = 0;
+      for (unsigned sh = 0; i < n; ++i, sh += 8) k |= std::uint64_t{p[i]} << sh;
+      h = (h ^ k) * 0xff51afd7ed558ccdULL;
+    }
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return static_cast<std::size_t>(h);
+  }
+
+  static constexpr std::size_t stripe_count = std::size_t{1} << id_map<int>::skip_bits;  // 64
+  using map_type = id_map<std::shared_ptr<activation_base>>;
   struct stripe {
-    mutable std::mutex m;
+    mutable spinlock m;  // held for one hash lookup on the hot path (a scan only when reaping)
     map_type map;
   };
   node_core& core_;

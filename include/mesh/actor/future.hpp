@@ -14,11 +14,65 @@
 #include <optional>
 #include <thread>
 
+#include <climits>
+#include <cstdint>
+#include <new>
+
+#if defined(__linux__)
+#include <linux/futex.h>   // FUTEX_WAIT_BITSET_PRIVATE, FUTEX_WAKE_PRIVATE
+#include <sys/syscall.h>   // SYS_futex
+#include <time.h>          // clock_gettime(CLOCK_MONOTONIC_COARSE)
+#include <unistd.h>        // syscall
+#endif
+
 namespace mesh {
 
 namespace detail {
 
 using clock = std::chrono::steady_clock;
+
+/// A cheap reading of clock::now() for bookkeeping that tolerates a tick of error: on Linux with
+/// libstdc++ (steady_clock = CLOCK_MONOTONIC) it is CLOCK_MONOTONIC_COARSE, a few ns instead of
+/// a full clock read, never ahead of clock::now() and behind it by at most coarse_tick()
+/// (normally one kernel tick, 1-4 ms). Elsewhere it is clock::now() and the tick is 0.
+#if defined(__linux__) && defined(__GLIBCXX__) && defined(CLOCK_MONOTONIC_COARSE)
+inline clock::time_point coarse_now() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return clock::time_point(std::chrono::duration_cast<clock::duration>(std::chrono::seconds(ts.tv_sec) +
+                                                                       std::chrono::nanoseconds(ts.tv_nsec)));
+}
+inline clock::duration coarse_tick() noexcept {
+  static clock::duration const tick = [] {
+    timespec ts{};
+    if (::clock_getres(CLOCK_MONOTONIC_COARSE, &ts) != 0) return clock::duration(std::chrono::milliseconds(10));
+    return std::chrono::duration_cast<clock::duration>(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+  }();
+  return tick;
+}
+#else
+inline clock::time_point coarse_now() noexcept { return clock::now(); }
+inline clock::duration coarse_tick() noexcept { return clock::duration::zero(); }
+#endif
+
+/// clock::now(), or a cheaper reading that is at most `tolerance` later (the coarse clock plus its
+/// tick) when the tick fits in the tolerance.
+inline clock::time_point now_within(clock::duration tolerance) noexcept {
+  auto const tick = coarse_tick();
+  if (tick == clock::duration::zero() || tick > tolerance) return clock::now();
+  return coarse_now() + tick;
+}
+
+/// True when `deadline` has passed. Reads the precise clock only near the deadline: a deadline
+/// more than `slack` after the coarse clock is certainly still ahead.
+inline bool past(clock::time_point deadline) noexcept {
+  if (deadline == clock::time_point::max()) return false;
+  constexpr clock::duration slack = std::chrono::milliseconds(50);
+  auto const c = coarse_now();
+  if (c > deadline) return true;
+  if (deadline - c > slack + coarse_tick()) return false;
+  return clock::now() > deadline;
+}
 
 /// Something that can run queued work while its thread waits for a call: the worker pool, set on
 /// its own threads, so a handler blocked in future::get() does not take a worker out of service
@@ -45,97 +99,184 @@ inline wait_helper*& current_wait_helper() noexcept {
                                  "' did not answer before its deadline");
 }
 
+/// Converts to what `f()` returns by calling it, so `T x(in_place_from<F>{f})` can build f's
+/// result directly in x (g++ and clang elide the move through the conversion function).
+template <class F>
+struct in_place_from {
+  F& f;
+  operator decltype(std::declval<F&>()())() const { return f(); }
+};
+
+/// Parking a thread on a 32-bit atomic word: futex on Linux, striped mutex/condition variable
+/// buckets elsewhere. Callers re-check their condition after every wake-up (wake-ups may be
+/// spurious).
+namespace parking {
+static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t) && std::atomic<std::uint32_t>::is_always_lock_free);
+#if defined(__linux__)
+/// Sleeps while `w` holds `expected`, until woken or `until` (a steady_clock time).
+inline void wait(std::atomic<std::uint32_t>& w, std::uint32_t expected, clock::time_point until) noexcept {
+  auto* addr = reinterpret_cast<std::uint32_t*>(&w);
+  if (until == clock::time_point::max()) {
+    ::syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
+    return;
+  }
+  // steady_clock is CLOCK_MONOTONIC, the clock FUTEX_WAIT_BITSET's absolute timeout uses.
+  auto const ns = std::chrono::duration_cast<std::chrono::nanoseconds>(until.time_since_epoch()).count();
+  if (ns <= 0) return;
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+  ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+  ::syscall(SYS_futex, addr, FUTEX_WAIT_BITSET_PRIVATE, expected, &ts, nullptr, FUTEX_BITSET_MATCH_ANY);
+}
+/// Wakes every thread parked on `w`.
+inline void wake_all(std::atomic<std::uint32_t>& w) noexcept {
+  ::syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&w), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+}
+#else
+struct bucket {
+  std::mutex m;
+  std::condition_variable cv;
+};
+inline bucket& bucket_for(void const* p) noexcept {
+  static bucket buckets[64];
+  return buckets[(reinterpret_cast<std::uintptr_t>(p) >> 6) % 64];
+}
+inline void wait(std::atomic<std::uint32_t>& w, std::uint32_t expected, clock::time_point until) {
+  auto& b = bucket_for(&w);
+  std::unique_lock lk(b.m);
+  if (w.load(std::memory_order_acquire) != expected) return;
+  if (until == clock::time_point::max()) b.cv.wait(lk);
+  else b.cv.wait_until(lk, until);
+}
+inline void wake_all(std::atomic<std::uint32_t>& w) {
+  auto& b = bucket_for(&w);
+  { std::lock_guard lk(b.m); }  // a waiter is either before its re-check or already waiting
+  b.cv.notify_all();
+}
+#endif
+}  // namespace parking
+
 /// Shared state of one call. The first completion wins (reply, error, timeout or shutdown); later
-/// ones are ignored, so a late reply after a timeout is dropped safely.
+/// ones are ignored, so a late reply after a timeout is dropped safely. One atomic word carries
+/// the state; a waiter spins briefly, then parks on the word (no mutex, no condition variable).
 template <class R>
 class call_state {
+  static constexpr std::uint32_t claimed = 1;  // a completion won; the value is being stored
+  static constexpr std::uint32_t ready = 2;    // the value is stored
+  static constexpr std::uint32_t waiting = 4;  // a thread is (about to be) parked on state_
+  static constexpr std::uint32_t has_cont = 8; // cont_ is set
+
  public:
   explicit call_state(clock::time_point deadline) : deadline_(deadline) {}
+  call_state(call_state const&) = delete;
+  call_state& operator=(call_state const&) = delete;
+  ~call_state() {
+    if (has_value_) value().~R();
+  }
 
   /// Completes the call; returns false when it was already completed.
   bool complete(R&& r) {
-    if (claimed_.exchange(true, std::memory_order_acq_rel)) return false;
-    std::function<void(R)> cont;
-    bool wake;
-    {
-      std::lock_guard lk(m_);
-      value_.emplace(std::move(r));
-      ready_ = true;
-      ready_flag_.store(true, std::memory_order_release);
-      cont = std::move(cont_);
-      wake = waiters_ > 0;
-    }
-    if (wake) cv_.notify_all();
-    if (cont) cont(std::move(*value_));
+    if (!claim()) return false;
+    ::new (static_cast<void*>(storage_)) R(std::move(r));
+    publish();
     return true;
   }
 
-  bool completed() const noexcept { return claimed_.load(std::memory_order_acquire); }
+  /// Completes the call with the value (an R's value type, e.g. reply<T>) that `make()` returns,
+  /// built in place; `make` runs only when this completion wins. Returns false when the call was
+  /// already completed.
+  template <class F>
+  bool complete_with(F&& make) {
+    if (!claim()) return false;
+    try {
+      ::new (static_cast<void*>(storage_)) R(in_place_from<std::remove_reference_t<F>>{make});
+    } catch (...) {  // building the reply threw (out of memory): still complete, without allocating
+      ::new (static_cast<void*>(storage_)) R(error{errc::actor_failed, std::string()});
+    }
+    publish();
+    return true;
+  }
+
+  bool completed() const noexcept { return state_.load(std::memory_order_acquire) & claimed; }
   clock::time_point deadline() const noexcept { return deadline_; }
 
   /// Waits until completed or the deadline passes; on expiry completes with errc::timeout.
   R take(std::string_view actor = {}, std::string_view id = {}) {
     if (auto* h = current_wait_helper(); h && !completed()) h->help_while_waiting([this] { return completed(); }, deadline_);
-    // A reply usually arrives within microseconds: watch for it briefly before sleeping.
-    for (int i = 0; i < 128 && !ready_flag_.load(std::memory_order_acquire); ++i) {
+    if (!is_ready()) {
+      // A reply usually arrives within microseconds: watch for it briefly before sleeping.
+      for (int i = 0; i < 128 && !is_ready(); ++i) {
 #if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
+        __builtin_ia32_pause();
 #endif
-      if ((i & 31) == 31) std::this_thread::yield();
-    }
-    std::unique_lock lk(m_);
-    if (!ready_) {
-      ++waiters_;
-      bool const in_time = cv_.wait_until(lk, deadline_, [&] { return ready_; });
-      if (!in_time) {
-        lk.unlock();
+        if ((i & 31) == 31) std::this_thread::yield();
+      }
+      if (!park_until(deadline_)) {
         complete(timed_out(actor, id));
-        lk.lock();
         // When another thread claimed the call just before the deadline, our timeout lost the
         // race: its result is being stored now; wait for it rather than report a missing value.
-        cv_.wait(lk, [&] { return ready_; });
+        park_until(clock::time_point::max());
       }
-      --waiters_;
     }
-    // `value_` holds the result unless a continuation already consumed it.
-    if (!value_) return fail(errc::invalid_argument, "future already consumed by then()");
-    R out = std::move(*value_);
-    value_.reset();
+    // The value is there unless a continuation already consumed it.
+    if (!has_value_) return fail(errc::invalid_argument, "future already consumed by then()");
+    R out = std::move(value());
+    value().~R();
+    has_value_ = false;
     return out;
   }
 
   /// Waits (without consuming) until completed or `until`; true when completed.
-  bool wait_until(clock::time_point until) {
-    std::unique_lock lk(m_);
-    ++waiters_;
-    bool const ok = cv_.wait_until(lk, until, [&] { return ready_; });
-    --waiters_;
-    return ok;
-  }
+  bool wait_until(clock::time_point until) { return park_until(until); }
 
   /// Registers a continuation run by whoever completes the call (or now, if already complete).
   void then(std::function<void(R)> f) {
-    std::unique_lock lk(m_);
-    if (ready_) {
-      R v = std::move(*value_);
-      value_.reset();
-      lk.unlock();
-      f(std::move(v));
-      return;
-    }
     cont_ = std::move(f);
+    if (state_.fetch_or(has_cont, std::memory_order_acq_rel) & ready) run_continuation();
   }
 
  private:
-  std::atomic<bool> claimed_{false};
-  std::mutex m_;
-  std::condition_variable cv_;
-  bool ready_ = false;
-  int waiters_ = 0;                      // threads blocked on cv_ (guarded by m_)
-  std::atomic<bool> ready_flag_{false};  // ready_, readable without the lock
-  std::optional<R> value_;
-  std::function<void(R)> cont_;
+  bool claim() noexcept { return !(state_.fetch_or(claimed, std::memory_order_acq_rel) & claimed); }
+  /// Marks the stored value ready, wakes parked waiters, runs a registered continuation.
+  void publish() {
+    has_value_ = true;
+    auto const old = state_.fetch_or(ready, std::memory_order_acq_rel);
+    if (old & waiting) parking::wake_all(state_);
+    if (old & has_cont) run_continuation();
+  }
+  bool is_ready() const noexcept { return state_.load(std::memory_order_acquire) & ready; }
+  R& value() noexcept { return *std::launder(reinterpret_cast<R*>(storage_)); }
+
+  /// Parks until the value is stored or `until` passes; true when it is stored.
+  bool park_until(clock::time_point until) {
+    auto s = state_.load(std::memory_order_acquire);
+    while (!(s & ready)) {
+      if (!(s & waiting)) {
+        if (!state_.compare_exchange_weak(s, s | waiting, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+        s |= waiting;
+      }
+      if (until != clock::time_point::max() && clock::now() >= until) return false;
+      parking::wait(state_, s, until);
+      s = state_.load(std::memory_order_acquire);
+    }
+    return true;
+  }
+
+  /// Runs cont_ with the value; called once, by whichever of complete/then comes second.
+  void run_continuation() {
+    if (!has_value_) return;
+    R v = std::move(value());
+    value().~R();
+    has_value_ = false;
+    auto cont = std::move(cont_);
+    cont(std::move(v));
+  }
+
+  std::atomic<std::uint32_t> state_{0};
+  bool has_value_ = false;  // storage_ holds an R (written before `ready`, by one thread at a time)
   clock::time_point deadline_;
+  alignas(R) unsigned char storage_[sizeof(R)];
+  std::function<void(R)> cont_;
 };
 
 /// Registers deadlines of continued futures so a continuation always runs (with errc::timeout

@@ -26,6 +26,110 @@ struct runnable {
   virtual ~runnable() = default;
 };
 
+/// The pool's run queue: a bounded lock-free multi-producer multi-consumer ring (D. Vyukov's
+/// algorithm: one CAS per push or pop, no lock a preempted thread could hold), with a
+/// mutex-guarded overflow list for the rare moments the ring is full. Each slot is owned by one
+/// thread between claiming it and publishing its sequence number, so it can hold a shared_ptr.
+class run_queue {
+ public:
+  run_queue() {
+    for (std::size_t i = 0; i < capacity; ++i) slots_[i].seq.store(i, std::memory_order_relaxed);
+  }
+
+  void push(std::shared_ptr<runnable>&& r) {
+    if (overflow_n_.load(std::memory_order_relaxed) == 0 && try_push(r)) return;
+    std::lock_guard lk(overflow_m_);
+    overflow_.push_back(std::move(r));
+    overflow_n_.fetch_add(1, std::memory_order_release);
+  }
+
+  /// The next item, or null. Every 64th pop looks at the overflow list first so nothing waits
+  /// there for long while the ring stays busy.
+  std::shared_ptr<runnable> pop() {
+    std::shared_ptr<runnable> r;
+    bool const overflow_first = overflow_n_.load(std::memory_order_acquire) != 0 &&
+                                (pops_.fetch_add(1, std::memory_order_relaxed) & 63) == 0;
+    if (overflow_first && pop_overflow(r)) return r;
+    if (try_pop(r)) return r;
+    if (overflow_n_.load(std::memory_order_acquire) != 0) pop_overflow(r);
+    return r;
+  }
+
+  /// True when nothing is queued (a snapshot; use after a seq_cst fence for sleep decisions).
+  bool empty() const noexcept {
+    return head_.load(std::memory_order_acquire) >= tail_.load(std::memory_order_acquire) &&
+           overflow_n_.load(std::memory_order_acquire) == 0;
+  }
+
+ private:
+  static constexpr std::size_t capacity = 1024;  // power of two
+  struct alignas(64) slot {
+    std::atomic<std::size_t> seq{0};
+    std::shared_ptr<runnable> item;
+  };
+
+  bool try_push(std::shared_ptr<runnable>& r) {
+    auto pos = tail_.load(std::memory_order_relaxed);
+    while (true) {
+      auto& sl = slots_[pos & (capacity - 1)];
+      auto const seq = sl.seq.load(std::memory_order_acquire);
+      auto const diff = static_cast<std::ptrdiff_t>(seq) - static_cast<std::ptrdiff_t>(pos);
+      if (diff == 0) {
+        if (tail_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+          sl.item = std::move(r);
+          sl.seq.store(pos + 1, std::memory_order_release);
+          return true;
+        }
+      } else if (diff < 0) {
+        return false;  // full
+      } else {
+        pos = tail_.load(std::memory_order_relaxed);
+      }
+    }
+  }
+
+  bool try_pop(std::shared_ptr<runnable>& r) {
+    auto pos = head_.load(std::memory_order_relaxed);
+    while (true) {
+      auto& sl = slots_[pos & (capacity - 1)];
+      auto const seq = sl.seq.load(std::memory_order_acquire);
+      auto const diff = static_cast<std::ptrdiff_t>(seq) - static_cast<std::ptrdiff_t>(pos + 1);
+      if (diff == 0) {
+        if (head_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+          r = std::move(sl.item);
+          sl.seq.store(pos + capacity, std::memory_order_release);
+          return true;
+        }
+      } else if (diff < 0) {
+        return false;  // empty
+      } else {
+        pos = head_.load(std::memory_order_relaxed);
+      }
+    }
+  }
+
+  bool pop_overflow(std::shared_ptr<runnable>& r) {
+    std::lock_guard lk(overflow_m_);
+    if (overflow_.empty()) return false;
+    r = std::move(overflow_.front());
+    overflow_.pop_front();
+    overflow_n_.fetch_sub(1, std::memory_order_release);
+    return true;
+  }
+
+  alignas(64) std::atomic<std::size_t> tail_{0};  // next position to push
+  alignas(64) std::atomic<std::size_t> head_{0};  // next position to pop
+  alignas(64) std::atomic<std::size_t> overflow_n_{0};
+  std::atomic<std::size_t> pops_{0};
+  std::mutex overflow_m_;
+  std::deque<std::shared_ptr<runnable>> overflow_;
+  std::unique_ptr<slot[]> slots_storage_{new slot[capacity]};
+  slot* slots_ = slots_storage_.get();
+};
+
+/// Worker threads taking activations from a shared lock-free run queue. An idle worker spins
+/// briefly, then sleeps; a submit wakes a sleeper only when no worker is spinning (the spinner
+/// will take the item), and a spinner that finds work wakes a sleeper when more is queued.
 class worker_pool final : public wait_helper {
  public:
   explicit worker_pool(std::size_t n) {
@@ -41,27 +145,19 @@ class worker_pool final : public wait_helper {
 
   void submit(std::shared_ptr<runnable> r) {
     outstanding_.fetch_add(1, std::memory_order_relaxed);
-    bool wake;
-    {
-      std::lock_guard lk(m_);
-      q_.push_back(std::move(r));
-      queued_.store(q_.size(), std::memory_order_release);
-      wake = sleeping_ > 0;  // spinning workers will find it without a wake-up
-    }
-    if (wake) cv_.notify_one();
+    q_.push(std::move(r));
+    // Pairs with the fence a worker or helper issues between announcing it waits and its last
+    // look at the queue: either it sees this item, or this thread sees it waiting.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (spinning_.load(std::memory_order_relaxed) == 0 && sleeping_.load(std::memory_order_relaxed) > 0) wake_one();
+    if (helpers_waiting_.load(std::memory_order_relaxed) > 0) wake_helpers();
   }
 
   /// Runs one queued item on the calling thread; false when the queue was empty.
   bool try_run_one() {
-    std::shared_ptr<runnable> r;
-    {
-      std::lock_guard lk(m_);
-      if (q_.empty()) return false;
-      r = std::move(q_.front());
-      q_.pop_front();
-      queued_.store(q_.size(), std::memory_order_release);
-    }
-    execute(*r);
+    auto r = q_.pop();
+    if (!r) return false;
+    execute(std::move(r));
     return true;
   }
 
@@ -72,8 +168,11 @@ class worker_pool final : public wait_helper {
     while (!pred()) {
       if (clock::now() >= until) return pred();
       if (!try_run_one()) {
-        std::unique_lock lk(m_);
+        std::unique_lock lk(sleep_m_);
+        helpers_waiting_.fetch_add(1, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_seq_cst);
         if (q_.empty()) cv_help_.wait_for(lk, std::chrono::microseconds(200));
+        helpers_waiting_.fetch_sub(1, std::memory_order_relaxed);
       }
     }
     return true;
@@ -85,7 +184,7 @@ class worker_pool final : public wait_helper {
 
   /// Waits until every submitted item has run (queue empty and nothing executing), or `until`.
   bool drain(clock::time_point until) {
-    std::unique_lock lk(m_);
+    std::unique_lock lk(drain_m_);
     draining_.store(true);
     bool const ok = cv_drained_.wait_until(lk, until, [&] { return outstanding_.load() == 0; });
     draining_.store(false);
@@ -94,10 +193,9 @@ class worker_pool final : public wait_helper {
 
   void stop() {
     {
-      std::lock_guard lk(m_);
-      if (stopping_) return;
-      stopping_ = true;
-      stopping_flag_.store(true);
+      std::lock_guard lk(sleep_m_);
+      if (stopping_.load()) return;
+      stopping_.store(true);
     }
     cv_.notify_all();
     for (auto& t : threads_)
@@ -111,59 +209,84 @@ class worker_pool final : public wait_helper {
   }
 
  private:
-  void execute(runnable& r) {
-    r.run();
+  void execute(std::shared_ptr<runnable>&& r) {
+    r->run();
+    r.reset();
     if (outstanding_.fetch_sub(1, std::memory_order_acq_rel) == 1 && draining_.load()) {
-      std::lock_guard lk(m_);
+      std::lock_guard lk(drain_m_);
       cv_drained_.notify_all();
     }
   }
 
-  /// Before sleeping, a worker briefly watches the queue: a message that arrives within a few
-  /// microseconds (the common case under load) then costs no futex wake-up on either side.
-  bool spin_for_work() const {
+  void wake_one() {
+    { std::lock_guard lk(sleep_m_); }  // a sleeper is either before its last look or waiting
+    cv_.notify_one();
+  }
+  void wake_helpers() {
+    { std::lock_guard lk(sleep_m_); }
+    cv_help_.notify_all();
+  }
+
+  /// Watches the queue for a few microseconds: work that arrives meanwhile (the common case under
+  /// load) then costs no futex wake-up on either side. Returns the item found, if any.
+  std::shared_ptr<runnable> spin_for_work() {
     for (int i = 0; i < 256; ++i) {
-      if (queued_.load(std::memory_order_acquire) > 0 || stopping_flag_.load(std::memory_order_relaxed)) return true;
+      if (!q_.empty()) {
+        if (auto r = q_.pop()) return r;
+      }
+      if (stopping_.load(std::memory_order_relaxed)) return nullptr;
 #if defined(__x86_64__) || defined(__i386__)
       __builtin_ia32_pause();
 #endif
       if ((i & 63) == 63) std::this_thread::yield();
     }
-    return false;
+    return nullptr;
   }
 
   void worker_loop() {
     on_worker_thread() = true;
     current_wait_helper() = this;
     while (true) {
-      std::shared_ptr<runnable> r;
-      if (queued_.load(std::memory_order_acquire) == 0) spin_for_work();
-      {
-        std::unique_lock lk(m_);
-        if (q_.empty() && !stopping_) {
-          ++sleeping_;
-          cv_.wait(lk, [&] { return stopping_ || !q_.empty(); });
-          --sleeping_;
+      auto r = q_.pop();
+      if (!r) {
+        spinning_.fetch_add(1, std::memory_order_seq_cst);
+        r = spin_for_work();
+        if (!r) {
+          // Sleep: announce it, stop spinning, then look at the queue one last time (see submit).
+          std::unique_lock lk(sleep_m_);
+          sleeping_.fetch_add(1, std::memory_order_relaxed);
+          spinning_.fetch_sub(1, std::memory_order_relaxed);
+          std::atomic_thread_fence(std::memory_order_seq_cst);
+          while (!stopping_.load() && (r = q_.pop()) == nullptr && q_.empty()) cv_.wait(lk);
+          sleeping_.fetch_sub(1, std::memory_order_relaxed);
+          if (!r) r = q_.pop();
+          if (!r) {
+            if (stopping_.load()) return;  // stopping and nothing left
+            continue;
+          }
+        } else {
+          // Found work while spinning: if more is queued and nobody else is looking, wake a sleeper.
+          // (The fence pairs with submit's: a submit that saw this worker spinning is seen here.)
+          bool const last = spinning_.fetch_sub(1, std::memory_order_relaxed) == 1;
+          std::atomic_thread_fence(std::memory_order_seq_cst);
+          if (last && !q_.empty() && sleeping_.load(std::memory_order_relaxed) > 0) wake_one();
         }
-        if (q_.empty()) return;  // stopping and nothing left
-        r = std::move(q_.front());
-        q_.pop_front();
-        queued_.store(q_.size(), std::memory_order_release);
-        if (!q_.empty()) cv_help_.notify_one();
       }
-      execute(*r);
+      execute(std::move(r));
     }
   }
 
-  std::mutex m_;
-  std::condition_variable cv_, cv_help_, cv_drained_;
-  std::deque<std::shared_ptr<runnable>> q_;
-  std::size_t sleeping_ = 0;                 // workers waiting on cv_ (guarded by m_)
-  std::atomic<std::size_t> queued_{0};       // q_.size(), readable without the lock
+  run_queue q_;
+  std::mutex sleep_m_;  // guards sleeping on cv_ / cv_help_ (not the queue)
+  std::condition_variable cv_, cv_help_;
+  std::atomic<int> sleeping_{0};         // workers waiting on cv_
+  std::atomic<int> spinning_{0};         // workers watching the queue before sleeping
+  std::atomic<int> helpers_waiting_{0};  // help_until callers waiting on cv_help_
+  std::mutex drain_m_;
+  std::condition_variable cv_drained_;
   std::atomic<std::size_t> outstanding_{0};  // submitted and not yet finished
   std::atomic<bool> draining_{false};
-  std::atomic<bool> stopping_flag_{false};
-  bool stopping_ = false;
+  std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;
 };
 

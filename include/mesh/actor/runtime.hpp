@@ -11,6 +11,7 @@
 #include <mesh/wire/frame.hpp>
 
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -86,10 +87,26 @@ class node_core {
   [[gnu::noinline]] result<route> route_for(std::string_view capability, std::string_view id) const {
     if (id.size() > mesh::max_id_bytes) return id_too_long(id.size());
     auto const* snap = members_.current();
+    // Per-thread memo of "this node alone hosts `capability`" in the current snapshot (the common
+    // single-node case): no map lookup, no hashing of the id.
+    struct sole_owner_memo {
+      std::uint64_t core = 0, version = 0;
+      std::string capability;
+    };
+    thread_local sole_owner_memo memo;
+    if (memo.core == uid_ && memo.version == snap->version && memo.capability == capability) return route{true, {}};
     auto const* nodes = snap->nodes_for(capability);
     if (!nodes || nodes->empty()) return cluster::no_nodes_error(capability);
-    auto const& owner = (*nodes)[shard_for(id, cfg_.shard_count) % nodes->size()];
-    if (owner == cfg_.name) return route{true, {}};
+    // One candidate owns every shard: no need to hash the id.
+    auto const& owner = nodes->size() == 1 ? nodes->front() : (*nodes)[shard_for(id, cfg_.shard_count) % nodes->size()];
+    if (owner == cfg_.name) {
+      if (nodes->size() == 1) {
+        memo.core = uid_;
+        memo.version = snap->version;
+        memo.capability.assign(capability);
+      }
+      return route{true, {}};
+    }
     if (snap->incompatible.count(owner)) return incompatible_owner(owner, id);
     return route{false, owner};
   }
@@ -150,6 +167,13 @@ class node_core {
   std::atomic<bool> stopping_{false};
   std::vector<std::pair<void const*, table_base*>> tables_;
   std::uint64_t fingerprint_ = 0;
+
+ private:
+  static std::uint64_t next_uid() noexcept {
+    static std::atomic<std::uint64_t> n{0};
+    return ++n;
+  }
+  std::uint64_t const uid_ = next_uid();  // unique per node_core in the process (keys route_for's memo)
 };
 
 }  // namespace mesh::detail
