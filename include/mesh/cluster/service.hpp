@@ -60,6 +60,8 @@ struct transport_stats {
 class service {
   using clock = detail::clock;
   using callback = std::function<void(wire::frame&&)>;
+  /// How long the I/O thread watches the command queue after a busy turn before it sleeps.
+  static constexpr std::chrono::microseconds io_spin{0};
 
  public:
   explicit service(detail::node_core& core)
@@ -147,39 +149,66 @@ class service {
 
   // ---- I/O thread ---------------------------------------------------------------------------
 
+  /// Rebuilds the poll set (ROUTER, command doorbell, one DEALER per peer) after peers changed.
+  void rebuild_poll_items() {
+    poll_items_.clear();
+    poll_peers_.clear();
+    poll_items_.push_back({router_.handle(), 0, ZMQ_POLLIN, 0});
+    poll_items_.push_back({nullptr, cmds_.fd(), ZMQ_POLLIN, 0});
+    for (auto& [ep, p] : peers_)
+      if (p.dealer) {
+        poll_items_.push_back({p.dealer->handle(), 0, ZMQ_POLLIN, 0});
+        poll_peers_.push_back(&p);
+      }
+    poll_dirty_ = false;
+  }
+
+  /// After a busy turn, more work usually follows within microseconds (the next call of a
+  /// caller that just got its reply, the reply of a handler just queued): watch the command queue
+  /// briefly instead of going to sleep, so neither side pays for a wake-up.
+  void spin_for_commands() {
+    auto const until = clock::now() + io_spin;
+    while (!cmds_.has_items()) {
+      for (int i = 0; i < 16; ++i) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+      }
+      if (clock::now() >= until) return;
+    }
+  }
+
   void loop() {
     auto const hb = core_.config().heartbeat_interval;
     auto next_tick = clock::now();
     bool running = true;
+    bool busy = false;
     while (running) {
-      std::vector<zmq::pollitem_t> items;
-      items.push_back({router_.handle(), 0, ZMQ_POLLIN, 0});
-      items.push_back({nullptr, cmds_.fd(), ZMQ_POLLIN, 0});
-      std::vector<std::string> order;  // endpoints: read_router() may drop a peer before its turn
-      for (auto& [ep, p] : peers_)
-        if (p.dealer) {
-          items.push_back({p.dealer->handle(), 0, ZMQ_POLLIN, 0});
-          order.push_back(ep);
-        }
+      if (poll_dirty_) rebuild_poll_items();
+      if (busy) spin_for_commands();
       auto const wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - clock::now());
+      auto timeout = std::max(std::chrono::milliseconds(0), std::min(wait, std::chrono::milliseconds(20)));
+      // Producers ring the doorbell only when we announced a sleep; queued commands mean no sleep.
+      bool const sleeping = timeout.count() > 0 && cmds_.prepare_sleep();
+      if (!sleeping) timeout = std::chrono::milliseconds(0);
       try {
-        zmq::poll(items.data(), items.size(), std::max(std::chrono::milliseconds(0), std::min(wait, std::chrono::milliseconds(20))));
-      } catch (zmq::error_t const&) {
-        continue;  // EINTR
+        zmq::poll(poll_items_.data(), poll_items_.size(), timeout);
+      } catch (zmq::error_t const&) {  // EINTR
+        if (sleeping) cmds_.end_sleep();
+        continue;
       }
-      if (items[0].revents & ZMQ_POLLIN) read_router();
-      for (std::size_t i = 0; i < order.size(); ++i) {
-        if (!(items[2 + i].revents & ZMQ_POLLIN)) continue;
-        auto it = peers_.find(order[i]);  // gone, or replaced by a new socket: skip this round
-        if (it != peers_.end() && it->second.dealer && it->second.dealer->handle() == items[2 + i].socket)
-          read_dealer(it->second);
-      }
-      if (items[1].revents & ZMQ_POLLIN) {
-        cmds_.drain([&](command&& c) {
-          if (c.k == command::stop) running = false;
-          else handle(std::move(c));
-        });
-      }
+      if (sleeping) cmds_.end_sleep();
+      busy = false;
+      if (poll_items_[1].revents & ZMQ_POLLIN) cmds_.clear_doorbell();
+      if (poll_items_[0].revents & ZMQ_POLLIN) busy |= read_router() > 0;
+      // read_router() may drop or replace peers: their poll entries are stale until the rebuild,
+      // and the messages left unread make the next poll return at once.
+      for (std::size_t i = 0; i < poll_peers_.size() && !poll_dirty_; ++i)
+        if (poll_items_[2 + i].revents & ZMQ_POLLIN) busy |= read_dealer(*poll_peers_[i]) > 0;
+      busy |= cmds_.drain([&](command&& c) {
+        if (c.k == command::stop) running = false;
+        else handle(std::move(c));
+      }) > 0;
       auto const now = clock::now();
       expire_pending(now);
       if (now >= next_tick) {
@@ -260,9 +289,10 @@ class service {
     return wire::decode_frame(views, lim);
   }
 
-  void read_router() {
-    std::vector<zmq::message_t> parts;
-    for (int n = 0; n < 1024 && recv_all(router_, parts); ++n) {
+  int read_router() {
+    auto& parts = rx_parts_;
+    int n = 0;
+    for (; n < 1024 && recv_all(router_, parts); ++n) {
       ++frames_in_;
       if (parts.size() < 2) {
         ++bad_frames_;
@@ -281,11 +311,13 @@ class service {
       }
       on_router_frame(rid, std::move(*f));
     }
+    return n;
   }
 
-  void read_dealer(peer& p) {
-    std::vector<zmq::message_t> parts;
-    for (int n = 0; n < 1024 && p.dealer && recv_all(*p.dealer, parts); ++n) {
+  int read_dealer(peer& p) {
+    auto& parts = rx_parts_;
+    int n = 0;
+    for (; n < 1024 && p.dealer && recv_all(*p.dealer, parts); ++n) {
       ++frames_in_;
       auto f = decode(parts, 0);
       if (!f) {
@@ -309,6 +341,7 @@ class service {
         default: ++bad_frames_; break;
       }
     }
+    return n;
   }
 
   void on_router_frame(std::string const& rid, wire::frame&& f) {
@@ -481,6 +514,7 @@ class service {
       p.dealer->set(zmq::sockopt::reconnect_ivl, 100);
       p.dealer->set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(core_.config().max_payload_bytes + 64 * 1024));
       p.dealer->connect(endpoint);
+      poll_dirty_ = true;
     }
     return p;
   }
@@ -504,6 +538,7 @@ class service {
     by_routing_id_.erase(p.routing_id);
     core_.members().remove(name);
     peers_.erase(p.endpoint);  // closes the DEALER
+    poll_dirty_ = true;
   }
 
   void send_heartbeat(peer& p) {
@@ -548,6 +583,7 @@ class service {
       std::string const name = it->second.name;
       tombstones_[name] = it->second.incarnation;
       peers_.erase(it);
+      poll_dirty_ = true;
       core_.log("incompatible node '" + name + "' at " + ep + " is gone; removing it");
       if (!find_member(name)) core_.members().remove(name);
     }
@@ -606,6 +642,7 @@ class service {
       if (c.k == command::request && c.cb) c.cb(detail::error_frame(0, errc::shutting_down, "node is leaving the cluster"));
     });
     peers_.clear();
+    poll_dirty_ = true;
     router_.close();
   }
 
@@ -630,6 +667,10 @@ class service {
   std::uint64_t rebalanced_version_ = 0;
   int rebalance_passes_left_ = 0;
   clock::time_point next_expiry_scan_{};
+  std::vector<zmq::pollitem_t> poll_items_;  // ROUTER, doorbell, then one DEALER per poll_peers_
+  std::vector<peer*> poll_peers_;
+  bool poll_dirty_ = true;
+  std::vector<zmq::message_t> rx_parts_;
 
   std::atomic<std::uint64_t> frames_in_{0}, frames_out_{0}, bad_frames_{0}, send_failures_{0}, refused_{0};
 };

@@ -24,6 +24,32 @@ inline std::uint64_t be(unsigned char const* p, int n) {
   for (int i = 0; i < n; ++i) v = (v << 8) | p[i];
   return v;
 }
+
+/// Unpacks `bytes` into a per-thread msgpack zone that is reused from one decode to the next
+/// (msgpack::unpack would allocate a zone and its 8 KiB chunk for every message), then calls
+/// f(object). The zone is cleared afterwards (it keeps one chunk). A nested decode on the same
+/// thread gets a zone of its own.
+template <class F>
+decltype(auto) with_unpacked(std::string_view bytes, msgpack::unpack_limit const& ul, F&& f) {
+  struct scratch {
+    msgpack::zone zone;
+    bool busy = false;
+  };
+  thread_local scratch s;
+  if (s.busy) {
+    msgpack::zone own;
+    return f(msgpack::unpack(own, bytes.data(), bytes.size(), nullptr, nullptr, ul));
+  }
+  s.busy = true;
+  struct release {
+    scratch& s;
+    ~release() {
+      s.zone.clear();
+      s.busy = false;
+    }
+  } r{s};
+  return f(msgpack::unpack(s.zone, bytes.data(), bytes.size(), nullptr, nullptr, ul));
+}
 }  // namespace detail
 
 /// Checks that [data, data+size) holds exactly one well-formed msgpack object within `lim`:
@@ -121,8 +147,7 @@ result<void> decode_into(std::string_view bytes, T& v, limits const& lim = {}) {
   try {
     std::size_t const n = bytes.size();
     msgpack::unpack_limit ul(n, n, n, n, n, lim.max_depth);
-    msgpack::object_handle oh = msgpack::unpack(bytes.data(), n, nullptr, nullptr, ul);
-    oh.get().convert(v);
+    detail::with_unpacked(bytes, ul, [&](msgpack::object const& o) { o.convert(v); });
     return {};
   } catch (msgpack::type_error const&) {
     return fail(errc::bad_message, "msgpack body does not have the expected type " + std::string(type_name<T>()));

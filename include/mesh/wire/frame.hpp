@@ -139,43 +139,43 @@ inline result<header> decode_header(std::string_view bytes, limits const& lim = 
   if (auto ok = validate(bytes, hl); !ok) return fail(errc::bad_message, "frame header: " + ok.error().message);
   try {
     std::size_t const n = bytes.size();
-    msgpack::object_handle oh = msgpack::unpack(bytes.data(), n, nullptr, nullptr, msgpack::unpack_limit(n, n, n, n, n, 2));
-    msgpack::object const& o = oh.get();
-    if (o.type != msgpack::type::ARRAY || o.via.array.size < 3)
-      return fail(errc::bad_message, "frame header is not an array of at least 3 fields");
-    auto const* a = o.via.array.ptr;
-    auto const size = o.via.array.size;
-    std::uint8_t ver = 0, k = 0;
-    header h;
-    if (!detail::read(a[0], ver) || !detail::read(a[1], k) || !detail::read(a[2], h.request_id))
-      return fail(errc::bad_message, "frame header fields have wrong types");
-    if (ver != protocol_version)
-      return fail(errc::bad_message, "unsupported protocol version " + std::to_string(ver) + " (this node speaks " +
-                                         std::to_string(protocol_version) + ")");
-    if (k > static_cast<std::uint8_t>(kind::control)) return fail(errc::bad_message, "unknown frame kind " + std::to_string(k));
-    h.k = static_cast<kind>(k);
-    bool ok = true;
-    switch (h.k) {
-      case kind::call:
-      case kind::cast:
-        ok = size == 9 && detail::read(a[3], h.fingerprint) && detail::read(a[4], h.actor) && detail::read(a[5], h.id) &&
-             detail::read(a[6], h.message_index) && detail::read(a[7], h.timeout_ms) && detail::read(a[8], h.has_init);
-        break;
-      case kind::reply: ok = size == 4 && detail::read(a[3], h.node); break;
-      case kind::error: {
-        std::uint16_t c = 0;
-        ok = size == 5 && detail::read(a[3], c) && detail::read(a[4], h.text);
-        h.code = static_cast<errc>(c);
-        if (ok && (h.code == errc::ok || !is_known(h.code))) {
-          h.text = "peer sent unknown error code " + std::to_string(c) + ": " + h.text;
-          h.code = errc::bad_message;
+    return detail::with_unpacked(bytes, msgpack::unpack_limit(n, n, n, n, n, 2), [&](msgpack::object const& o) -> result<header> {
+      if (o.type != msgpack::type::ARRAY || o.via.array.size < 3)
+        return fail(errc::bad_message, "frame header is not an array of at least 3 fields");
+      auto const* a = o.via.array.ptr;
+      auto const size = o.via.array.size;
+      std::uint8_t ver = 0, k = 0;
+      header h;
+      if (!detail::read(a[0], ver) || !detail::read(a[1], k) || !detail::read(a[2], h.request_id))
+        return fail(errc::bad_message, "frame header fields have wrong types");
+      if (ver != protocol_version)
+        return fail(errc::bad_message, "unsupported protocol version " + std::to_string(ver) + " (this node speaks " +
+                                           std::to_string(protocol_version) + ")");
+      if (k > static_cast<std::uint8_t>(kind::control)) return fail(errc::bad_message, "unknown frame kind " + std::to_string(k));
+      h.k = static_cast<kind>(k);
+      bool ok = true;
+      switch (h.k) {
+        case kind::call:
+        case kind::cast:
+          ok = size == 9 && detail::read(a[3], h.fingerprint) && detail::read(a[4], h.actor) && detail::read(a[5], h.id) &&
+               detail::read(a[6], h.message_index) && detail::read(a[7], h.timeout_ms) && detail::read(a[8], h.has_init);
+          break;
+        case kind::reply: ok = size == 4 && detail::read(a[3], h.node); break;
+        case kind::error: {
+          std::uint16_t c = 0;
+          ok = size == 5 && detail::read(a[3], c) && detail::read(a[4], h.text);
+          h.code = static_cast<errc>(c);
+          if (ok && (h.code == errc::ok || !is_known(h.code))) {
+            h.text = "peer sent unknown error code " + std::to_string(c) + ": " + h.text;
+            h.code = errc::bad_message;
+          }
+          break;
         }
-        break;
+        case kind::control: ok = size == 4 && detail::read(a[3], h.control); break;
       }
-      case kind::control: ok = size == 4 && detail::read(a[3], h.control); break;
-    }
-    if (!ok) return fail(errc::bad_message, "frame header of kind " + std::to_string(k) + " has wrong arity or field types");
-    return h;
+      if (!ok) return fail(errc::bad_message, "frame header of kind " + std::to_string(k) + " has wrong arity or field types");
+      return h;
+    });
   } catch (std::exception const& e) {
     return fail(errc::bad_message, std::string("malformed frame header: ") + e.what());
   }
