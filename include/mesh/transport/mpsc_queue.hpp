@@ -62,6 +62,12 @@ class mpsc_queue {
   /// Consumer: the sleep is over (woken or timed out); producers stop ringing.
   void end_sleep() noexcept { sleeping_.store(false, std::memory_order_relaxed); }
 
+  /// Rings the doorbell unconditionally (any thread): wakes a consumer sleeping on fd().
+  void ring() noexcept {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto r = ::write(fd_, &one, sizeof one);
+  }
+
   /// Consumer: resets the doorbell after fd() was reported readable.
   void clear_doorbell() noexcept {
     std::uint64_t v;
