@@ -201,8 +201,11 @@ class service {
         // Commands queued before this one (maybe by this thread) go first: per-sender order.
         bool const drained = cmds_.drain([&](command&& q) { handle(std::move(q)); }) > 0;
         zmq::socket_t* used = handle(std::move(c));
-        // Our sends may have eaten the ZMQ_FD signal of a message the I/O thread sleeps on.
-        if (drained ? messages_waiting() : used && (used->get(zmq::sockopt::events) & ZMQ_POLLIN)) cmds_.ring();
+        // Our sends may have eaten the ZMQ_FD signal of a message the I/O thread sleeps on. (It
+        // announces its sleep under the lock; if it has not, it checks every socket before it does.)
+        if (cmds_.consumer_sleeping() &&
+            (drained ? messages_waiting() : used && (used->get(zmq::sockopt::events) & ZMQ_POLLIN)))
+          cmds_.ring();
       }
       unlock_io();
       return;

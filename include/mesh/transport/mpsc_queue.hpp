@@ -59,6 +59,9 @@ class mpsc_queue {
     return true;
   }
 
+  /// True between prepare_sleep() and end_sleep() (until a push rang the doorbell).
+  bool consumer_sleeping() const noexcept { return sleeping_.load(std::memory_order_seq_cst); }
+
   /// Consumer: the sleep is over (woken or timed out); producers stop ringing.
   void end_sleep() noexcept { sleeping_.store(false, std::memory_order_relaxed); }
 
