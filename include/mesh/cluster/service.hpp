@@ -300,16 +300,18 @@ class service {
   }
 
   bool send_parts(zmq::socket_t& s, wire::frame const& f, std::string const* routing_id = nullptr) {
-    auto parts = wire::encode_frame(f);
+    // The parts of wire::encode_frame, sent without building them: header, then the body as is.
+    wire::encode_header_to(tx_header_, f.h);
+    std::size_t const n = 1 + f.body.size();
     try {
       if (routing_id && !s.send(zmq::buffer(*routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
         ++send_failures_;
         return false;
       }
-      for (std::size_t i = 0; i < parts.size(); ++i) {
+      for (std::size_t i = 0; i < n; ++i) {
         auto flags = zmq::send_flags::dontwait;
-        if (i + 1 < parts.size()) flags = flags | zmq::send_flags::sndmore;
-        if (!s.send(zmq::buffer(parts[i]), flags)) {
+        if (i + 1 < n) flags = flags | zmq::send_flags::sndmore;
+        if (!s.send(zmq::buffer(i == 0 ? tx_header_ : f.body[i - 1]), flags)) {
           ++send_failures_;
           return false;
         }
@@ -335,8 +337,8 @@ class service {
   }
 
   result<wire::frame> decode(std::vector<zmq::message_t> const& parts, std::size_t first) {
-    std::vector<std::string_view> views;
-    views.reserve(parts.size());
+    auto& views = rx_views_;
+    views.clear();
     for (std::size_t i = first; i < parts.size(); ++i) views.emplace_back(parts[i].data<char>(), parts[i].size());
     wire::limits lim;
     lim.max_payload_bytes = core_.config().max_payload_bytes;
@@ -731,6 +733,8 @@ class service {
   std::vector<peer*> poll_peers_;
   bool poll_dirty_ = true;
   std::vector<zmq::message_t> rx_parts_;
+  std::vector<std::string_view> rx_views_;
+  std::string tx_header_;
   std::vector<completion> completions_;  // run by unlock_io()
   std::atomic<bool> io_closed_{false};   // leave() closed the sockets
 
