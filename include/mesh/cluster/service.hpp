@@ -11,11 +11,14 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include <poll.h>
+
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <set>
 #include <string>
@@ -77,6 +80,7 @@ class service {
       throw mesh::exception(fail(errc::invalid_argument, "cannot bind '" + core_.config().listen + "': " + e.what()));
     }
     endpoint_ = router_.get(zmq::sockopt::last_endpoint);
+    router_fd_ = router_.get(zmq::sockopt::fd);
     for (auto const& s : core_.config().seeds)
       if (s != endpoint_) contact(s);
     thread_ = std::thread([this] { loop(); });
@@ -92,7 +96,7 @@ class service {
   /// Leaves the cluster: tells every peer, fails pending calls, joins the I/O thread.
   void stop() {
     if (stopped_.exchange(true)) return;
-    cmds_.push(command{command::stop, {}, {}, {}, {}, {}});
+    cmds_.ring();
     if (thread_.joinable()) thread_.join();
   }
 
@@ -102,7 +106,7 @@ class service {
       cb(detail::error_frame(0, errc::shutting_down, "node is leaving the cluster"));
       return;
     }
-    cmds_.push(command{command::request, node, {}, std::move(f), deadline, std::move(cb)});
+    submit(command{command::request, node, {}, std::move(f), deadline, std::move(cb)});
   }
 
   /// Announces this node's capabilities to every peer now (not only at the next heartbeat).
@@ -120,7 +124,7 @@ class service {
 
  private:
   struct command {
-    enum kind_t { request, reply, announce, stop } k;
+    enum kind_t { request, reply, announce } k;
     std::string node;        // request: target member
     std::string routing_id;  // reply: ROUTER identity of the requester
     wire::frame frame;
@@ -133,6 +137,7 @@ class service {
     std::string name;  // empty until it heartbeats us (a seed we only know by endpoint)
     std::uint64_t incarnation = 0;
     std::unique_ptr<zmq::socket_t> dealer;
+    int dealer_fd = -1;      // its ZMQ_FD, polled while the I/O lock is free
     std::string routing_id;  // its DEALER's identity as seen by our ROUTER
     clock::time_point last_seen{};
     bool member = false;      // heard from directly and accepted
@@ -145,88 +150,168 @@ class service {
     callback cb;
   };
 
+  struct completion {
+    callback cb;
+    wire::frame f;
+  };
+
   // ---- I/O thread ---------------------------------------------------------------------------
+
+  // ---- who may touch the sockets ------------------------------------------------------------
+  //
+  // Every socket and all I/O state below belong to whoever holds io_m_: usually the I/O thread,
+  // which releases it only while it sleeps in poll(2) on the sockets' ZMQ_FDs and the command
+  // doorbell. A thread that sends (a caller's request, a worker's reply) takes it with try_lock
+  // and sends itself, saving two thread hand-offs per round trip; when the lock is busy the
+  // command goes through the queue as before. Callbacks (call completions) never run under the
+  // lock: they are collected in completions_ and run by the thread that releases it.
+  //
+  // ZMQ_FD is edge-like: any libzmq call on a socket may consume the signal of a message that
+  // just arrived. So the I/O thread reads every socket until EAGAIN and checks ZMQ_EVENTS on all
+  // of them before it sleeps, and a direct sender checks ZMQ_EVENTS after its send and rings the
+  // doorbell when a message is waiting that the sleeping I/O thread could no longer see.
+
+  bool holds_io_lock() const noexcept { return io_owner_.load(std::memory_order_relaxed) == std::this_thread::get_id(); }
+
+  void lock_io() {
+    io_m_.lock();
+    io_owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  }
+
+  /// Releases the I/O lock and runs the callbacks completed meanwhile.
+  void unlock_io() {
+    std::vector<completion> done;
+    done.swap(completions_);
+    io_owner_.store(std::thread::id{}, std::memory_order_relaxed);
+    io_m_.unlock();
+    for (auto& c : done) c.cb(std::move(c.f));
+  }
+
+  /// Completes a request (run after the I/O lock is released).
+  void finish(callback&& cb, wire::frame&& f) { completions_.push_back(completion{std::move(cb), std::move(f)}); }
+
+  /// Sends a request or reply from any thread: at once when the I/O lock is free, else queued.
+  void submit(command&& c) {
+    if (!holds_io_lock() && io_m_.try_lock()) {
+      io_owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+      if (io_closed_.load(std::memory_order_relaxed)) {
+        if (c.k == command::request && c.cb)
+          finish(std::move(c.cb), detail::error_frame(0, errc::shutting_down, "node is leaving the cluster"));
+      } else {
+        // Commands queued before this one (maybe by this thread) go first: per-sender order.
+        bool const drained = cmds_.drain([&](command&& q) { handle(std::move(q)); }) > 0;
+        zmq::socket_t* used = handle(std::move(c));
+        // Our sends may have eaten the ZMQ_FD signal of a message the I/O thread sleeps on. (It
+        // announces its sleep under the lock; if it has not, it checks every socket before it does.)
+        if (cmds_.consumer_sleeping() &&
+            (drained ? messages_waiting() : used && (used->get(zmq::sockopt::events) & ZMQ_POLLIN)))
+          cmds_.ring();
+      }
+      unlock_io();
+      return;
+    }
+    cmds_.push(std::move(c));
+  }
+
+  /// Rebuilds the poll set (ROUTER, command doorbell, one DEALER per peer) after peers changed.
+  void rebuild_poll_items() {
+    poll_fds_.clear();
+    poll_peers_.clear();
+    poll_fds_.push_back({router_fd_, POLLIN, 0});
+    poll_fds_.push_back({cmds_.fd(), POLLIN, 0});
+    for (auto& [ep, p] : peers_)
+      if (p.dealer) {
+        poll_fds_.push_back({p.dealer_fd, POLLIN, 0});
+        poll_peers_.push_back(&p);
+      }
+    poll_dirty_ = false;
+  }
+
+  /// True when a socket holds a message (ZMQ_EVENTS; this also re-arms its ZMQ_FD).
+  bool messages_waiting() {
+    if (router_.get(zmq::sockopt::events) & ZMQ_POLLIN) return true;
+    for (auto* p : poll_peers_)
+      if (p->dealer && (p->dealer->get(zmq::sockopt::events) & ZMQ_POLLIN)) return true;
+    return false;
+  }
 
   void loop() {
     auto const hb = core_.config().heartbeat_interval;
     auto next_tick = clock::now();
-    bool running = true;
-    while (running) {
-      std::vector<zmq::pollitem_t> items;
-      items.push_back({router_.handle(), 0, ZMQ_POLLIN, 0});
-      items.push_back({nullptr, cmds_.fd(), ZMQ_POLLIN, 0});
-      std::vector<std::string> order;  // endpoints: read_router() may drop a peer before its turn
-      for (auto& [ep, p] : peers_)
-        if (p.dealer) {
-          items.push_back({p.dealer->handle(), 0, ZMQ_POLLIN, 0});
-          order.push_back(ep);
-        }
-      auto const wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - clock::now());
-      try {
-        zmq::poll(items.data(), items.size(), std::max(std::chrono::milliseconds(0), std::min(wait, std::chrono::milliseconds(20))));
-      } catch (zmq::error_t const&) {
-        continue;  // EINTR
-      }
-      if (items[0].revents & ZMQ_POLLIN) read_router();
-      for (std::size_t i = 0; i < order.size(); ++i) {
-        if (!(items[2 + i].revents & ZMQ_POLLIN)) continue;
-        auto it = peers_.find(order[i]);  // gone, or replaced by a new socket: skip this round
-        if (it != peers_.end() && it->second.dealer && it->second.dealer->handle() == items[2 + i].socket)
-          read_dealer(it->second);
-      }
-      if (items[1].revents & ZMQ_POLLIN) {
-        cmds_.drain([&](command&& c) {
-          if (c.k == command::stop) running = false;
-          else handle(std::move(c));
-        });
-      }
-      auto const now = clock::now();
+    lock_io();
+    while (!stopped_.load()) {
+      if (poll_dirty_) rebuild_poll_items();
+      bool busy = read_router() > 0;
+      // read_router() may drop or replace peers: their entries are stale until the rebuild.
+      for (std::size_t i = 0; i < poll_peers_.size() && !poll_dirty_; ++i) busy |= read_dealer(*poll_peers_[i]) > 0;
+      busy |= cmds_.drain([&](command&& c) { handle(std::move(c)); }) > 0;
+      auto now = clock::now();
       expire_pending(now);
       if (now >= next_tick) {
         tick(now);
         next_tick = now + hb;
+        now = clock::now();
       }
+      if (poll_dirty_) rebuild_poll_items();
+      // Sleep only when nothing is left: no message in any socket, no command queued.
+      auto const wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - now);
+      auto const timeout = std::max(std::chrono::milliseconds(0), std::min(wait, std::chrono::milliseconds(20)));
+      bool const sleeping = !busy && timeout.count() > 0 && !messages_waiting() && cmds_.prepare_sleep();
+      unlock_io();
+      if (sleeping) {
+        int const rc = ::poll(poll_fds_.data(), static_cast<nfds_t>(poll_fds_.size()), static_cast<int>(timeout.count()));
+        cmds_.end_sleep();
+        if (rc > 0 && (poll_fds_[1].revents & POLLIN)) cmds_.clear_doorbell();
+      }
+      lock_io();
     }
+    cmds_.drain([&](command&& c) { handle(std::move(c)); });  // sent before the leave, as queued
     leave();
+    unlock_io();
   }
 
-  void handle(command&& c) {
+  /// Runs a command; returns the socket it sent on, if any.
+  zmq::socket_t* handle(command&& c) {
     switch (c.k) {
-      case command::request: send_request(std::move(c)); break;
-      case command::reply: send_router(c.routing_id, c.frame); break;
-      case command::announce: heartbeat_all(); break;
-      case command::stop: break;
+      case command::request: return send_request(std::move(c));
+      case command::reply: send_router(c.routing_id, c.frame); return &router_;
+      case command::announce: heartbeat_all(); return nullptr;
     }
+    return nullptr;
   }
 
-  void send_request(command&& c) {
+  zmq::socket_t* send_request(command&& c) {
     peer* p = find_member(c.node);
     if (!p || !p->dealer) {
       ++send_failures_;
-      c.cb(detail::error_frame(c.frame.h.request_id, errc::node_unreachable, "node '" + c.node + "' is not a reachable member"));
-      return;
+      finish(std::move(c.cb), detail::error_frame(c.frame.h.request_id, errc::node_unreachable,
+                                                  "node '" + c.node + "' is not a reachable member"));
+      return nullptr;
     }
     std::uint64_t const id = ++next_request_id_;
     c.frame.h.request_id = id;
     bool const expects_reply = c.frame.h.k == wire::kind::call;
     if (!send_parts(*p->dealer, c.frame)) {
-      c.cb(detail::error_frame(id, errc::overloaded, "send queue to node '" + c.node + "' is full"));
-      return;
+      finish(std::move(c.cb), detail::error_frame(id, errc::overloaded, "send queue to node '" + c.node + "' is full"));
+      return p->dealer.get();
     }
-    if (expects_reply) pending_.emplace(id, pending{c.node, c.deadline, std::move(c.cb)});
+    if (expects_reply) pending_.emplace(id, pending{std::move(c.node), c.deadline, std::move(c.cb)});
+    return p->dealer.get();
   }
 
   bool send_parts(zmq::socket_t& s, wire::frame const& f, std::string const* routing_id = nullptr) {
-    auto parts = wire::encode_frame(f);
+    // The parts of wire::encode_frame, sent without building them: header, then the body as is.
+    wire::encode_header_to(tx_header_, f.h);
+    std::size_t const n = 1 + f.body.size();
     try {
       if (routing_id && !s.send(zmq::buffer(*routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
         ++send_failures_;
         return false;
       }
-      for (std::size_t i = 0; i < parts.size(); ++i) {
+      for (std::size_t i = 0; i < n; ++i) {
         auto flags = zmq::send_flags::dontwait;
-        if (i + 1 < parts.size()) flags = flags | zmq::send_flags::sndmore;
-        if (!s.send(zmq::buffer(parts[i]), flags)) {
+        if (i + 1 < n) flags = flags | zmq::send_flags::sndmore;
+        if (!s.send(zmq::buffer(i == 0 ? tx_header_ : f.body[i - 1]), flags)) {
           ++send_failures_;
           return false;
         }
@@ -252,17 +337,18 @@ class service {
   }
 
   result<wire::frame> decode(std::vector<zmq::message_t> const& parts, std::size_t first) {
-    std::vector<std::string_view> views;
-    views.reserve(parts.size());
+    auto& views = rx_views_;
+    views.clear();
     for (std::size_t i = first; i < parts.size(); ++i) views.emplace_back(parts[i].data<char>(), parts[i].size());
     wire::limits lim;
     lim.max_payload_bytes = core_.config().max_payload_bytes;
     return wire::decode_frame(views, lim);
   }
 
-  void read_router() {
-    std::vector<zmq::message_t> parts;
-    for (int n = 0; n < 1024 && recv_all(router_, parts); ++n) {
+  int read_router() {
+    auto& parts = rx_parts_;
+    int n = 0;
+    for (; n < 1024 && recv_all(router_, parts); ++n) {
       ++frames_in_;
       if (parts.size() < 2) {
         ++bad_frames_;
@@ -281,11 +367,13 @@ class service {
       }
       on_router_frame(rid, std::move(*f));
     }
+    return n;
   }
 
-  void read_dealer(peer& p) {
-    std::vector<zmq::message_t> parts;
-    for (int n = 0; n < 1024 && p.dealer && recv_all(*p.dealer, parts); ++n) {
+  int read_dealer(peer& p) {
+    auto& parts = rx_parts_;
+    int n = 0;
+    for (; n < 1024 && p.dealer && recv_all(*p.dealer, parts); ++n) {
       ++frames_in_;
       auto f = decode(parts, 0);
       if (!f) {
@@ -300,7 +388,7 @@ class service {
           if (it == pending_.end()) break;  // late reply after a timeout: dropped
           auto cb = std::move(it->second.cb);
           pending_.erase(it);
-          cb(std::move(*f));
+          finish(std::move(cb), std::move(*f));
           break;
         }
         case wire::kind::control:
@@ -309,6 +397,7 @@ class service {
         default: ++bad_frames_; break;
       }
     }
+    return n;
   }
 
   void on_router_frame(std::string const& rid, wire::frame&& f) {
@@ -342,7 +431,7 @@ class service {
     if (is_call) {
       respond = [this, rid](wire::frame&& r) {
         if (stopped_.load()) return;
-        cmds_.push(command{command::reply, {}, rid, std::move(r), {}, {}});
+        submit(command{command::reply, {}, rid, std::move(r), {}, {}});
       };
     }
     table->deliver_remote(std::move(f), std::move(respond));
@@ -481,6 +570,8 @@ class service {
       p.dealer->set(zmq::sockopt::reconnect_ivl, 100);
       p.dealer->set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(core_.config().max_payload_bytes + 64 * 1024));
       p.dealer->connect(endpoint);
+      p.dealer_fd = p.dealer->get(zmq::sockopt::fd);
+      poll_dirty_ = true;
     }
     return p;
   }
@@ -495,7 +586,7 @@ class service {
         auto cb = std::move(it->second.cb);
         auto id = it->first;
         it = pending_.erase(it);
-        cb(detail::error_frame(id, code, why));
+        finish(std::move(cb), detail::error_frame(id, code, why));
       } else {
         ++it;
       }
@@ -504,6 +595,7 @@ class service {
     by_routing_id_.erase(p.routing_id);
     core_.members().remove(name);
     peers_.erase(p.endpoint);  // closes the DEALER
+    poll_dirty_ = true;
   }
 
   void send_heartbeat(peer& p) {
@@ -548,6 +640,7 @@ class service {
       std::string const name = it->second.name;
       tombstones_[name] = it->second.incarnation;
       peers_.erase(it);
+      poll_dirty_ = true;
       core_.log("incompatible node '" + name + "' at " + ep + " is gone; removing it");
       if (!find_member(name)) core_.members().remove(name);
     }
@@ -585,7 +678,7 @@ class service {
         auto cb = std::move(it->second.cb);
         auto id = it->first;
         it = pending_.erase(it);
-        cb(detail::error_frame(id, errc::timeout, "no reply before the deadline"));
+        finish(std::move(cb), detail::error_frame(id, errc::timeout, "no reply before the deadline"));
       } else {
         ++it;
       }
@@ -599,13 +692,16 @@ class service {
     f.body.push_back(wire::encode(self_info()));
     for (auto& [ep, p] : peers_)
       if (p.dealer && p.member) send_parts(*p.dealer, f);
-    for (auto& [id, p] : pending_) p.cb(detail::error_frame(id, errc::shutting_down, "node is leaving the cluster"));
+    for (auto& [id, p] : pending_) finish(std::move(p.cb), detail::error_frame(id, errc::shutting_down, "node is leaving the cluster"));
     pending_.clear();
-    // Commands that raced the stop: fail requests so no caller waits for its deadline.
-    cmds_.drain([](command&& c) {
-      if (c.k == command::request && c.cb) c.cb(detail::error_frame(0, errc::shutting_down, "node is leaving the cluster"));
+    // Commands that raced the stop: fail requests so no caller waits for its deadline. Senders
+    // that get the lock from now on see io_closed_ and queue; the destructor's drain fails those.
+    io_closed_.store(true);
+    cmds_.drain([&](command&& c) {
+      if (c.k == command::request && c.cb) finish(std::move(c.cb), detail::error_frame(0, errc::shutting_down, "node is leaving the cluster"));
     });
     peers_.clear();
+    poll_dirty_ = true;
     router_.close();
   }
 
@@ -615,6 +711,9 @@ class service {
   std::string endpoint_;
   std::uint64_t incarnation_ = 0;
   transport::mpsc_queue<command> cmds_;
+  int router_fd_ = -1;
+  std::mutex io_m_;  // owns every socket and the I/O state below (see "who may touch the sockets")
+  std::atomic<std::thread::id> io_owner_{};
   std::thread thread_;
   std::atomic<bool> stopped_{false};
 
@@ -630,6 +729,14 @@ class service {
   std::uint64_t rebalanced_version_ = 0;
   int rebalance_passes_left_ = 0;
   clock::time_point next_expiry_scan_{};
+  std::vector<pollfd> poll_fds_;  // ROUTER, doorbell, then one DEALER per poll_peers_
+  std::vector<peer*> poll_peers_;
+  bool poll_dirty_ = true;
+  std::vector<zmq::message_t> rx_parts_;
+  std::vector<std::string_view> rx_views_;
+  std::string tx_header_;
+  std::vector<completion> completions_;  // run by unlock_io()
+  std::atomic<bool> io_closed_{false};   // leave() closed the sockets
 
   std::atomic<std::uint64_t> frames_in_{0}, frames_out_{0}, bad_frames_{0}, send_failures_{0}, refused_{0};
 };

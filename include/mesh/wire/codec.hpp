@@ -24,6 +24,32 @@ inline std::uint64_t be(unsigned char const* p, int n) {
   for (int i = 0; i < n; ++i) v = (v << 8) | p[i];
   return v;
 }
+
+/// Unpacks `bytes` into a per-thread msgpack zone that is reused from one decode to the next
+/// (msgpack::unpack would allocate a zone and its 8 KiB chunk for every message), then calls
+/// f(object). The zone is cleared afterwards (it keeps one chunk). A nested decode on the same
+/// thread gets a zone of its own.
+template <class F>
+decltype(auto) with_unpacked(std::string_view bytes, msgpack::unpack_limit const& ul, F&& f) {
+  struct scratch {
+    msgpack::zone zone;
+    bool busy = false;
+  };
+  thread_local scratch s;
+  if (s.busy) {
+    msgpack::zone own;
+    return f(msgpack::unpack(own, bytes.data(), bytes.size(), nullptr, nullptr, ul));
+  }
+  s.busy = true;
+  struct release {
+    scratch& s;
+    ~release() {
+      s.zone.clear();
+      s.busy = false;
+    }
+  } r{s};
+  return f(msgpack::unpack(s.zone, bytes.data(), bytes.size(), nullptr, nullptr, ul));
+}
 }  // namespace detail
 
 /// Checks that [data, data+size) holds exactly one well-formed msgpack object within `lim`:
@@ -120,29 +146,6 @@ std::string encode(T const& v) {
 }
 
 namespace detail {
-/// A parsed msgpack object tree and the zone that owns it. Parsing and destruction are shared by
-/// every message type (out of line), so each decode<T> adds only its conversion.
-struct parsed {
-  msgpack::object_handle handle;
-  parsed() = default;
-  parsed(parsed const&) = delete;
-  parsed& operator=(parsed const&) = delete;
-  [[gnu::noinline]] ~parsed() {}
-
-  /// Validates `bytes` against `lim`, then parses them (msgpack-c's allocation is bounded by the size).
-  [[gnu::noinline]] result<void> parse(std::string_view bytes, limits const& lim) {
-    if (auto ok = validate(bytes, lim); !ok) return ok;
-    try {
-      std::size_t const n = bytes.size();
-      msgpack::unpack_limit ul(n, n, n, n, n, lim.max_depth);
-      handle = msgpack::unpack(bytes.data(), n, nullptr, nullptr, ul);
-      return {};
-    } catch (std::exception const& e) {
-      return fail(errc::bad_message, std::string("malformed msgpack body: ") + e.what());
-    }
-  }
-};
-
 [[gnu::cold, gnu::noinline]] inline error mistyped(std::string_view type) {
   return fail(errc::bad_message, "msgpack body does not have the expected type " + std::string(type));
 }
@@ -157,13 +160,15 @@ void convert_erased(msgpack::object const& o, void* v) {
   else o.convert(*static_cast<T*>(v));
 }
 
-/// Parse + convert + error mapping, written once: each decode<T> only supplies its converter.
+/// Validate + parse (into the thread's reused zone) + convert + error mapping, written once: each
+/// decode<T> only supplies its converter.
 [[gnu::noinline]] inline result<void> decode_erased(std::string_view bytes, limits const& lim, void* v, convert_fn conv,
                                                     std::string_view type) {
-  parsed p;
-  if (auto ok = p.parse(bytes, lim); !ok) return ok;
+  if (auto ok = validate(bytes, lim); !ok) return ok;
   try {
-    conv(p.handle.get(), v);
+    std::size_t const n = bytes.size();
+    msgpack::unpack_limit ul(n, n, n, n, n, lim.max_depth);
+    with_unpacked(bytes, ul, [&](msgpack::object const& o) { conv(o, v); });
     return {};
   } catch (msgpack::type_error const&) {
     return mistyped(type);

@@ -10,6 +10,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace mesh::wire {
@@ -89,9 +90,9 @@ bool read(msgpack::object const& o, T& out) {
 }
 }  // namespace detail
 
-/// Encodes the header part of a frame.
-inline std::string encode_header(header const& h) {
-  std::string out;
+/// Encodes the header part of a frame into `out` (replacing its contents; its capacity is reused).
+inline void encode_header_to(std::string& out, header const& h) {
+  out.clear();
   struct writer {
     std::string* s;
     void write(char const* d, std::size_t k) { s->append(d, k); }
@@ -119,6 +120,12 @@ inline std::string encode_header(header const& h) {
       pk.pack(v); pk.pack(static_cast<std::uint8_t>(h.k)); pk.pack(h.request_id); pk.pack(h.control);
       break;
   }
+}
+
+/// Encodes the header part of a frame.
+inline std::string encode_header(header const& h) {
+  std::string out;
+  encode_header_to(out, h);
   return out;
 }
 
@@ -131,51 +138,131 @@ inline std::vector<std::string> encode_frame(frame const& f) {
   return parts;
 }
 
+namespace detail {
+/// Reads the headers of the hot kinds (call, cast, reply) in the exact form encode_header
+/// writes them, without msgpack-c. Returns false on anything else (another kind, version or
+/// encoding, a value out of range...), and decode_header then takes the general path, which
+/// decides. So it accepts only input the general path accepts, with the same result.
+/// `b` has passed validate(): every length is backed by bytes and there is one object.
+inline bool decode_header_fast(std::string_view b, header& h) {
+  auto const* p = reinterpret_cast<unsigned char const*>(b.data());
+  auto const* const end = p + b.size();
+  auto uint = [&](std::uint64_t max, auto& out) {
+    if (p >= end) return false;
+    std::uint64_t v;
+    unsigned char const c = *p++;
+    if (c <= 0x7f) {
+      v = c;
+    } else {
+      int n;
+      switch (c) {
+        case 0xcc: n = 1; break;
+        case 0xcd: n = 2; break;
+        case 0xce: n = 4; break;
+        case 0xcf: n = 8; break;
+        default: return false;
+      }
+      if (end - p < n) return false;
+      v = be(p, n);
+      p += n;
+    }
+    if (v > max) return false;
+    out = static_cast<std::remove_reference_t<decltype(out)>>(v);
+    return true;
+  };
+  auto str = [&](std::string& out) {
+    if (p >= end) return false;
+    unsigned char const c = *p++;
+    std::size_t n;
+    if (c >= 0xa0 && c <= 0xbf) {
+      n = c & 0x1fu;
+    } else {
+      int w;
+      switch (c) {
+        case 0xd9: w = 1; break;
+        case 0xda: w = 2; break;
+        case 0xdb: w = 4; break;
+        default: return false;
+      }
+      if (end - p < w) return false;
+      n = static_cast<std::size_t>(be(p, w));
+      p += w;
+    }
+    if (static_cast<std::size_t>(end - p) < n) return false;
+    out.assign(reinterpret_cast<char const*>(p), n);
+    p += n;
+    return true;
+  };
+  if (p >= end) return false;
+  unsigned char const a = *p++;
+  if (a < 0x90 || a > 0x9f) return false;  // fixarray only
+  std::size_t const size = a & 0x0fu;
+  std::uint8_t ver = 0, k = 0;
+  if (size < 3 || !uint(0xff, ver) || !uint(0xff, k) || !uint(~std::uint64_t{0}, h.request_id)) return false;
+  if (ver != protocol_version) return false;
+  if (k == static_cast<std::uint8_t>(kind::call) || k == static_cast<std::uint8_t>(kind::cast)) {
+    if (size != 9 || !uint(~std::uint64_t{0}, h.fingerprint) || !str(h.actor) || !str(h.id) ||
+        !uint(0xffffffffu, h.message_index) || !uint(0xffffffffu, h.timeout_ms) || p >= end)
+      return false;
+    unsigned char const t = *p++;
+    if (t != 0xc2 && t != 0xc3) return false;
+    h.has_init = t == 0xc3;
+  } else if (k == static_cast<std::uint8_t>(kind::reply)) {
+    if (size != 4 || !str(h.node)) return false;
+  } else {
+    return false;  // error and control frames are rare: the general path reads them
+  }
+  h.k = static_cast<kind>(k);
+  return p == end;
+}
+}  // namespace detail
+
 /// Decodes a header part. Wrong version, unknown kind, wrong arity or types: errc::bad_message.
 inline result<header> decode_header(std::string_view bytes, limits const& lim = {}) {
   limits hl = lim;
   if (hl.max_payload_bytes > max_header_bytes) hl.max_payload_bytes = max_header_bytes;  // headers are small
   hl.max_depth = 2;
   if (auto ok = validate(bytes, hl); !ok) return fail(errc::bad_message, "frame header: " + ok.error().message);
+  if (header fast; detail::decode_header_fast(bytes, fast)) return fast;
   try {
     std::size_t const n = bytes.size();
-    msgpack::object_handle oh = msgpack::unpack(bytes.data(), n, nullptr, nullptr, msgpack::unpack_limit(n, n, n, n, n, 2));
-    msgpack::object const& o = oh.get();
-    if (o.type != msgpack::type::ARRAY || o.via.array.size < 3)
-      return fail(errc::bad_message, "frame header is not an array of at least 3 fields");
-    auto const* a = o.via.array.ptr;
-    auto const size = o.via.array.size;
-    std::uint8_t ver = 0, k = 0;
-    header h;
-    if (!detail::read(a[0], ver) || !detail::read(a[1], k) || !detail::read(a[2], h.request_id))
-      return fail(errc::bad_message, "frame header fields have wrong types");
-    if (ver != protocol_version)
-      return fail(errc::bad_message, "unsupported protocol version " + std::to_string(ver) + " (this node speaks " +
-                                         std::to_string(protocol_version) + ")");
-    if (k > static_cast<std::uint8_t>(kind::control)) return fail(errc::bad_message, "unknown frame kind " + std::to_string(k));
-    h.k = static_cast<kind>(k);
-    bool ok = true;
-    switch (h.k) {
-      case kind::call:
-      case kind::cast:
-        ok = size == 9 && detail::read(a[3], h.fingerprint) && detail::read(a[4], h.actor) && detail::read(a[5], h.id) &&
-             detail::read(a[6], h.message_index) && detail::read(a[7], h.timeout_ms) && detail::read(a[8], h.has_init);
-        break;
-      case kind::reply: ok = size == 4 && detail::read(a[3], h.node); break;
-      case kind::error: {
-        std::uint16_t c = 0;
-        ok = size == 5 && detail::read(a[3], c) && detail::read(a[4], h.text);
-        h.code = static_cast<errc>(c);
-        if (ok && (h.code == errc::ok || !is_known(h.code))) {
-          h.text = "peer sent unknown error code " + std::to_string(c) + ": " + h.text;
-          h.code = errc::bad_message;
+    return detail::with_unpacked(bytes, msgpack::unpack_limit(n, n, n, n, n, 2), [&](msgpack::object const& o) -> result<header> {
+      if (o.type != msgpack::type::ARRAY || o.via.array.size < 3)
+        return fail(errc::bad_message, "frame header is not an array of at least 3 fields");
+      auto const* a = o.via.array.ptr;
+      auto const size = o.via.array.size;
+      std::uint8_t ver = 0, k = 0;
+      header h;
+      if (!detail::read(a[0], ver) || !detail::read(a[1], k) || !detail::read(a[2], h.request_id))
+        return fail(errc::bad_message, "frame header fields have wrong types");
+      if (ver != protocol_version)
+        return fail(errc::bad_message, "unsupported protocol version " + std::to_string(ver) + " (this node speaks " +
+                                           std::to_string(protocol_version) + ")");
+      if (k > static_cast<std::uint8_t>(kind::control)) return fail(errc::bad_message, "unknown frame kind " + std::to_string(k));
+      h.k = static_cast<kind>(k);
+      bool ok = true;
+      switch (h.k) {
+        case kind::call:
+        case kind::cast:
+          ok = size == 9 && detail::read(a[3], h.fingerprint) && detail::read(a[4], h.actor) && detail::read(a[5], h.id) &&
+               detail::read(a[6], h.message_index) && detail::read(a[7], h.timeout_ms) && detail::read(a[8], h.has_init);
+          break;
+        case kind::reply: ok = size == 4 && detail::read(a[3], h.node); break;
+        case kind::error: {
+          std::uint16_t c = 0;
+          ok = size == 5 && detail::read(a[3], c) && detail::read(a[4], h.text);
+          h.code = static_cast<errc>(c);
+          if (ok && (h.code == errc::ok || !is_known(h.code))) {
+            h.text = "peer sent unknown error code " + std::to_string(c) + ": " + h.text;
+            h.code = errc::bad_message;
+          }
+          break;
         }
-        break;
+        case kind::control: ok = size == 4 && detail::read(a[3], h.control); break;
       }
-      case kind::control: ok = size == 4 && detail::read(a[3], h.control); break;
-    }
-    if (!ok) return fail(errc::bad_message, "frame header of kind " + std::to_string(k) + " has wrong arity or field types");
-    return h;
+      if (!ok) return fail(errc::bad_message, "frame header of kind " + std::to_string(k) + " has wrong arity or field types");
+      return h;
+    });
   } catch (std::exception const& e) {
     return fail(errc::bad_message, std::string("malformed frame header: ") + e.what());
   }
