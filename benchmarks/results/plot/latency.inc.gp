@@ -1,0 +1,1 @@
+latency_title = "Sequential call latency, median of runs, whiskers min–max"
