@@ -50,11 +50,20 @@ struct envelope_base {
   // Unsized: an envelope may share its allocation with its payload (see new_envelope), so the
   // size a sized delete would pass is not the size allocated.
   static void operator delete(void* p) noexcept { ::operator delete(p); }
+  /// Releases the envelope once it left the mailbox (a local call shares it with the caller's
+  /// call state and frees it when both are done).
+  virtual void dispose() noexcept { delete this; }
   /// True when nobody waits for the result any more (the caller's deadline passed).
   virtual bool abandoned() const noexcept { return false; }
   /// Completes the request with an error.
   virtual void fail(error e) = 0;
 };
+
+/// unique_ptr deleter for envelopes: dispose() instead of delete.
+struct envelope_disposer {
+  void operator()(envelope_base* e) const noexcept { e->dispose(); }
+};
+using envelope_ptr = std::unique_ptr<envelope_base, envelope_disposer>;
 
 /// The actor-typed part of a message: its init argument and how it runs on an instance.
 template <class A>
@@ -122,7 +131,7 @@ class activation_base : public runnable, public std::enable_shared_from_this<act
     while (auto* e = head_) {
       head_ = e->next;
       e->fail(fail(errc::shutting_down, "node is shutting down"));
-      delete e;
+      e->dispose();
     }
   }
 
@@ -183,7 +192,7 @@ class activation_base : public runnable, public std::enable_shared_from_this<act
         if (!head_) tail_ = nullptr;
         --count_;
       }
-      std::unique_ptr<envelope_base> guard(e);
+      envelope_ptr guard(e);
       if (e->abandoned()) continue;  // the caller gave up: don't run work nobody waits for
       if (past(e->deadline)) {
         e->fail(expired_in_mailbox(actor_name(), id_));
@@ -226,7 +235,7 @@ class activation_base : public runnable, public std::enable_shared_from_this<act
     while (list) {
       auto* n = list->next;
       list->fail(e);
-      delete list;
+      list->dispose();
       list = n;
     }
   }

@@ -127,9 +127,10 @@ E* new_envelope(Args&&... args) {
 /// A local message: the typed payload moved in (never serialized), completed through a
 /// call_state (none for casts).
 template <class A, class R>
-struct local_envelope final : envelope<A> {
+struct local_envelope : envelope<A> {
   std::optional<init_arg_t<A>> init_arg;
-  state_ptr<R> state;
+  call_state<call_result<R>>* state = nullptr;
+  state_ptr<R> keep;  // owns *state when it is a separate allocation
   void* msg = nullptr;
   void (*destroy_msg)(void*) noexcept = nullptr;
   invoke_fn<A, R> invoke = nullptr;
@@ -147,6 +148,42 @@ struct local_envelope final : envelope<A> {
   void fail(error e) override {
     if (state) complete_error<R>(*state, std::move(e));
   }
+};
+
+/// A queued local call: envelope, call state and payload in one allocation (see new_local_call).
+/// The caller's future holds the state (an aliasing shared_ptr), the mailbox holds `self` until
+/// dispose(); the block is freed when both are done.
+template <class A, class R>
+struct local_call final : local_envelope<A, R> {
+  call_state<call_result<R>> call;
+  std::shared_ptr<local_call> self;
+
+  explicit local_call(clock::time_point until) : call(until) {
+    this->state = &call;
+    this->deadline = until;
+  }
+  void dispose() noexcept override { auto last = std::move(self); }  // may destroy *this
+};
+
+/// Allocator for allocate_shared that appends `extra` bytes (aligned to `align`) to the block and
+/// reports where they start: the payload of a local call lives there.
+template <class T>
+struct tail_allocator {
+  using value_type = T;
+  std::size_t extra, align;
+  void** tail;
+  tail_allocator(std::size_t e, std::size_t a, void** t) noexcept : extra(e), align(a), tail(t) {}
+  template <class U>
+  tail_allocator(tail_allocator<U> const& o) noexcept : extra(o.extra), align(o.align), tail(o.tail) {}
+  T* allocate(std::size_t n) {
+    std::size_t const off = (n * sizeof(T) + align - 1) / align * align;
+    void* p = ::operator new(off + extra);
+    *tail = static_cast<char*>(p) + off;
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p); }
+  template <class U>
+  bool operator==(tail_allocator<U> const&) const noexcept { return true; }
 };
 
 /// A request from a peer: the payload decoded in place, answered through `respond`.
@@ -177,7 +214,15 @@ struct message_ops {
   wire::detail::convert_fn decode;
   std::string_view type;
   std::uint32_t index;
+  void (*move_into)(void* dst, void* src);  // move-constructs the payload at dst
+  void (*destroy)(void*) noexcept;
+  std::size_t size, align;
 };
+
+template <class M>
+void move_payload(void* dst, void* src) {
+  new (dst) M(std::move(*static_cast<M*>(src)));
+}
 
 template <class A, class M>
 local_envelope<A, reply_t<A, M>>* make_local_envelope(void* msg) {
@@ -197,10 +242,17 @@ void encode_erased(std::string& out, void const* msg) {
 }
 
 template <class A, class M>
-inline constexpr message_ops<A, reply_t<A, M>> ops_v{
-    &invoke_into<A, M>,     &make_local_envelope<A, M>,           &encode_erased<M>,
-    &make_remote_envelope<A, M>, &wire::detail::convert_erased<M>, wire::type_name<M>(),
-    static_cast<std::uint32_t>(message_index_v<A, M>)};
+inline constexpr message_ops<A, reply_t<A, M>> ops_v{&invoke_into<A, M>,
+                                                    &make_local_envelope<A, M>,
+                                                    &encode_erased<M>,
+                                                    &make_remote_envelope<A, M>,
+                                                    &wire::detail::convert_erased<M>,
+                                                    wire::type_name<M>(),
+                                                    static_cast<std::uint32_t>(message_index_v<A, M>),
+                                                    &move_payload<M>,
+                                                    &destroy_payload<M>,
+                                                    sizeof(M),
+                                                    alignof(M)};
 
 // ---- per actor type ----------------------------------------------------------------------------
 
@@ -213,7 +265,7 @@ actor_table_base* table_of(node_core& core) noexcept {
 /// Queues an envelope on id's activation, retrying when that was retired concurrently. On
 /// success the mailbox owns the envelope; on failure it stays with the caller. Not a template.
 [[gnu::noinline]] inline result<void> push_envelope(node_core& core, actor_table_base* table, std::string_view actor,
-                                                    std::string_view id, std::unique_ptr<envelope_base>& e) {
+                                                    std::string_view id, envelope_ptr& e) {
   if (!table) return not_in_schema(actor);
   for (int attempt = 0; attempt < 16; ++attempt) {
     if (core.stopping()) break;
@@ -295,16 +347,47 @@ template <class R>
                    });
 }
 
-/// Queues the message on a local activation with `state` to complete (one copy per actor and reply type).
+/// Creates a queued local call: envelope, call state and payload in one allocation (two when the
+/// payload is over-aligned). Returns the state the caller waits on (one copy per actor and reply type).
 template <class A, class R>
-result<void> push_local(node_core& core, std::string_view id, void* msg, message_ops<A, R> const& ops,
-                        std::optional<init_arg_t<A>>&& init, state_ptr<R> state, clock::time_point deadline) {
-  std::unique_ptr<envelope_base> owner;
-  auto* e = ops.make_local(msg);
-  owner.reset(e);
+[[gnu::noinline]] std::pair<state_ptr<R>, local_envelope<A, R>*> new_local_call(void* msg, message_ops<A, R> const& ops,
+                                                                              clock::time_point deadline) {
+  if (ops.align > __STDCPP_DEFAULT_NEW_ALIGNMENT__) {
+    auto* e = ops.make_local(msg);
+    e->keep = new_call_state<R>(deadline);
+    e->state = e->keep.get();
+    e->deadline = deadline;
+    return {e->keep, e};
+  }
+  void* tail = nullptr;
+  auto c = std::allocate_shared<local_call<A, R>>(tail_allocator<local_call<A, R>>(ops.size, ops.align, &tail), deadline);
+  ops.move_into(tail, msg);  // if it throws, c frees the block (no payload to destroy yet)
+  c->msg = tail;
+  c->destroy_msg = ops.destroy;
+  c->invoke = ops.invoke;
+  state_ptr<R> st(c, &c->call);
+  auto* e = c.get();
+  e->self = std::move(c);
+  return {std::move(st), e};
+}
+
+/// Queues a local call: the state to wait on, or the error (one copy per actor and reply type).
+template <class A, class R>
+result<state_ptr<R>> push_local_call(node_core& core, std::string_view id, void* msg, message_ops<A, R> const& ops,
+                                     std::optional<init_arg_t<A>>&& init, clock::time_point deadline) {
+  auto [state, e] = new_local_call<A, R>(msg, ops, deadline);
   e->init_arg = std::move(init);
-  e->deadline = state ? deadline : clock::time_point::max();
-  e->state = std::move(state);
+  envelope_ptr owner(e);
+  if (auto ok = push_envelope(core, table_of<A>(core), actor_name_v<A>, id, owner); !ok) return std::move(ok).error();
+  return std::move(state);
+}
+
+/// Queues a cast on a local activation (one copy per actor and reply type).
+template <class A, class R>
+result<void> push_local_cast(node_core& core, std::string_view id, void* msg, message_ops<A, R> const& ops,
+                             std::optional<init_arg_t<A>>&& init) {
+  envelope_ptr owner(ops.make_local(msg));
+  static_cast<local_envelope<A, R>*>(owner.get())->init_arg = std::move(init);
   return push_envelope(core, table_of<A>(core), actor_name_v<A>, id, owner);
 }
 
@@ -328,8 +411,9 @@ template <class A, class R>
       if (!r) return std::move(r).error();
       return make_reply<R>(slot, act->ref());
     }
-    state = new_call_state<R>(deadline);
-    if (auto ok = push_local<A, R>(core, id, msg, ops, std::move(init), state, deadline); !ok) return std::move(ok).error();
+    auto queued = push_local_call<A, R>(core, id, msg, ops, std::move(init), deadline);
+    if (!queued) return std::move(queued).error();
+    state = std::move(*queued);
   } else {
     state = new_call_state<R>(deadline);
     send_call_frame<R>(core, rt->node,
@@ -344,24 +428,25 @@ template <class A, class R>
 [[gnu::noinline]] future<R> call_async_erased(node_core& core, std::string_view id, void* msg, message_ops<A, R> const& ops,
                                               std::optional<init_arg_t<A>>&& init, std::chrono::milliseconds timeout) {
   auto const deadline = deadline_for(core, timeout);
-  auto state = new_call_state<R>(deadline);
-  future<R> fut(state, std::weak_ptr<deadline_scheduler>(core.timer()));
-  if (core.stopping()) {
-    complete_error<R>(*state, shutting_down(core.name()));
-    return fut;
-  }
-  auto rt = core.route_for(A::capability::name, id);
-  if (!rt) {
-    complete_error<R>(*state, std::move(rt).error());
-  } else if (rt->local) {
-    if (auto ok = push_local<A, R>(core, id, msg, ops, std::move(init), state, deadline); !ok)
-      complete_error<R>(*state, std::move(ok).error());
+  auto rt = core.stopping() ? result<route>(shutting_down(core.name())) : core.route_for(A::capability::name, id);
+  state_ptr<R> state;
+  if (rt && rt->local) {
+    auto queued = push_local_call<A, R>(core, id, msg, ops, std::move(init), deadline);
+    if (queued) {
+      state = std::move(*queued);
+    } else {
+      state = new_call_state<R>(deadline);
+      complete_error<R>(*state, std::move(queued).error());
+    }
   } else {
-    send_call_frame<R>(core, rt->node,
-                       make_request_frame<A>(core, wire::kind::call, id, msg, ops.encode, ops.index, init, deadline),
-                       deadline, std::move(state));
+    state = new_call_state<R>(deadline);
+    if (!rt) complete_error<R>(*state, std::move(rt).error());
+    else
+      send_call_frame<R>(core, rt->node,
+                         make_request_frame<A>(core, wire::kind::call, id, msg, ops.encode, ops.index, init, deadline),
+                         deadline, state);
   }
-  return fut;
+  return future<R>(std::move(state), std::weak_ptr<deadline_scheduler>(core.timer()));
 }
 
 /// Cast: returns once the message is queued locally or handed to the transport.
@@ -371,7 +456,7 @@ template <class A, class R>
   if (core.stopping()) return shutting_down(core.name());
   auto rt = core.route_for(A::capability::name, id);
   if (!rt) return std::move(rt).error();
-  if (rt->local) return push_local<A, R>(core, id, msg, ops, std::move(init), nullptr, clock::time_point::max());
+  if (rt->local) return push_local_cast<A, R>(core, id, msg, ops, std::move(init));
   auto f = make_request_frame<A>(core, wire::kind::cast, id, msg, ops.encode, ops.index, init, clock::time_point::max());
   // Routed means handed to the I/O thread: a later send failure (peer gone, queue full) reaches
   // no caller, so the transport counts it (transport_stats().send_failures) instead.
@@ -446,7 +531,7 @@ template <class A, class R>
 [[gnu::noinline]] void dispatch_remote(actor_table<A>& table, wire::frame&& f, std::function<void(wire::frame&&)>&& respond,
                                        message_ops<A, R> const& ops) {
   node_core& core = table.core();
-  std::unique_ptr<envelope_base> owner;
+  envelope_ptr owner;
   auto* e = ops.make_remote();
   owner.reset(e);
   e->request_id = f.h.request_id;
