@@ -267,3 +267,48 @@ TEST_CASE("call with an id longer than the frame header allows fails with invali
   REQUIRE(ok.has_value());
   CHECK(ok->ref.id == longest);
 }
+
+namespace {
+// A payload more aligned than operator new guarantees: queued local calls store the payload in
+// the envelope's own allocation, which must honour it.
+struct alignas(64) Wide {
+  BOOST_HANA_DEFINE_STRUCT(Wide, (long, x));
+};
+struct Tiny {
+  BOOST_HANA_DEFINE_STRUCT(Tiny, (long, x));
+};
+struct AlignProbe {
+  static constexpr mesh::fixed_string name = "align_probe";
+  using capability = counters;
+  using messages = mesh::list<Wide, Tiny>;
+  long sum = 0;
+  explicit AlignProbe(std::string_view) {}
+  // -1 when the payload arrived misaligned, else the running sum.
+  long handle(Wide const& w) {
+    if (reinterpret_cast<std::uintptr_t>(&w) % alignof(Wide) != 0) return -1;
+    return sum += w.x;
+  }
+  long handle(Tiny const& t) { return sum += t.x; }
+};
+}  // namespace
+
+TEST_CASE("queued local calls and casts keep over-aligned payloads aligned and intact") {
+  mesh::node<mesh::schema<AlignProbe>> n{local_config(2)};
+  n.register_capabilities<counters>();
+  std::vector<mesh::future<long>> fs;
+  long expected = 0;
+  for (long i = 1; i <= 200; ++i) {
+    expected += 2 * i + 1;
+    fs.push_back(n.call_async<AlignProbe>("a", Wide{i}));  // always queued
+    REQUIRE(n.cast<AlignProbe>("a", Wide{i}).has_value());
+    fs.push_back(n.call_async<AlignProbe>("a", Tiny{1}));
+  }
+  for (auto& f : fs) {
+    auto r = f.get();
+    REQUIRE(r.has_value());
+    CHECK(r->value > 0);  // never the misalignment marker
+  }
+  auto total = n.call<AlignProbe>("a", Tiny{0});
+  REQUIRE(total.has_value());
+  CHECK(total->value == expected);
+}

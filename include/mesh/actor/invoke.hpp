@@ -129,8 +129,7 @@ E* new_envelope(Args&&... args) {
 template <class A, class R>
 struct local_envelope : envelope<A> {
   std::optional<init_arg_t<A>> init_arg;
-  call_state<call_result<R>>* state = nullptr;
-  state_ptr<R> keep;  // owns *state when it is a separate allocation
+  call_state<call_result<R>>* state = nullptr;  // in the same block (local_call), or none (cast)
   void* msg = nullptr;
   void (*destroy_msg)(void*) noexcept = nullptr;
   invoke_fn<A, R> invoke = nullptr;
@@ -175,13 +174,15 @@ struct tail_allocator {
   tail_allocator(std::size_t e, std::size_t a, void** t) noexcept : extra(e), align(a), tail(t) {}
   template <class U>
   tail_allocator(tail_allocator<U> const& o) noexcept : extra(o.extra), align(o.align), tail(o.tail) {}
+  // The block is aligned for both T and the payload (over-aligned payloads included).
+  std::size_t block_align() const noexcept { return align > alignof(T) ? align : alignof(T); }
   T* allocate(std::size_t n) {
     std::size_t const off = (n * sizeof(T) + align - 1) / align * align;
-    void* p = ::operator new(off + extra);
+    void* p = ::operator new(off + extra, std::align_val_t(block_align()));
     *tail = static_cast<char*>(p) + off;
     return static_cast<T*>(p);
   }
-  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p); }
+  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, std::align_val_t(block_align())); }
   template <class U>
   bool operator==(tail_allocator<U> const&) const noexcept { return true; }
 };
@@ -208,7 +209,7 @@ struct remote_envelope final : envelope<A> {
 template <class A, class R>
 struct message_ops {
   invoke_fn<A, R> invoke;
-  local_envelope<A, R>* (*make_local)(void* msg);  // moves the payload into a new envelope
+  local_envelope<A, R>* (*make_local)(void* msg);  // moves the payload into a new envelope (casts)
   void (*encode)(std::string& out, void const* msg);
   remote_envelope<A, R>* (*make_remote)();         // a default-constructed payload to decode into
   wire::detail::convert_fn decode;
@@ -347,18 +348,11 @@ template <class R>
                    });
 }
 
-/// Creates a queued local call: envelope, call state and payload in one allocation (two when the
-/// payload is over-aligned). Returns the state the caller waits on (one copy per actor and reply type).
+/// Creates a queued local call: envelope, call state and payload in one allocation. Returns the
+/// state the caller waits on (one copy per actor and reply type).
 template <class A, class R>
 [[gnu::noinline]] std::pair<state_ptr<R>, local_envelope<A, R>*> new_local_call(void* msg, message_ops<A, R> const& ops,
                                                                               clock::time_point deadline) {
-  if (ops.align > __STDCPP_DEFAULT_NEW_ALIGNMENT__) {
-    auto* e = ops.make_local(msg);
-    e->keep = new_call_state<R>(deadline);
-    e->state = e->keep.get();
-    e->deadline = deadline;
-    return {e->keep, e};
-  }
   void* tail = nullptr;
   auto c = std::allocate_shared<local_call<A, R>>(tail_allocator<local_call<A, R>>(ops.size, ops.align, &tail), deadline);
   ops.move_into(tail, msg);  // if it throws, c frees the block (no payload to destroy yet)
