@@ -174,15 +174,22 @@ struct tail_allocator {
   tail_allocator(std::size_t e, std::size_t a, void** t) noexcept : extra(e), align(a), tail(t) {}
   template <class U>
   tail_allocator(tail_allocator<U> const& o) noexcept : extra(o.extra), align(o.align), tail(o.tail) {}
-  // The block is aligned for both T and the payload (over-aligned payloads included).
-  std::size_t block_align() const noexcept { return align > alignof(T) ? align : alignof(T); }
+  // The block is aligned for both T and the payload; the aligned operator new (slower) only for
+  // over-aligned payloads.
+  bool over_aligned() const noexcept {
+    return align > __STDCPP_DEFAULT_NEW_ALIGNMENT__ || alignof(T) > __STDCPP_DEFAULT_NEW_ALIGNMENT__;
+  }
+  std::align_val_t block_align() const noexcept { return std::align_val_t(align > alignof(T) ? align : alignof(T)); }
   T* allocate(std::size_t n) {
     std::size_t const off = (n * sizeof(T) + align - 1) / align * align;
-    void* p = ::operator new(off + extra, std::align_val_t(block_align()));
+    void* p = over_aligned() ? ::operator new(off + extra, block_align()) : ::operator new(off + extra);
     *tail = static_cast<char*>(p) + off;
     return static_cast<T*>(p);
   }
-  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, std::align_val_t(block_align())); }
+  void deallocate(T* p, std::size_t) noexcept {
+    if (over_aligned()) ::operator delete(p, block_align());
+    else ::operator delete(p);
+  }
   template <class U>
   bool operator==(tail_allocator<U> const&) const noexcept { return true; }
 };
