@@ -6,20 +6,28 @@
 // on CAF: the same Counter handler in a stateful CAF actor, spawned on its first call (a virtual
 // actor activation done by hand), called with request/response from a scoped_actor.
 //
-//   1. activations: 50,000 activations, each created by one call_async, <= 500 outstanding
-//   2. hot actor:   10,000 calls on one actor, <= 200 outstanding
-//   3. sequential:  200,000 blocking calls from one thread on one warm actor (p50/p99 per call)
-//   4. throughput:  2,000,000 calls, <= 256 outstanding, round robin over 1,000 warm actors
+//   1. activations: rounds of 50,000 activations, each created by one call_async, <= 500
+//                   outstanding, each round on a fresh node (so every round activates new actors)
+//   2. hot actor:   rounds of 10,000 calls on one warm actor, <= 200 outstanding
+//   3. sequential:  rounds of 200,000 blocking calls from one thread on one warm actor (p50/p99
+//                   per call over every call of the run)
+//   4. throughput:  rounds of 100,000 calls, <= 256 outstanding, round robin over 1,000 warm actors
 //   5. memory:      RSS delta / count after 100,000 idle activations, next to sizeof(actor)
 //
-// Every case runs --runs times (default 5) on a fresh node; the JSON reports median, min and max,
-// the targets and a `meets_target` computed from the medians. Progress goes to stderr,
-// one JSON object to stdout. Exit status 1 when any call failed or a sanity check did not hold.
+// Cases 1-4 are timed: each run repeats its round until --duration seconds (default 2) of
+// wall-clock time have passed, at least one whole round (benchmarks/common/timed.hpp), and
+// reports operations / time inside the rounds; the JSON records the rounds and operations of
+// every run. Case 5 is count-based (a memory figure, not a rate). Every case runs --runs times
+// (default 5) on a fresh node; the JSON reports median, min and max, the targets and a
+// `meets_target` computed from the medians. Progress goes to stderr, one JSON object to stdout.
+// Exit status 1 when any call failed or a sanity check did not hold.
 //
-//   mesh_bench_actor [--runs N] [--quick] [--case NAME[,NAME...]] [--no-baseline] [--no-caf]
-//                    [--caf-scheduler stealing|sharing] [--no-warmup]
+//   mesh_bench_actor [--runs N] [--duration SECONDS] [--quick] [--case NAME[,NAME...]]
+//                    [--no-baseline] [--no-caf] [--caf-scheduler stealing|sharing] [--no-warmup]
 
 #include <mesh/mesh.hpp>
+
+#include "../common/timed.hpp"
 
 #ifdef MESH_BENCH_HAVE_CAF
 #include <caf/actor_system.hpp>
@@ -41,7 +49,6 @@
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <numeric>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -78,9 +85,10 @@ struct Counter {
 };
 using app = mesh::schema<Counter>;
 
-using steady = std::chrono::steady_clock;
-
-double seconds_since(steady::time_point t0) { return std::chrono::duration<double>(steady::now() - t0).count(); }
+using mesh_bench::round_result;
+using mesh_bench::run_for;
+using mesh_bench::seconds_since;
+using mesh_bench::steady;
 
 // ---- the two backends, one signature ----------------------------------------------------------
 // call(id, n) -> bool ok; call_async(id, n) -> future_type; get(future_type&) -> bool ok;
@@ -276,31 +284,8 @@ class caf_backend {
 
 // ---- measurement helpers ----------------------------------------------------------------------
 
-struct summary {
-  double median = NAN, min = NAN, max = NAN;
-  std::vector<double> runs;
-};
-
-summary summarize(std::vector<double> v) {
-  summary s;
-  s.runs = v;
-  if (v.empty()) return s;
-  std::sort(v.begin(), v.end());
-  s.min = v.front();
-  s.max = v.back();
-  auto const n = v.size();
-  s.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
-  return s;
-}
-
-/// Value at quantile q (nearest rank) of `v`; reorders v.
-double quantile(std::vector<std::int64_t>& v, double q) {
-  if (v.empty()) return NAN;
-  auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
-  rank = std::clamp<std::size_t>(rank, 1, v.size()) - 1;
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(rank), v.end());
-  return static_cast<double>(v[rank]);
-}
+using summary = mesh_bench::stats;
+using mesh_bench::summarize;
 
 /// Resident set size in bytes (/proc/self/statm, second field).
 std::size_t rss_bytes() {
@@ -345,7 +330,9 @@ struct sizes {
   std::size_t activations = 50'000, activations_window = 500;
   std::size_t hot_calls = 10'000, hot_window = 200;
   std::size_t sequential_calls = 200'000, sequential_warmup = 1'000;
-  std::size_t throughput_calls = 2'000'000, throughput_window = 256, throughput_actors = 1'000;
+  // Elixir Mesh fixes only the window and the actor count here; a round is 100 calls per actor,
+  // short enough that the duration, not the round, sets how long a run takes.
+  std::size_t throughput_calls = 100'000, throughput_window = 256, throughput_actors = 1'000;
   std::size_t memory_activations = 100'000;
 
   /// Every count divided by k (at least 1); windows unchanged.
@@ -362,84 +349,100 @@ struct sizes {
 struct run_result {
   std::vector<std::pair<std::string, double>> metrics;  // name -> value, in a fixed order
   std::size_t failed = 0;
-  bool verified = true;  // the sanity check of the run held
+  bool verified = true;                      // the sanity check of every round held
+  std::optional<mesh_bench::timed_totals> work;  // timed cases: rounds, operations, seconds
 };
 
+// Each timed workload takes the run's duration in seconds (0: one round, the warm-up).
+
 template <class B>
-run_result run_activations(sizes const& z) {
+run_result run_activations(sizes const& z, double duration_s) {
   auto const ids = make_ids("act-", z.activations);
-  auto b = std::make_unique<B>();
   run_result r;
-  auto const t0 = steady::now();
-  r.failed = windowed_calls(*b, z.activations, z.activations_window, [&](std::size_t i) -> std::string_view { return ids[i]; });
-  auto const dt = seconds_since(t0);
-  r.verified = b->activations() == z.activations;
-  r.metrics = {{"activations_per_s", static_cast<double>(z.activations) / dt}};
+  // A fresh node per round: every round activates new actors into an empty node, as the Elixir
+  // workload does, and memory stays bounded however long the run (fresh ids on one node would
+  // grow it by ~200 bytes per activation and slow later rounds down).
+  auto const t = run_for(duration_s, [&] {
+    auto b = std::make_unique<B>();
+    auto const t0 = steady::now();
+    r.failed += windowed_calls(*b, z.activations, z.activations_window,
+                               [&](std::size_t i) -> std::string_view { return ids[i]; });
+    auto const dt = seconds_since(t0);
+    r.verified = r.verified && b->activations() == z.activations;
+    return round_result{z.activations, dt};  // the node's teardown is not timed
+  });
+  r.work = t;
+  r.metrics = {{"activations_per_s", t.rate()}};
   return r;
 }
 
 template <class B>
-run_result run_hot_actor(sizes const& z) {
+run_result run_hot_actor(sizes const& z, double duration_s) {
   auto b = std::make_unique<B>();
   run_result r;
   if (!b->call("hot", 1)) ++r.failed;  // activate it: the measured calls hit a warm actor
-  auto const t0 = steady::now();
-  r.failed += windowed_calls(*b, z.hot_calls, z.hot_window, [](std::size_t) -> std::string_view { return "hot"; });
-  auto const dt = seconds_since(t0);
-  r.verified = b->total("hot") == static_cast<long>(z.hot_calls + 1);
-  r.metrics = {{"calls_per_s", static_cast<double>(z.hot_calls) / dt}};
+  auto const t = run_for(duration_s, [&] {
+    auto const t0 = steady::now();
+    r.failed += windowed_calls(*b, z.hot_calls, z.hot_window, [](std::size_t) -> std::string_view { return "hot"; });
+    return round_result{z.hot_calls, seconds_since(t0)};
+  });
+  r.verified = b->total("hot") == static_cast<long>(t.operations + 1);
+  r.work = t;
+  r.metrics = {{"calls_per_s", t.rate()}};
   return r;
 }
 
 template <class B>
-run_result run_sequential(sizes const& z) {
+run_result run_sequential(sizes const& z, double duration_s) {
   auto b = std::make_unique<B>();
   run_result r;
   for (std::size_t i = 0; i < z.sequential_warmup; ++i)
     if (!b->call("seq", 1)) ++r.failed;
-  std::vector<std::int64_t> lat(z.sequential_calls);
-  auto const t0 = steady::now();
-  for (std::size_t i = 0; i < z.sequential_calls; ++i) {
-    auto const a = steady::now();
-    bool const ok = b->call("seq", 1);
-    lat[i] = std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now() - a).count();
-    if (!ok) ++r.failed;
-  }
-  auto const dt = seconds_since(t0);  // includes two clock reads per call
-  r.verified = b->total("seq") == static_cast<long>(z.sequential_warmup + z.sequential_calls);
-  double const mean = static_cast<double>(std::accumulate(lat.begin(), lat.end(), std::int64_t{0})) /
-                      static_cast<double>(std::max<std::size_t>(1, lat.size()));
-  double const p50 = quantile(lat, 0.50);
-  double const p99 = quantile(lat, 0.99);
-  double const p999 = quantile(lat, 0.999);
-  r.metrics = {{"calls_per_s", static_cast<double>(z.sequential_calls) / dt},
-               {"p50_ns", p50},
-               {"p99_ns", p99},
-               {"p999_ns", p999},
-               {"mean_ns", mean}};
+  mesh_bench::latency_histogram lat;  // every call of the run, in bounded memory
+  auto const t = run_for(duration_s, [&] {
+    auto const t0 = steady::now();
+    for (std::size_t i = 0; i < z.sequential_calls; ++i) {
+      auto const a = steady::now();
+      bool const ok = b->call("seq", 1);
+      lat.record(std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now() - a).count());
+      if (!ok) ++r.failed;
+    }
+    return round_result{z.sequential_calls, seconds_since(t0)};  // includes two clock reads per call
+  });
+  r.verified = b->total("seq") == static_cast<long>(z.sequential_warmup + t.operations);
+  r.work = t;
+  r.metrics = {{"calls_per_s", t.rate()},
+               {"p50_ns", lat.quantile(0.50)},
+               {"p99_ns", lat.quantile(0.99)},
+               {"p999_ns", lat.quantile(0.999)},
+               {"mean_ns", lat.mean()}};
   return r;
 }
 
 template <class B>
-run_result run_throughput(sizes const& z) {
+run_result run_throughput(sizes const& z, double duration_s) {
   auto const ids = make_ids("w-", z.throughput_actors);
   auto b = std::make_unique<B>();
   run_result r;
   for (auto const& id : ids)
     if (!b->call(id, 0)) ++r.failed;  // warm: every actor exists before the clock starts
-  auto const t0 = steady::now();
-  r.failed += windowed_calls(*b, z.throughput_calls, z.throughput_window,
-                             [&](std::size_t i) -> std::string_view { return ids[i % ids.size()]; });
-  auto const dt = seconds_since(t0);
+  std::size_t next = 0;  // the round robin carries on across rounds
+  auto const t = run_for(duration_s, [&] {
+    auto const t0 = steady::now();
+    r.failed += windowed_calls(*b, z.throughput_calls, z.throughput_window,
+                               [&](std::size_t) -> std::string_view { return ids[next++ % ids.size()]; });
+    return round_result{z.throughput_calls, seconds_since(t0)};
+  });
   long sum = 0;
   for (auto const& id : ids) sum += b->total(id);
-  r.verified = b->activations() == z.throughput_actors && sum == static_cast<long>(z.throughput_calls);
-  r.metrics = {{"calls_per_s", static_cast<double>(z.throughput_calls) / dt}};
+  r.verified = b->activations() == z.throughput_actors && sum == static_cast<long>(t.operations);
+  r.work = t;
+  r.metrics = {{"calls_per_s", t.rate()}};
   return r;
 }
 
 template <class B>
-run_result run_memory(sizes const& z) {
+run_result run_memory(sizes const& z, double /*duration_s: count-based, not a rate*/) {
   auto const ids = make_ids("m", z.memory_activations);  // short ids: the activation's copy stays in SSO
   release_memory();
   auto b = std::make_unique<B>();
@@ -501,15 +504,7 @@ class json_writer {
   }
   json_writer& value(double d) {
     separate();
-    if (!std::isfinite(d)) {
-      out_ += "null";
-      return *this;
-    }
-    // Three decimals at most, shortest form: 1234567.891, 412, 0.125.
-    double const r = std::round(d * 1000.0) / 1000.0;
-    char buf[64];
-    auto [p, ec] = std::to_chars(buf, buf + sizeof buf, r, std::chars_format::fixed);
-    out_.append(buf, ec == std::errc{} ? p : buf);
+    out_ += mesh_bench::json_number(d);  // null when not finite; 1234567.891, 412, 0.125
     return *this;
   }
   json_writer& null() {
@@ -583,10 +578,16 @@ class json_writer {
   std::size_t inline_depth_ = 0;  // depth of the open inline array (0: none)
 };
 
+void write_list(json_writer& j, std::vector<double> const& v) {
+  j.begin_inline_array();
+  for (double x : v) j.value(x);
+  j.end_array();
+}
+
 void write_summary(json_writer& j, summary const& s) {
-  j.begin_object().field("median", s.median).field("min", s.min).field("max", s.max).key("runs").begin_inline_array();
-  for (double v : s.runs) j.value(v);
-  j.end_array().end_object();
+  j.begin_object().field("median", s.median).field("min", s.min).field("max", s.max).key("runs");
+  write_list(j, s.runs);
+  j.end_object();
 }
 
 // ---- driver -----------------------------------------------------------------------------------
@@ -608,6 +609,7 @@ struct backend_figures {
   std::vector<summary> summaries;        // one per metric
   std::size_t failed = 0;
   bool verified = true;
+  std::optional<mesh_bench::work_log> work;  // timed cases: per run rounds, operations, seconds
 
   summary const* find(std::string_view m) const {
     for (std::size_t i = 0; i < names.size(); ++i)
@@ -616,19 +618,23 @@ struct backend_figures {
   }
 };
 
-using run_fn = run_result (*)(sizes const&);
+using run_fn = run_result (*)(sizes const&, double duration_s);
 
 backend_figures repeat(std::string_view workload, std::string_view backend, run_fn fn, sizes const& z, int runs,
-                       bool warmup) {
+                       double duration_s, bool warmup) {
   backend_figures f;
   std::vector<std::vector<double>> values;
   if (warmup) {  // discarded: first-touch page faults, lazy symbol binding, malloc arena growth
-    auto w = fn(z.scaled(10));
+    auto w = fn(z.scaled(10), 0);  // one round at 1/10 size
     f.failed += w.failed;
     f.verified = w.verified;
   }
   for (int i = 0; i < runs; ++i) {
-    auto r = fn(z);
+    auto r = fn(z, duration_s);
+    if (r.work) {
+      if (!f.work) f.work = mesh_bench::work_log{duration_s, {}, {}, {}};
+      f.work->add(*r.work);
+    }
     if (f.names.empty()) {
       for (auto const& [name, v] : r.metrics) f.names.push_back(name);
       values.resize(f.names.size());
@@ -636,9 +642,14 @@ backend_figures repeat(std::string_view workload, std::string_view backend, run_
     for (std::size_t m = 0; m < r.metrics.size(); ++m) values[m].push_back(r.metrics[m].second);
     f.failed += r.failed;
     f.verified = f.verified && r.verified;
-    std::fprintf(stderr, "[bench] %.*s/%.*s run %d/%d: %s = %.1f%s%s\n", static_cast<int>(workload.size()), workload.data(),
-                 static_cast<int>(backend.size()), backend.data(), i + 1, runs, r.metrics.front().first.c_str(),
-                 r.metrics.front().second, r.failed ? " (calls failed)" : "", r.verified ? "" : " (CHECK FAILED)");
+    std::string rounds;
+    if (r.work)
+      rounds = " (" + std::to_string(r.work->rounds) + " rounds, " + std::to_string(r.work->operations) + " ops in " +
+               mesh_bench::json_number(r.work->wall_seconds) + " s)";
+    std::fprintf(stderr, "[bench] %.*s/%.*s run %d/%d: %s = %.1f%s%s%s\n", static_cast<int>(workload.size()),
+                 workload.data(), static_cast<int>(backend.size()), backend.data(), i + 1, runs,
+                 r.metrics.front().first.c_str(), r.metrics.front().second, rounds.c_str(),
+                 r.failed ? " (calls failed)" : "", r.verified ? "" : " (CHECK FAILED)");
   }
   for (auto& v : values) f.summaries.push_back(summarize(std::move(v)));
   return f;
@@ -664,6 +675,7 @@ constexpr bool have_caf = false;
 
 struct options {
   int runs = 5;
+  double duration_s = mesh_bench::default_duration_s;  // per timed case, run and backend
   bool quick = false;
   bool baseline = true;
   bool caf = true;
@@ -674,20 +686,23 @@ struct options {
 
 [[noreturn]] void usage(int status) {
   std::fprintf(status ? stderr : stdout,
-               "usage: mesh_bench_actor [--runs N] [--quick] [--case NAME[,NAME...]] [--no-baseline] [--no-caf] [--no-warmup]\n"
+               "usage: mesh_bench_actor [--runs N] [--duration SECONDS] [--quick] [--case NAME[,NAME...]] [--no-baseline]\n"
+               "                        [--no-caf] [--caf-scheduler stealing|sharing] [--no-warmup]\n"
                "  --runs N      repetitions of every case (default 5; 1 with --quick)\n"
-               "  --quick       tiny sizes (1/100): a smoke run, figures not meaningful\n"
+               "  --duration S  wall-clock seconds of each timed case per run and backend: rounds repeat until\n"
+               "                S have passed, at least one (default 2; 0.1 with --quick); memory is count-based\n"
+               "  --quick       tiny rounds (1/100) and a short duration: a smoke run, figures not meaningful\n"
                "  --case LIST   only these workloads: activations, hot_actor, sequential, throughput, memory\n"
                "  --no-baseline skip the inline hash-map baseline\n"
                "  --no-caf      skip the C++ Actor Framework baseline (absent anyway when built without CAF)\n"
                "  --caf-scheduler stealing|sharing  CAF's scheduler policy (default: stealing, CAF's default)\n"
-               "  --no-warmup   skip the discarded warm-up run (1/10 size) before each case\n");
+               "  --no-warmup   skip the discarded warm-up round (1/10 size) before each case\n");
   std::exit(status);
 }
 
 options parse(int argc, char** argv) {
   options o;
-  bool runs_given = false;
+  bool runs_given = false, duration_given = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     auto next = [&]() -> std::string_view {
@@ -699,6 +714,11 @@ options parse(int argc, char** argv) {
       auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), o.runs);
       if (ec != std::errc{} || p != v.data() + v.size() || o.runs < 1) usage(2);
       runs_given = true;
+    } else if (a == "--duration") {
+      auto const d = mesh_bench::parse_seconds(next());
+      if (!d) usage(2);
+      o.duration_s = *d;
+      duration_given = true;
     } else if (a == "--quick") {
       o.quick = true;
     } else if (a == "--no-baseline") {
@@ -724,6 +744,7 @@ options parse(int argc, char** argv) {
     }
   }
   if (o.quick && !runs_given) o.runs = 1;
+  if (o.quick && !duration_given) o.duration_s = mesh_bench::quick_duration_s;
   return o;
 }
 
@@ -755,35 +776,35 @@ int main(int argc, char** argv) {
 
   std::vector<workload> all = {
       {"activations",
-       "activations created by one call_async each, sliding window of outstanding futures",
-       {{"activations", z.activations}, {"max_outstanding", z.activations_window}},
+       "activations created by one call_async each, sliding window of outstanding futures; rounds on a fresh node each",
+       {{"activations_per_round", z.activations}, {"max_outstanding", z.activations_window}},
        &run_activations<mesh_backend>,
        &run_activations<inline_map_backend>,
        MESH_BENCH_CAF_RUN(run_activations),
        target{"activations_per_s", ">=", 1'000'000, ">= 1,000,000 activations/s"}},
       {"hot_actor",
        "call_async on one warm actor, sliding window of outstanding futures",
-       {{"calls", z.hot_calls}, {"max_outstanding", z.hot_window}},
+       {{"calls_per_round", z.hot_calls}, {"max_outstanding", z.hot_window}},
        &run_hot_actor<mesh_backend>,
        &run_hot_actor<inline_map_backend>,
        MESH_BENCH_CAF_RUN(run_hot_actor),
        std::nullopt},
       {"sequential",
-       "blocking call from one thread on one warm actor, each call timed with steady_clock (mesh runs an idle actor inline on the caller thread)",
-       {{"calls", z.sequential_calls}, {"warmup_calls", z.sequential_warmup}},
+       "blocking call from one thread on one warm actor, each call timed with steady_clock, percentiles over every call of the run (mesh runs an idle actor inline on the caller thread)",
+       {{"calls_per_round", z.sequential_calls}, {"warmup_calls", z.sequential_warmup}},
        &run_sequential<mesh_backend>,
        &run_sequential<inline_map_backend>,
        MESH_BENCH_CAF_RUN(run_sequential),
        target{"p50_ns", "<", 5'000, "p50 < 5 us"}},
       {"throughput",
        "call_async round robin over warm actors, sliding window of outstanding futures",
-       {{"calls", z.throughput_calls}, {"max_outstanding", z.throughput_window}, {"actors", z.throughput_actors}},
+       {{"calls_per_round", z.throughput_calls}, {"max_outstanding", z.throughput_window}, {"actors", z.throughput_actors}},
        &run_throughput<mesh_backend>,
        &run_throughput<inline_map_backend>,
        MESH_BENCH_CAF_RUN(run_throughput),
        target{"calls_per_s", ">=", 3'000'000, ">= 3,000,000 calls/s"}},
       {"memory",
-       "RSS (and malloc heap) growth per idle activation, each created by one blocking call",
+       "RSS (and malloc heap) growth per idle activation, each created by one blocking call; count-based, not timed",
        {{"activations", z.memory_activations}},
        &run_memory<mesh_backend>,
        &run_memory<inline_map_backend>,
@@ -823,7 +844,11 @@ int main(int argc, char** argv) {
     j.key("config").begin_object();
     j.field("node", "node_config{.name = \"bench\", .workers = 0}").field("workers", probe.workers());
     j.field("runs", static_cast<std::size_t>(opt.runs)).field("quick", opt.quick);
-    j.field("warmup", opt.warmup ? "one discarded run at 1/10 size before each case and backend" : "none");
+    j.field("duration_s", opt.duration_s);
+    j.field("duration_rule", "timed cases (activations, hot_actor, sequential, throughput): every run of every backend "
+                             "repeats the case's round until duration_s of wall-clock time have passed, at least one "
+                             "whole round; rate = operations / time inside the rounds; memory is count-based");
+    j.field("warmup", opt.warmup ? "one discarded round at 1/10 size before each case and backend" : "none");
     j.field("statistic", "median, min and max over runs; meets_target compares the median");
     j.field("baseline", opt.baseline ? "baseline_inline_map: the same Counter in a mutex-guarded std::unordered_map, "
                                        "handler run inline on the caller's thread, futures already complete"
@@ -869,11 +894,12 @@ int main(int argc, char** argv) {
   j.key("workloads").begin_object();
   for (auto const& w : all) {
     if (!opt.only.empty() && std::find(opt.only.begin(), opt.only.end(), w.name) == opt.only.end()) continue;
-    auto const m = repeat(w.name, mesh_backend::label, w.mesh_run, z, opt.runs, opt.warmup);
+    auto const m = repeat(w.name, mesh_backend::label, w.mesh_run, z, opt.runs, opt.duration_s, opt.warmup);
     std::optional<backend_figures> base;
-    if (opt.baseline) base = repeat(w.name, inline_map_backend::label, w.baseline_run, z, opt.runs, opt.warmup);
+    if (opt.baseline)
+      base = repeat(w.name, inline_map_backend::label, w.baseline_run, z, opt.runs, opt.duration_s, opt.warmup);
     std::optional<backend_figures> peer;
-    if (opt.caf && w.caf_run) peer = repeat(w.name, "caf", w.caf_run, z, opt.runs, opt.warmup);
+    if (opt.caf && w.caf_run) peer = repeat(w.name, "caf", w.caf_run, z, opt.runs, opt.duration_s, opt.warmup);
 
     j.key(w.name).begin_object();
     j.field("what", w.what);
@@ -885,6 +911,15 @@ int main(int argc, char** argv) {
       for (std::size_t i = 0; i < f.names.size(); ++i) {
         j.key(f.names[i]);
         write_summary(j, f.summaries[i]);
+      }
+      if (f.work) {  // per run: what the duration bought
+        j.field("duration_s", f.work->duration_s);
+        j.key("rounds");
+        write_list(j, f.work->rounds);
+        j.key("operations");
+        write_list(j, f.work->operations);
+        j.key("timed_seconds");
+        write_list(j, f.work->timed_seconds);
       }
       j.field("failed_calls", f.failed).field("checks_passed", f.verified);
       j.end_object();

@@ -6,8 +6,17 @@
 //         middleman (BASP over TCP); the reply is checked to be the 64-byte payload.
 // Reports sequential p50/p99 latency and calls/s, and pipelined throughput with 16 and 256
 // outstanding requests, as JSON with mesh/raw and mesh/caf ratios.
-//   mesh_bench_remote [--runs N] [--quick] [--no-caf] [--caf-scheduler stealing|sharing]
+//
+// Each of the three cases is timed the same way for every system (benchmarks/common/timed.hpp):
+// rounds of 1,000 sequential calls, or of 10,000 calls with the window kept full, repeat until
+// --duration seconds (default 2) of wall-clock time have passed, at least one whole round; the
+// rate is calls / time inside the rounds and the percentiles cover every call of the run. Each
+// run spawns a fresh server process per system (raw, mesh, caf in turn) and warms it with 1,000
+// calls. The JSON records the rounds and calls of every run next to each figure.
+//   mesh_bench_remote [--runs N] [--duration SECONDS] [--quick] [--no-caf] [--caf-scheduler stealing|sharing]
 #include <mesh/mesh.hpp>
+
+#include "../common/timed.hpp"
 
 #ifdef MESH_BENCH_HAVE_CAF
 #include <caf/all.hpp>
@@ -159,42 +168,50 @@ void stop_server(pid_t pid) {
 
 struct figures {
   double seq_calls_per_s = 0, p50_us = 0, p99_us = 0, pipe16 = 0, pipe256 = 0;
+  mesh_bench::timed_totals seq_work, pipe16_work, pipe256_work;
   int errors = 0;  // failed or wrong replies (mesh and caf check them)
 };
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
+/// Calls per round: small enough that the duration, not the round, sets a run's length even for
+/// the slowest system (~3,000 sequential calls/s on the development VM).
+struct round_sizes {
+  int sequential = 1'000;
+  int pipelined = 10'000;
+};
 
 // ---- clients -------------------------------------------------------------------------------
 template <class Call, class Async>
-figures measure(Call&& call, Async&& async_window, int seq_n, int pipe_n) {
+figures measure(Call&& call, Async&& async_window, round_sizes z, double duration_s) {
+  using mesh_bench::round_result;
+  using mesh_bench::seconds_since;
   figures f;
   for (int i = 0; i < 1000; ++i) call();  // warm up
-  std::vector<double> lat;
-  lat.reserve(static_cast<std::size_t>(seq_n));
-  auto t0 = bench_clock::now();
-  for (int i = 0; i < seq_n; ++i) {
-    auto a = bench_clock::now();
-    call();
-    lat.push_back(std::chrono::duration<double, std::micro>(bench_clock::now() - a).count());
-  }
-  double secs = std::chrono::duration<double>(bench_clock::now() - t0).count();
-  std::sort(lat.begin(), lat.end());
-  f.seq_calls_per_s = seq_n / secs;
-  f.p50_us = lat[lat.size() / 2];
-  f.p99_us = lat[lat.size() * 99 / 100];
+  mesh_bench::latency_histogram lat;
+  f.seq_work = mesh_bench::run_for(duration_s, [&] {
+    auto const t0 = bench_clock::now();
+    for (int i = 0; i < z.sequential; ++i) {
+      auto const a = bench_clock::now();
+      call();
+      lat.record(std::chrono::duration_cast<std::chrono::nanoseconds>(bench_clock::now() - a).count());
+    }
+    return round_result{static_cast<std::uint64_t>(z.sequential), seconds_since(t0)};
+  });
+  f.seq_calls_per_s = f.seq_work.rate();
+  f.p50_us = lat.quantile(0.50) / 1e3;
+  f.p99_us = lat.quantile(0.99) / 1e3;
   for (int window : {16, 256}) {
-    auto t1 = bench_clock::now();
-    async_window(window, pipe_n);
-    double s = std::chrono::duration<double>(bench_clock::now() - t1).count();
-    (window == 16 ? f.pipe16 : f.pipe256) = pipe_n / s;
+    auto& work = window == 16 ? f.pipe16_work : f.pipe256_work;
+    work = mesh_bench::run_for(duration_s, [&] {
+      auto const t0 = bench_clock::now();
+      async_window(window, z.pipelined);
+      return round_result{static_cast<std::uint64_t>(z.pipelined), seconds_since(t0)};
+    });
+    (window == 16 ? f.pipe16 : f.pipe256) = work.rate();
   }
   return f;
 }
 
-figures bench_mesh(std::string const& ep, std::string const& payload, int seq_n, int pipe_n) {
+figures bench_mesh(std::string const& ep, std::string const& payload, round_sizes z, double duration_s) {
   mesh::node<bench_app> n{mesh::node_config{.name = "client", .listen = "tcp://127.0.0.1:*", .seeds = {ep}, .logger = [](std::string_view) {}}};
   auto until = bench_clock::now() + 10s;
   while (n.nodes_for<echo_cap>().empty() && bench_clock::now() < until) std::this_thread::sleep_for(5ms);
@@ -215,14 +232,14 @@ figures bench_mesh(std::string const& ep, std::string const& payload, int seq_n,
     for (auto& f : q)
       if (!f.get()) ++errors;
   };
-  auto f = measure(call, window, seq_n, pipe_n);
+  auto f = measure(call, window, z, duration_s);
   if (errors) std::cerr << "mesh: " << errors << " failed calls\n";
   f.errors = errors;
   return f;
 }
 
 #ifdef MESH_BENCH_HAVE_CAF
-figures bench_caf(std::string const& port, std::string const& payload, int seq_n, int pipe_n) {
+figures bench_caf(std::string const& port, std::string const& payload, round_sizes z, double duration_s) {
   caf_config cfg;
   caf::actor_system sys{cfg};
   figures failed;
@@ -256,14 +273,14 @@ figures bench_caf(std::string const& port, std::string const& payload, int seq_n
     }
     for (auto& h : q) h.receive(on_reply, on_error);
   };
-  auto f = measure(call, window, seq_n, pipe_n);
+  auto f = measure(call, window, z, duration_s);
   if (errors) std::cerr << "caf: " << errors << " failed calls\n";
   f.errors = errors;
   return f;
 }
 #endif
 
-figures bench_raw(std::string const& ep, std::string const& payload, int seq_n, int pipe_n) {
+figures bench_raw(std::string const& ep, std::string const& payload, round_sizes z, double duration_s) {
   zmq::context_t ctx(1);
   zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
   dealer.set(zmq::sockopt::linger, 0);
@@ -304,29 +321,43 @@ figures bench_raw(std::string const& ep, std::string const& payload, int seq_n, 
     }
     while (inflight-- > 0) recv_one();
   };
-  return measure(call, window, seq_n, pipe_n);
+  return measure(call, window, z, duration_s);
 }
 }  // namespace
 
 int main(int argc, char** argv) {
-  int runs = 5, seq_n = 20000, pipe_n = 100000;
+  int runs = 5;
+  double duration_s = mesh_bench::default_duration_s;
+  bool quick = false, duration_given = false;
+  round_sizes z;
   bool caf = true;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--quick")) {
-      runs = 1;
-      seq_n = 2000;
-      pipe_n = 10000;
+      quick = true;
     } else if (!std::strcmp(argv[i], "--runs") && i + 1 < argc) {
-      runs = std::atoi(argv[++i]);
+      runs = std::max(1, std::atoi(argv[++i]));
+    } else if (!std::strcmp(argv[i], "--duration") && i + 1 < argc && mesh_bench::parse_seconds(argv[i + 1])) {
+      duration_s = *mesh_bench::parse_seconds(argv[++i]);
+      duration_given = true;
     } else if (!std::strcmp(argv[i], "--no-caf")) {
       caf = false;
     } else if (!std::strcmp(argv[i], "--caf-scheduler") && i + 1 < argc &&
                (!std::strcmp(argv[i + 1], "stealing") || !std::strcmp(argv[i + 1], "sharing"))) {
       g_caf_scheduler = argv[++i];
     } else {
-      std::cerr << "usage: mesh_bench_remote [--runs N] [--quick] [--no-caf] [--caf-scheduler stealing|sharing]\n";
+      std::cerr << "usage: mesh_bench_remote [--runs N] [--duration SECONDS] [--quick] [--no-caf] "
+                   "[--caf-scheduler stealing|sharing]\n"
+                   "  --duration S  wall-clock seconds of each case per run and system (default 2; 0.1 with --quick)\n"
+                   "  --quick       1 run, rounds of 100 sequential / 1,000 pipelined calls, short duration\n";
       return 2;
     }
+  }
+  if (quick) {  // a smoke run: an explicit --runs or --duration still wins
+    bool runs_given = false;
+    for (int i = 1; i < argc; ++i) runs_given = runs_given || !std::strcmp(argv[i], "--runs");
+    if (!runs_given) runs = 1;
+    if (!duration_given) duration_s = mesh_bench::quick_duration_s;
+    z = round_sizes{100, 1'000};
   }
 #ifndef MESH_BENCH_HAVE_CAF
   caf = false;
@@ -334,28 +365,44 @@ int main(int argc, char** argv) {
 #endif
   std::string const payload(64, 'x');
   std::vector<figures> mesh_runs, raw_runs, caf_runs;
+  auto progress = [](char const* sys, int r, figures const& f) {
+    std::fprintf(stderr, "[bench] remote/%s run %d: sequential %.0f calls/s (%zu rounds), p50 %.1f us; "
+                 "16 outstanding %.0f calls/s (%zu rounds); 256 outstanding %.0f calls/s (%zu rounds)\n",
+                 sys, r + 1, f.seq_calls_per_s, f.seq_work.rounds, f.p50_us, f.pipe16, f.pipe16_work.rounds, f.pipe256,
+                 f.pipe256_work.rounds);
+  };
   for (int r = 0; r < runs; ++r) {
     auto [rp, rep] = spawn_server(run_raw_server);
-    raw_runs.push_back(bench_raw(rep, payload, seq_n, pipe_n));
+    raw_runs.push_back(bench_raw(rep, payload, z, duration_s));
     stop_server(rp);
+    progress("raw_cppzmq", r, raw_runs.back());
     auto [mp, mep] = spawn_server(run_mesh_server);
-    mesh_runs.push_back(bench_mesh(mep, payload, seq_n, pipe_n));
+    mesh_runs.push_back(bench_mesh(mep, payload, z, duration_s));
     stop_server(mp);
+    progress("mesh", r, mesh_runs.back());
 #ifdef MESH_BENCH_HAVE_CAF
     if (caf) {
       auto [cp, cport] = spawn_server(run_caf_server);
-      caf_runs.push_back(bench_caf(cport, payload, seq_n, pipe_n));
+      caf_runs.push_back(bench_caf(cport, payload, z, duration_s));
       stop_server(cp);
+      progress("caf", r, caf_runs.back());
     }
 #endif
   }
-  auto pick = [](std::vector<figures> const& v, double figures::*m) {
+  // {"median": .., "min": .., "max": .., "runs": [..], "duration_s": .., "rounds": [..], ...}
+  auto pick = [&](std::vector<figures> const& v, double figures::*m, mesh_bench::timed_totals figures::*w) {
     std::vector<double> xs;
-    for (auto const& f : v) xs.push_back(f.*m);
-    auto mm = std::minmax_element(xs.begin(), xs.end());
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "{\"median\": %.2f, \"min\": %.2f, \"max\": %.2f}", median(xs), *mm.first, *mm.second);
-    return std::pair{median(xs), std::string(buf)};
+    mesh_bench::work_log log{duration_s, {}, {}, {}};
+    for (auto const& f : v) {
+      xs.push_back(f.*m);
+      log.add(f.*w);
+    }
+    auto const s = mesh_bench::summarize(xs);
+    std::string runs_list;
+    for (double x : s.runs) runs_list += (runs_list.empty() ? "" : ", ") + mesh_bench::json_number(x);
+    return std::pair{s.median, "{\"median\": " + mesh_bench::json_number(s.median) + ", \"min\": " +
+                                   mesh_bench::json_number(s.min) + ", \"max\": " + mesh_bench::json_number(s.max) +
+                                   ", \"runs\": [" + runs_list + "], " + log.json_fields() + "}"};
   };
   auto failed = [](std::vector<figures> const& v) {
     int n = 0;
@@ -365,13 +412,19 @@ int main(int argc, char** argv) {
   struct metric {
     char const* name;
     double figures::*m;
-  } metrics[] = {{"sequential_calls_per_s", &figures::seq_calls_per_s},
-                 {"sequential_p50_us", &figures::p50_us},
-                 {"sequential_p99_us", &figures::p99_us},
-                 {"pipelined_16_calls_per_s", &figures::pipe16},
-                 {"pipelined_256_calls_per_s", &figures::pipe256}};
+    mesh_bench::timed_totals figures::*work;  // the case the figure comes from
+  } metrics[] = {{"sequential_calls_per_s", &figures::seq_calls_per_s, &figures::seq_work},
+                 {"sequential_p50_us", &figures::p50_us, &figures::seq_work},
+                 {"sequential_p99_us", &figures::p99_us, &figures::seq_work},
+                 {"pipelined_16_calls_per_s", &figures::pipe16, &figures::pipe16_work},
+                 {"pipelined_256_calls_per_s", &figures::pipe256, &figures::pipe256_work}};
   std::cout << "{\n  \"benchmark\": \"remote_call\",\n  \"payload_bytes\": 64,\n  \"runs\": " << runs
-            << ",\n  \"cores\": " << std::thread::hardware_concurrency() << ",\n  \"compiler\": \"" << __VERSION__ << "\",\n";
+            << ",\n  \"quick\": " << (quick ? "true" : "false") << ",\n  \"duration_s\": "
+            << mesh_bench::json_number(duration_s) << ",\n  \"calls_per_round\": {\"sequential\": " << z.sequential
+            << ", \"pipelined\": " << z.pipelined << "},\n  \"duration_rule\": \"every case of every system repeats "
+            << "its round until duration_s of wall-clock time have passed, at least one whole round; rate = calls / "
+            << "time inside the rounds; percentiles over every call of the run\",\n  \"cores\": "
+            << std::thread::hardware_concurrency() << ",\n  \"compiler\": \"" << __VERSION__ << "\",\n";
 #ifdef MESH_BENCH_HAVE_CAF
   std::cout << "  \"caf\": {\"available\": true, \"version\": \"" << CAF_MAJOR_VERSION << '.' << CAF_MINOR_VERSION << '.'
             << CAF_PATCH_VERSION << "\", \"ran\": " << (caf ? "true" : "false") << ", \"scheduler_policy\": \""
@@ -384,16 +437,16 @@ int main(int argc, char** argv) {
 #endif
   double ratios[5];
   for (int i = 0; i < 5; ++i) {
-    auto [mm, ms] = pick(mesh_runs, metrics[i].m);
-    auto [rm, rs] = pick(raw_runs, metrics[i].m);
+    auto [mm, ms] = pick(mesh_runs, metrics[i].m, metrics[i].work);
+    auto [rm, rs] = pick(raw_runs, metrics[i].m, metrics[i].work);
     ratios[i] = rm > 0 ? mm / rm : 0;
-    std::cout << "  \"" << metrics[i].name << "\": {\"mesh\": " << ms << ", \"raw_cppzmq\": " << rs;
+    std::cout << "  \"" << metrics[i].name << "\": {\n    \"mesh\": " << ms << ",\n    \"raw_cppzmq\": " << rs;
     if (!caf_runs.empty()) {
-      auto [cm, cs] = pick(caf_runs, metrics[i].m);
-      std::cout << ", \"caf\": " << cs;
-      std::cout << ", \"mesh_over_raw\": " << ratios[i] << ", \"mesh_over_caf\": " << (cm > 0 ? mm / cm : 0) << "},\n";
+      auto [cm, cs] = pick(caf_runs, metrics[i].m, metrics[i].work);
+      std::cout << ",\n    \"caf\": " << cs;
+      std::cout << ",\n    \"mesh_over_raw\": " << ratios[i] << ", \"mesh_over_caf\": " << (cm > 0 ? mm / cm : 0) << "},\n";
     } else {
-      std::cout << ", \"caf\": null, \"mesh_over_raw\": " << ratios[i] << ", \"mesh_over_caf\": null},\n";
+      std::cout << ",\n    \"caf\": null, \"mesh_over_raw\": " << ratios[i] << ", \"mesh_over_caf\": null},\n";
     }
   }
   int const mesh_failed = failed(mesh_runs), caf_failed = failed(caf_runs);
@@ -401,8 +454,8 @@ int main(int argc, char** argv) {
   if (caf_runs.empty()) std::cout << "null";
   else std::cout << caf_failed;
   std::cout << "},\n";
-  auto [mp50, s1] = pick(mesh_runs, &figures::p50_us);
-  auto [rp50, s2] = pick(raw_runs, &figures::p50_us);
+  auto const mp50 = pick(mesh_runs, &figures::p50_us, &figures::seq_work).first;
+  auto const rp50 = pick(raw_runs, &figures::p50_us, &figures::seq_work).first;
   std::cout << "  \"targets\": {\"pipelined_at_least_70pct_of_raw\": " << (ratios[3] >= 0.7 && ratios[4] >= 0.7 ? "true" : "false")
             << ", \"sequential_p50_within_raw_plus_15us\": " << (mp50 <= rp50 + 15 ? "true" : "false") << "}\n}\n";
   return mesh_failed == 0 && caf_failed == 0 ? 0 : 1;
