@@ -8,7 +8,8 @@ Reads every *.json in --raw (the outputs of build-bench/benchmarks/*/mesh_bench_
 benchmarks/compile_time/run.sh, as benchmarks/run.sh saves them, plus run.sh's meta.json), and
 writes:
   --out                   machine facts, library versions, and per benchmark / workload / metric
-                          / system the median, min, max and runs, with mesh/peer ratios;
+                          / system the median, min, max and runs, with mesh/peer ratios; for
+                          timed cases also the duration and each run's rounds and operations;
   --docs/table.md         markdown tables of the medians (mesh, each peer, mesh/peer);
   --plot-data/*.dat,*.gp  gnuplot data and the generated settings the scripts in
                           benchmarks/tools/*.gp load;
@@ -92,8 +93,32 @@ def stat_of(values):
             "n": len(values), "runs": values}
 
 
-def stat_from_summary(obj, n=None):
-    """{"median","min","max"[,"runs"]} as the benchmarks print it -> our stat object."""
+# What a timed case did in each run (benchmarks/common/timed.hpp's work_log): the duration per
+# run and, one value per run, the rounds, operations and seconds inside the rounds.
+WORK_KEYS = ("duration_s", "rounds", "operations", "timed_seconds")
+
+
+def work_of(obj):
+    """The work_log fields of a benchmark's JSON object, or None for a count-based case."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("rounds"), list):
+        return None
+    return {k: obj[k] for k in WORK_KEYS if k in obj}
+
+
+def merge_work(parts):
+    """Work logs of separate processes (shard_for) -> one log, runs in process order."""
+    parts = [w for w in parts if w]
+    if not parts:
+        return None
+    out = {"duration_s": parts[0].get("duration_s")}
+    for k in WORK_KEYS[1:]:
+        out[k] = [v for w in parts for v in (w.get(k) or [])]
+    return out
+
+
+def stat_from_summary(obj, n=None, work=None):
+    """{"median","min","max"[,"runs"][, work fields]} as the benchmarks print it -> our stat
+    object; `work` (the backend's work_log, actor) when the fields sit next to the metrics."""
     if not isinstance(obj, dict) or not isinstance(obj.get("median"), (int, float)):
         return None
     runs = obj.get("runs") if isinstance(obj.get("runs"), list) else None
@@ -103,6 +128,9 @@ def stat_from_summary(obj, n=None):
     out = {"median": med, "min": float(lo), "max": float(hi),
            "n": len(runs) if runs is not None else n,
            "runs": [float(v) for v in runs if isinstance(v, (int, float))] if runs is not None else None}
+    w = work or work_of(obj)
+    if w:
+        out["work"] = w
     return out
 
 
@@ -206,13 +234,16 @@ def read_actor(res, data, src):
             metrics = stat_dicts(figs)
             if not metrics:
                 continue
+            work = work_of(figs)  # one per backend and workload, shared by its metrics
             for metric, s in metrics.items():
-                res.add("actor", wname, metric, system, stat_from_summary(s), params=params, source=src)
+                res.add("actor", wname, metric, system, stat_from_summary(s, work=work), params=params, source=src)
             if figs.get("failed_calls"):
                 res.notes.append(f"actor/{wname}/{system}: {figs['failed_calls']} calls failed")
             if figs.get("checks_passed") is False:
                 res.notes.append(f"actor/{wname}/{system}: sanity check failed")
     info = res.info.setdefault("actor", {})
+    if isinstance(data.get("config"), dict) and "duration_s" in data["config"]:
+        info.setdefault("duration_s", data["config"]["duration_s"])
     for k in ("mesh_version", "config", "machine", "sizes"):
         if k in data and k not in info:
             info[k] = data[k]
@@ -221,6 +252,10 @@ def read_actor(res, data, src):
 def read_metric_major(res, benchmark, workload_of, data, src, units=None):
     """Shapes {"<metric>": {"<system>": {median,min,max}, ...}, ...} (remote_call, mesh.flow)."""
     n = data.get("runs") if isinstance(data.get("runs"), int) else None
+    info = res.info.setdefault(benchmark, {})
+    for k in ("duration_s", "duration_rule", "calls_per_round"):
+        if k in data:
+            info.setdefault(k, data[k])
     for metric_key, obj in data.items():
         if not isinstance(obj, dict):
             continue
@@ -230,6 +265,10 @@ def read_metric_major(res, benchmark, workload_of, data, src, units=None):
         workload, metric, unit = workload_of(metric_key, obj)
         params = {k: v for k, v in obj.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
                   and not k.endswith("_over_tbb") and not k.endswith("_over_raw") and "over" not in k}
+        if isinstance(data.get("calls_per_round"), dict):  # remote_call: per case
+            per = data["calls_per_round"].get("sequential" if metric_key.startswith("sequential") else "pipelined")
+            if per is not None:
+                params["calls_per_round"] = per
         for system, s in systems.items():
             res.add(benchmark, workload, metric, system, stat_from_summary(s, n), unit=unit, params=params, source=src)
 
@@ -248,22 +287,32 @@ def read_shard(res, files):
     """Each shard file is one process: per id length, mesh's and std::hash's median ns over its
     runs. The figure is the median over processes, min/max over processes."""
     per = {}  # id_bytes -> {"mesh": [...], "std_hash": [...]}
+    work = {}  # id_bytes -> {"mesh": [work_log per process], "std_hash": [...]}
+    duration = None
     for path, data in files:
+        duration = data.get("duration_s", duration)
         for row in data.get("results") or []:
             b = row.get("id_bytes")
             if b is None:
                 continue
             d = per.setdefault(b, {"mesh": [], "std_hash": []})
+            w = work.setdefault(b, {"mesh": [], "std_hash": []})
             if isinstance(row.get("mesh_ns"), (int, float)):
                 d["mesh"].append(row["mesh_ns"])
+                w["mesh"].append(work_of(row.get("mesh_work")))
             if isinstance(row.get("baseline_ns"), (int, float)):
                 d["std_hash"].append(row["baseline_ns"])
+                w["std_hash"].append(work_of(row.get("baseline_work")))
     for b in sorted(per):
         for system, vals in per[b].items():
-            res.add("shard_for", f"{b}-byte ids", "ns_per_hash", system, stat_of(vals), unit="ns",
+            st = stat_of(vals)
+            merged = merge_work(work[b][system])
+            if st and merged:
+                st["work"] = merged
+            res.add("shard_for", f"{b}-byte ids", "ns_per_hash", system, st, unit="ns",
                     params={"id_bytes": b, "processes": len(files)}, source="shard-*.json")
     if files:
-        res.info["shard_for"] = {"processes": len(files), "statistic":
+        res.info["shard_for"] = {"processes": len(files), "duration_s": duration, "statistic":
                                  "each process reports the median of its timed runs; figure: median over processes, "
                                  "min/max over processes"}
 
@@ -481,6 +530,24 @@ def md_table_for(benchmark, cases):
     return lines
 
 
+def fmt_seconds(d):
+    return f"{d:g} s"
+
+
+def duration_note(doc):
+    """The fixed-duration rule in one sentence, with the duration the run used."""
+    d = doc.get("duration_s")
+    if d is None:
+        return "Cases are sized by count (no duration recorded)."
+    others = sorted({v for v in (doc.get("durations_by_benchmark") or {}).values() if v is not None and v != d})
+    extra = f" (some benchmark ran with {', '.join(fmt_seconds(v) for v in others)})" if others else ""
+    return (f"Each timed case ran for **{fmt_seconds(d)} of wall-clock time per run and system**{extra}: whole rounds "
+            "of the workload's count-sized shape (same window of outstanding requests, same ids) repeated until "
+            "the time had passed, at least one round; rate = operations / time inside the rounds, latency "
+            "percentiles over every call (rounds and operations per run in latest.json). Memory per activation and "
+            "compile cost are count-based.")
+
+
 def write_table(path, doc):
     q = doc["quick"]
     m = doc["machine"]
@@ -496,8 +563,9 @@ def write_table(path, doc):
                f"{m.get('cores')} cores ({m.get('cpu_model')}), {m.get('memory_gib')} GiB, {m.get('os')}, "
                f"kernel {m.get('kernel')}, {m.get('compiler')}" + (f"; load average before the run {load}" if load else "")
                + ". Every figure is the median over the runs shown (min/max in latest.json and the plots); all "
-                 "systems ran on the same machine in the same command. Ratio = mesh median / peer median: "
-                 "for ↑ metrics above 1 means mesh is faster, for ↓ metrics below 1 means mesh is faster.")
+                 "systems ran on the same machine in the same command. " + duration_note(doc) + " Ratio = mesh "
+                 "median / peer median: for ↑ metrics above 1 means mesh is faster, for ↓ metrics below 1 means mesh "
+                 "is faster.")
     by_bench = {}
     for c in doc["results"]:
         by_bench.setdefault(c["benchmark"], []).append(c)
@@ -612,6 +680,11 @@ def main():
         res.notes.append(f"step {s} exited with status {steps[s]['exit_status']}")
 
     quick = bool(a.quick or meta.get("quick"))
+    durations = {b: i.get("duration_s") for b, i in res.info.items() if isinstance(i, dict) and "duration_s" in i}
+    duration = meta.get("duration_s")
+    known = [v for v in durations.values() if isinstance(v, (int, float))]
+    if duration is None and known:  # aggregating raw files without run.sh's meta.json
+        duration = statistics.median(known)
     doc = {
         "schema": "mesh-bench-results/1",
         "quick": quick,
@@ -625,6 +698,12 @@ def main():
         "systems": {s: system_name(s) for s in ordered_systems(list(dict.fromkeys(
             s for c in results for s in c["systems"])))},
         "statistic": "per figure: median, min and max over the runs (n); ratios compare medians (mesh / peer)",
+        "duration_s": duration,
+        "durations_by_benchmark": durations,
+        "duration_rule": "timed cases: each run of each system repeats the case's count-sized round until duration_s "
+                         "of wall-clock time have passed (at least one whole round); rate = operations / time inside "
+                         "the rounds; 'work' per figure lists each run's rounds, operations and timed seconds. "
+                         "Memory per activation and compile cost are count-based.",
         "results": results,
         "compile": compile_data,
         "benchmark_info": res.info,
