@@ -15,7 +15,7 @@
 #    mesh_bench_remote (mesh, CAF when built in, raw cppzmq), mesh_bench_flow (mesh, oneTBB),
 #    mesh_bench_shard (--runs processes of one run each), any benchmark binary in
 #    build-bench/benchmarks/caf/, and benchmarks/compile_time/run.sh (3 x 3 schema --runs times,
-#    50 x 10 schema --large-compile-runs times, default 3: one compile of it takes minutes);
+#    50 x 10 schema --large-compile-runs times, default 5);
 #    every timed case runs for a fixed --duration (default 2 s) per run and system: the case's
 #    count-sized round (the Elixir Mesh workload: same window of outstanding requests, same ids)
 #    repeats until the duration has passed, at least one whole round, and the rate is operations
@@ -41,7 +41,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
 orig_args="$*"
-estimate_only=false quick=false install=true build=true runs=5 large_runs=3 jobs=${MESH_JOBS:-2}
+estimate_only=false quick=false install=true build=true runs=5 large_runs=5 jobs=${MESH_JOBS:-2}
 duration=2 duration_given=false
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit "${1:-2}"; }
 while (($#)); do
@@ -64,6 +64,9 @@ done
 [[ "$duration" =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "run.sh: --duration takes seconds, e.g. 2 or 0.5" >&2; exit 2; }
 if $quick; then runs=2; large_runs=1; $duration_given || duration=0.1; fi
 if ! $quick && ((runs < 5)); then echo "run.sh: warning: --runs $runs < 5; the issue asks for medians of at least 5" >&2; fi
+if ! $quick && ((large_runs < 5)); then
+  echo "run.sh: warning: --large-compile-runs $large_runs < 5; the issue asks for medians of at least 5" >&2
+fi
 
 start=$SECONDS
 log() { printf '[run.sh %3d:%02d] %s\n' $(((SECONDS - start) / 60)) $(((SECONDS - start) % 60)) "$*" >&2; }
