@@ -18,15 +18,6 @@
 namespace mesh {
 
 namespace detail {
-template <class Schema, bool Valid>
-struct tables_of {
-  using type = std::tuple<>;
-};
-template <class... As>
-struct tables_of<schema<As...>, true> {
-  using type = std::tuple<std::unique_ptr<actor_table<As>>...>;
-};
-
 template <class S>
 constexpr bool check_node_schema() {
   if constexpr (!is_schema<S>::value) {
@@ -51,7 +42,7 @@ class node : public detail::node_core {
   explicit node(node_config cfg = {}) : detail::node_core(std::move(cfg)) {
     if constexpr (schema_ok) {
       fingerprint_ = Schema::fingerprint;
-      std::apply([&](auto&... t) { (make_table(t), ...); }, owned_tables_);
+      make_tables(static_cast<Schema*>(nullptr));
     }
     if (cfg_.idle_timeout.count() > 0) schedule_reaper();
     if (!cfg_.listen.empty()) {
@@ -127,7 +118,7 @@ class node : public detail::node_core {
     if constexpr (!check_request<Actor, M>()) {
       return result<reply<void>>(fail(errc::type_mismatch, "invalid request"));
     } else {
-      return detail::call<Actor, M>(*this, id, M(std::forward<Message>(msg)), std::nullopt, timeout);
+      return detail::call<Actor, M>(*this, id, detail::payload_of<M>(std::forward<Message>(msg)), std::nullopt, timeout);
     }
   }
   /// Calls with a full request (init argument, timeout).
@@ -147,7 +138,7 @@ class node : public detail::node_core {
     if constexpr (!check_request<Actor, M>()) {
       return future<void>{};
     } else {
-      return detail::call_async<Actor, M>(*this, id, M(std::forward<Message>(msg)), std::nullopt, timeout);
+      return detail::call_async<Actor, M>(*this, id, detail::payload_of<M>(std::forward<Message>(msg)), std::nullopt, timeout);
     }
   }
   template <class Actor, class Message>
@@ -166,7 +157,7 @@ class node : public detail::node_core {
     if constexpr (!check_request<Actor, M>()) {
       return fail(errc::type_mismatch, "invalid request");
     } else {
-      return detail::cast<Actor, M>(*this, id, M(std::forward<Message>(msg)), std::nullopt);
+      return detail::cast<Actor, M>(*this, id, detail::payload_of<M>(std::forward<Message>(msg)), std::nullopt);
     }
   }
   template <class Actor, class Message>
@@ -253,9 +244,16 @@ class node : public detail::node_core {
     return true;
   }
 
+  // A vector, not a tuple of typed pointers: libstdc++'s tuple constraints cost the front end
+  // time quadratic in the number of actor types.
+  template <class... As>
+  void make_tables(schema<As...>*) {
+    owned_tables_.reserve(sizeof...(As));
+    (make_table<As>(), ...);
+  }
   template <class A>
-  void make_table(std::unique_ptr<detail::actor_table<A>>& t) {
-    t = std::make_unique<detail::actor_table<A>>(*this);
+  void make_table() {
+    auto& t = owned_tables_.emplace_back(std::make_unique<detail::actor_table<A>>(*this));
     register_table(&detail::actor_tag<A>, t.get());
   }
 
@@ -268,7 +266,7 @@ class node : public detail::node_core {
     });
   }
 
-  typename detail::tables_of<Schema, schema_ok>::type owned_tables_;
+  std::vector<std::unique_ptr<detail::actor_table_base>> owned_tables_;
   std::unique_ptr<cluster::service> service_;
 };
 

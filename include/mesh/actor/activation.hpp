@@ -42,7 +42,8 @@ class activation;
 class activation_base;
 
 /// One message waiting in a mailbox. Local messages carry the typed payload (never serialized);
-/// remote ones carry the decoded payload and a responder. The mailbox only needs this part.
+/// remote ones carry the decoded payload and a responder. Envelopes are typed by reply type only:
+/// the actor and message types are reached through the thunks they hold.
 struct envelope_base {
   envelope_base* next = nullptr;
   clock::time_point deadline = clock::time_point::max();
@@ -57,6 +58,10 @@ struct envelope_base {
   virtual bool abandoned() const noexcept { return false; }
   /// Completes the request with an error.
   virtual void fail(error e) = 0;
+  /// The init argument this message carries (an init_arg_t of the target actor type), or null.
+  virtual void const* init() const noexcept { return nullptr; }
+  /// Runs the handler on `self` (an instance of the target actor type) and completes the request.
+  virtual void deliver(void* self, context& ctx, activation_base& act) = 0;
 };
 
 /// unique_ptr deleter for envelopes: dispose() instead of delete.
@@ -64,15 +69,6 @@ struct envelope_disposer {
   void operator()(envelope_base* e) const noexcept { e->dispose(); }
 };
 using envelope_ptr = std::unique_ptr<envelope_base, envelope_disposer>;
-
-/// The actor-typed part of a message: its init argument and how it runs on an instance.
-template <class A>
-struct envelope : envelope_base {
-  /// The init argument this message carries, if any.
-  virtual init_arg_t<A> const* init() const noexcept { return nullptr; }
-  /// Runs the handler on `self` and completes the request.
-  virtual void deliver(A& self, context& ctx, activation<A>& act) = 0;
-};
 
 inline std::string describe(std::string_view actor, std::string_view id) {
   return "actor '" + std::string(actor) + "' id '" + std::string(id) + "'";
@@ -293,14 +289,14 @@ class activation final : public activation_base {
     return {};
   }
 
-  /// Runs `f(self, ctx)` with the instance, constructing it first if needed. Exceptions become
-  /// errc::actor_failed and discard the instance. Caller must hold the activation.
-  template <class F>
-  result<void> with_instance(init_arg_t<A> const* init, F&& f) {
+  /// Runs `f(data, self, ctx)` with the instance, constructing it first if needed. Exceptions
+  /// become errc::actor_failed and discard the instance. Caller must hold the activation. Takes a
+  /// plain function so that there is one copy per actor type, whatever the callers.
+  [[gnu::noinline]] result<void> run_with(init_arg_t<A> const* init, void (*f)(void* data, A& self, context& ctx), void* data) {
     if (auto ok = ensure_instance(init); !ok) return ok;
     context ctx(core(), actor_name_v<A>, id_);
     try {
-      f(*instance_, ctx);
+      f(data, *instance_, ctx);
     } catch (...) {
       instance_.reset();
       return threw(actor_name_v<A>, id_, "handler", std::current_exception());
@@ -322,9 +318,18 @@ class activation final : public activation_base {
   }
 
  private:
-  void process(envelope_base& base) override {
-    auto& e = static_cast<envelope<A>&>(base);
-    auto r = with_instance(e.init(), [&](A& self, context& ctx) { e.deliver(self, ctx, *this); });
+  void process(envelope_base& e) override {
+    struct args {
+      envelope_base* e;
+      activation* act;
+    } a{&e, this};
+    auto r = run_with(
+        static_cast<init_arg_t<A> const*>(e.init()),
+        [](void* d, A& self, context& ctx) {
+          auto const& x = *static_cast<args const*>(d);
+          x.e->deliver(&self, ctx, *x.act);
+        },
+        &a);
     if (!r) e.fail(std::move(r).error());
   }
 
@@ -422,7 +427,9 @@ class id_map {
 class actor_table_base : public table_base {
  public:
   explicit actor_table_base(node_core& core) : core_(core) {}
-  ~actor_table_base() override = default;
+  // Here and out of line, not in actor_table<A>: one copy of the shutdown loop and of the map's
+  // teardown for every actor type.
+  [[gnu::noinline]] ~actor_table_base() override { actor_table_base::shutdown(); }
 
   node_core& core() const noexcept { return core_; }
 
@@ -454,7 +461,7 @@ class actor_table_base : public table_base {
     return retire_where(clock::time_point::max(), pred);
   }
 
-  void shutdown() override {
+  [[gnu::noinline]] void shutdown() override {
     for (auto& s : stripes_) {
       map_type taken;
       {
@@ -544,7 +551,6 @@ template <class A>
 class actor_table final : public actor_table_base {
  public:
   using actor_table_base::actor_table_base;
-  ~actor_table() override { shutdown(); }
 
   std::string_view actor_name() const noexcept override { return actor_name_v<A>; }
   std::string_view capability() const noexcept override { return A::capability::name; }

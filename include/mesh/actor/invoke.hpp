@@ -76,72 +76,200 @@ template <class R>
 
 // ---- per (actor, message): the thunks ----------------------------------------------------------
 
-/// Runs A's handler for the M at `msg` and stores its return value in `slot`.
-template <class A, class R>
-using invoke_fn = void (*)(void* msg, A& self, context& ctx, value_slot<R>& slot);
+/// Runs the handler for the message at `msg` on `self` (an instance of the actor type) and stores
+/// its return value in `slot` (a value_slot of the message's reply type).
+using invoke_fn = void (*)(void* msg, void* self, context& ctx, void* slot);
 
 template <class A, class M>
-void invoke_into(void* msg, A& self, context& ctx, value_slot<reply_t<A, M>>& slot) {
+void invoke_into(void* msg, void* self, context& ctx, void* slot) {
+  auto& a = *static_cast<A*>(self);
   auto& m = *static_cast<M*>(msg);
-  if constexpr (std::is_void_v<reply_t<A, M>>) invoke_handler(self, m, ctx);
-  else slot.v.emplace(invoke_handler(self, m, ctx));
+  if constexpr (std::is_void_v<reply_t<A, M>>) invoke_handler(a, m, ctx);
+  else static_cast<value_slot<reply_t<A, M>>*>(slot)->v.emplace(invoke_handler(a, m, ctx));
 }
 
 /// The payload of an envelope lives in the same allocation, right after it: envelopes are then
-/// one class per (actor, reply type) instead of one per message type (no per-message vtables or
-/// destructors), and a message still costs one allocation.
+/// one class per reply type instead of one per message type (no per-message vtables or
+/// destructors), and a message still costs one allocation. The payload's type is known only
+/// through these thunks and its size and alignment (message_ops).
 template <class M>
 void destroy_payload(void* msg) noexcept {
   static_cast<M*>(msg)->~M();
 }
 template <class M>
-void delete_payload(void* msg) noexcept {
-  delete static_cast<M*>(msg);
+void move_payload(void* dst, void* src) {
+  new (dst) M(std::move(*static_cast<M*>(src)));
+}
+template <class M>
+void default_payload(void* dst, void*) {
+  new (dst) M();
+}
+template <class M>
+void encode_erased(std::string& out, void const* msg) {
+  wire::encode_to(out, *static_cast<M const*>(msg));
 }
 
-/// Storage for an envelope E followed by an M constructed from `args` (or M on the heap when it
-/// is over-aligned). Returns the envelope with `msg` and `destroy_msg` set.
-template <class E, class M, class... Args>
-E* new_envelope(Args&&... args) {
-  if constexpr (alignof(M) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__) {
-    constexpr std::size_t off = (sizeof(E) + alignof(M) - 1) / alignof(M) * alignof(M);
-    void* mem = ::operator new(off + sizeof(M));
-    E* e = new (mem) E();
+/// What the request paths need to know about one (actor, message) pair, as data.
+template <class R>
+struct message_ops {
+  invoke_fn invoke;
+  void (*encode)(std::string& out, void const* msg);
+  wire::detail::convert_fn decode;
+  std::string_view type;
+  std::uint32_t index;
+  void (*move_into)(void* dst, void* src);     // move-constructs the payload at dst from src
+  void (*make_default)(void* dst, void* src);  // default-constructs one at dst (src unused)
+  void (*destroy)(void*) noexcept;
+  std::size_t size, align;
+};
+
+template <class A, class M>
+inline constexpr message_ops<reply_t<A, M>> ops_v{&invoke_into<A, M>,
+                                                 &encode_erased<M>,
+                                                 &wire::detail::convert_erased<M>,
+                                                 wire::type_name<M>(),
+                                                 static_cast<std::uint32_t>(message_index_v<A, M>),
+                                                 &move_payload<M>,
+                                                 &default_payload<M>,
+                                                 &destroy_payload<M>,
+                                                 sizeof(M),
+                                                 alignof(M)};
+
+// ---- per actor type: the actor as data ---------------------------------------------------------
+
+/// The table of actor type A on this node (null when A is not in the node's schema).
+template <class A>
+actor_table_base* table_of(node_core& core) noexcept {
+  return static_cast<actor_table_base*>(core.find_table<A>());
+}
+
+/// An invoke_fn with its arguments, run through activation::run_with.
+struct invocation {
+  invoke_fn fn;
+  void* msg;
+  void* slot;
+};
+template <class A>
+void run_invocation(void* data, A& self, context& ctx) {
+  auto const& i = *static_cast<invocation const*>(data);
+  i.fn(i.msg, &self, ctx, i.slot);
+}
+/// Runs `fn` on a claimed activation of A (constructing the instance with `init` if needed).
+template <class A>
+result<void> run_claimed(activation_base& act, void const* init, invoke_fn fn, void* msg, void* slot) {
+  invocation inv{fn, msg, slot};
+  return static_cast<activation<A>&>(act).run_with(static_cast<init_arg_t<A> const*>(init), &run_invocation<A>, &inv);
+}
+
+/// A's init argument on the heap: moved from `src`, or default-constructed (to decode into).
+template <class A>
+void* new_init(void* src) {
+  using I = init_arg_t<A>;
+  return src ? new I(std::move(*static_cast<I*>(src))) : new I();
+}
+template <class A>
+void delete_init(void* p) noexcept {
+  delete static_cast<init_arg_t<A>*>(p);
+}
+
+/// What the request paths need to know about an actor type, as data: they are written once per
+/// reply type (R) and take the actor and the message as data, so a schema of N actors x M
+/// messages adds only the small thunks above per message and these per actor.
+struct actor_ops {
+  std::string_view name;
+  std::string_view capability;
+  actor_table_base* (*table)(node_core& core) noexcept;
+  result<void> (*run)(activation_base& act, void const* init, invoke_fn fn, void* msg, void* slot);
+  void* (*new_init)(void* src);
+  void (*delete_init)(void*) noexcept;
+  void (*encode_init)(std::string& out, void const* init);
+  wire::detail::convert_fn decode_init;
+  std::string_view init_type;
+};
+
+template <class A>
+inline constexpr actor_ops actor_ops_v{actor_name_v<A>,
+                                       A::capability::name,
+                                       &table_of<A>,
+                                       &run_claimed<A>,
+                                       &new_init<A>,
+                                       &delete_init<A>,
+                                       &encode_erased<init_arg_t<A>>,
+                                       &wire::detail::convert_erased<init_arg_t<A>>,
+                                       wire::type_name<init_arg_t<A>>()};
+
+// ---- envelopes: one type per reply type --------------------------------------------------------
+
+/// The payload and init argument of an envelope: where they are and how to destroy them.
+struct payload_slot {
+  void* msg = nullptr;
+  void (*destroy_msg)(void*) noexcept = nullptr;
+  std::size_t heap_align = 0;  // non-zero: an over-aligned payload in its own allocation
+  void* init_arg = nullptr;    // the actor's init_arg_t, on the heap (rare: first calls only)
+  void (*delete_init)(void*) noexcept = nullptr;
+
+  payload_slot() = default;
+  payload_slot(payload_slot const&) = delete;
+  payload_slot& operator=(payload_slot const&) = delete;
+  ~payload_slot() {
+    if (init_arg) delete_init(init_arg);
+    if (!destroy_msg) return;
+    destroy_msg(msg);
+    if (heap_align) ::operator delete(msg, std::align_val_t(heap_align));
+  }
+  void set_init(actor_ops const& a, void* src) {
+    init_arg = a.new_init(src);
+    delete_init = a.delete_init;
+  }
+};
+
+/// Allocates an envelope E followed by its payload, which `make(dst, src)` constructs (moves the
+/// caller's message, or default-constructs one to decode into). An over-aligned payload gets an
+/// allocation of its own. One copy per envelope type, not per message type.
+template <class E, class R>
+[[gnu::noinline]] E* new_envelope(message_ops<R> const& ops, void (*make)(void* dst, void* src), void* src) {
+  E* e;
+  if (ops.align <= __STDCPP_DEFAULT_NEW_ALIGNMENT__) {
+    std::size_t const off = (sizeof(E) + ops.align - 1) / ops.align * ops.align;
+    void* mem = ::operator new(off + ops.size);
+    e = new (mem) E();
     try {
-      e->msg = new (static_cast<char*>(mem) + off) M(std::forward<Args>(args)...);
+      make(static_cast<char*>(mem) + off, src);
     } catch (...) {
       delete e;
       throw;
     }
-    e->destroy_msg = &destroy_payload<M>;
-    return e;
+    e->msg = static_cast<char*>(mem) + off;
   } else {
-    auto m = std::make_unique<M>(std::forward<Args>(args)...);
-    E* e = new E();
-    e->msg = m.release();
-    e->destroy_msg = &delete_payload<M>;
-    return e;
+    std::unique_ptr<E> owner(new E());
+    void* m = ::operator new(ops.size, std::align_val_t(ops.align));
+    try {
+      make(m, src);
+    } catch (...) {
+      ::operator delete(m, std::align_val_t(ops.align));
+      throw;
+    }
+    e = owner.release();
+    e->msg = m;
+    e->heap_align = ops.align;
   }
+  e->destroy_msg = ops.destroy;
+  e->invoke = ops.invoke;
+  return e;
 }
 
 /// A local message: the typed payload moved in (never serialized), completed through a
 /// call_state (none for casts).
-template <class A, class R>
-struct local_envelope : envelope<A> {
-  std::optional<init_arg_t<A>> init_arg;
+template <class R>
+struct local_envelope : envelope_base, payload_slot {
   call_state<call_result<R>>* state = nullptr;  // in the same block (local_call), or none (cast)
-  void* msg = nullptr;
-  void (*destroy_msg)(void*) noexcept = nullptr;
-  invoke_fn<A, R> invoke = nullptr;
+  invoke_fn invoke = nullptr;
 
-  ~local_envelope() override {
-    if (destroy_msg) destroy_msg(msg);
-  }
-  init_arg_t<A> const* init() const noexcept override { return init_arg ? &*init_arg : nullptr; }
+  void const* init() const noexcept override { return init_arg; }
   bool abandoned() const noexcept override { return state && state->completed(); }
-  void deliver(A& self, context& ctx, activation<A>& act) override {
+  void deliver(void* self, context& ctx, activation_base& act) override {
     value_slot<R> slot;
-    invoke(msg, self, ctx, slot);
+    invoke(msg, self, ctx, &slot);
     if (state) complete_reply<R>(*state, slot, act.ref());
   }
   void fail(error e) override {
@@ -152,8 +280,8 @@ struct local_envelope : envelope<A> {
 /// A queued local call: envelope, call state and payload in one allocation (see new_local_call).
 /// The caller's future holds the state (an aliasing shared_ptr), the mailbox holds `self` until
 /// dispose(); the block is freed when both are done.
-template <class A, class R>
-struct local_call final : local_envelope<A, R> {
+template <class R>
+struct local_call final : local_envelope<R> {
   call_state<call_result<R>> call;
   std::shared_ptr<local_call> self;
 
@@ -194,81 +322,23 @@ struct tail_allocator {
   bool operator==(tail_allocator<U> const&) const noexcept { return true; }
 };
 
-/// A request from a peer: the payload decoded in place, answered through `respond`.
-template <class A, class R>
-struct remote_envelope final : envelope<A> {
-  std::optional<init_arg_t<A>> init_arg;
+/// The untyped part of a request from a peer: its payload, how to answer it, and its id.
+struct remote_request : payload_slot {
   std::function<void(wire::frame&&)> respond;  // empty for casts
   std::uint64_t request_id = 0;
-  void* msg = nullptr;
-  void (*destroy_msg)(void*) noexcept = nullptr;
-  invoke_fn<A, R> invoke = nullptr;
+};
 
-  ~remote_envelope() override {
-    if (destroy_msg) destroy_msg(msg);
-  }
-  init_arg_t<A> const* init() const noexcept override { return init_arg ? &*init_arg : nullptr; }
-  void deliver(A& self, context& ctx, activation<A>& act) override;
+/// A request from a peer: the payload decoded in place, answered through `respond`.
+template <class R>
+struct remote_envelope final : envelope_base, remote_request {
+  invoke_fn invoke = nullptr;
+
+  void const* init() const noexcept override { return init_arg; }
+  void deliver(void* self, context& ctx, activation_base& act) override;
   void fail(error e) override;
 };
 
-/// What the request paths need to know about one (actor, message) pair, as data.
-template <class A, class R>
-struct message_ops {
-  invoke_fn<A, R> invoke;
-  local_envelope<A, R>* (*make_local)(void* msg);  // moves the payload into a new envelope (casts)
-  void (*encode)(std::string& out, void const* msg);
-  remote_envelope<A, R>* (*make_remote)();         // a default-constructed payload to decode into
-  wire::detail::convert_fn decode;
-  std::string_view type;
-  std::uint32_t index;
-  void (*move_into)(void* dst, void* src);  // move-constructs the payload at dst
-  void (*destroy)(void*) noexcept;
-  std::size_t size, align;
-};
-
-template <class M>
-void move_payload(void* dst, void* src) {
-  new (dst) M(std::move(*static_cast<M*>(src)));
-}
-
-template <class A, class M>
-local_envelope<A, reply_t<A, M>>* make_local_envelope(void* msg) {
-  auto* e = new_envelope<local_envelope<A, reply_t<A, M>>, M>(std::move(*static_cast<M*>(msg)));
-  e->invoke = &invoke_into<A, M>;
-  return e;
-}
-template <class A, class M>
-remote_envelope<A, reply_t<A, M>>* make_remote_envelope() {
-  auto* e = new_envelope<remote_envelope<A, reply_t<A, M>>, M>();
-  e->invoke = &invoke_into<A, M>;
-  return e;
-}
-template <class M>
-void encode_erased(std::string& out, void const* msg) {
-  wire::encode_to(out, *static_cast<M const*>(msg));
-}
-
-template <class A, class M>
-inline constexpr message_ops<A, reply_t<A, M>> ops_v{&invoke_into<A, M>,
-                                                    &make_local_envelope<A, M>,
-                                                    &encode_erased<M>,
-                                                    &make_remote_envelope<A, M>,
-                                                    &wire::detail::convert_erased<M>,
-                                                    wire::type_name<M>(),
-                                                    static_cast<std::uint32_t>(message_index_v<A, M>),
-                                                    &move_payload<M>,
-                                                    &destroy_payload<M>,
-                                                    sizeof(M),
-                                                    alignof(M)};
-
-// ---- per actor type ----------------------------------------------------------------------------
-
-/// The table of actor type A on this node (null when A is not in the node's schema).
-template <class A>
-actor_table_base* table_of(node_core& core) noexcept {
-  return static_cast<actor_table_base*>(core.find_table<A>());
-}
+// ---- the request paths: one copy per reply type ------------------------------------------------
 
 /// Queues an envelope on id's activation, retrying when that was retired concurrently. On
 /// success the mailbox owns the envelope; on failure it stays with the caller. Not a template.
@@ -295,33 +365,25 @@ actor_table_base* table_of(node_core& core) noexcept {
   return act;
 }
 
-/// The header of a call/cast frame (not a template: shared by every actor and message type).
-[[gnu::noinline]] inline wire::frame request_frame(node_core const& core, wire::kind k, std::string_view actor,
-                                                   std::string_view id, std::size_t index, bool has_init,
-                                                   clock::time_point deadline) {
+/// The call/cast frame for a remote owner (not a template: shared by every actor and message type).
+[[gnu::noinline]] inline wire::frame make_request_frame(node_core const& core, actor_ops const& a, wire::kind k,
+                                                        std::string_view id, void const* msg,
+                                                        void (*encode)(std::string&, void const*), std::uint32_t index,
+                                                        void const* init, clock::time_point deadline) {
   wire::frame f;
   f.h.k = k;
   f.h.fingerprint = core.fingerprint();
-  f.h.actor = std::string(actor);
+  f.h.actor = std::string(a.name);
   f.h.id = std::string(id);
-  f.h.message_index = static_cast<std::uint32_t>(index);
+  f.h.message_index = index;
   if (k == wire::kind::call) {
     auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
     f.h.timeout_ms = static_cast<std::uint32_t>(std::clamp<long long>(left, 1, 0xffffffffLL));
   }
-  f.h.has_init = has_init;
-  f.body.reserve(has_init ? 2 : 1);
-  return f;
-}
-
-/// Builds the call/cast frame for a remote owner (one copy per actor type).
-template <class A>
-[[gnu::noinline]] wire::frame make_request_frame(node_core const& core, wire::kind k, std::string_view id, void const* msg,
-                                                 void (*encode)(std::string&, void const*), std::uint32_t index,
-                                                 std::optional<init_arg_t<A>> const& init, clock::time_point deadline) {
-  auto f = request_frame(core, k, actor_name_v<A>, id, index, init.has_value(), deadline);
+  f.h.has_init = init != nullptr;
+  f.body.reserve(init ? 2 : 1);
   encode(f.body.emplace_back(), msg);
-  if (init) f.body.push_back(wire::encode(*init));
+  if (init) a.encode_init(f.body.emplace_back(), init);
   return f;
 }
 
@@ -356,12 +418,12 @@ template <class R>
 }
 
 /// Creates a queued local call: envelope, call state and payload in one allocation. Returns the
-/// state the caller waits on (one copy per actor and reply type).
-template <class A, class R>
-[[gnu::noinline]] std::pair<state_ptr<R>, local_envelope<A, R>*> new_local_call(void* msg, message_ops<A, R> const& ops,
-                                                                              clock::time_point deadline) {
+/// state the caller waits on.
+template <class R>
+[[gnu::noinline]] std::pair<state_ptr<R>, local_envelope<R>*> new_local_call(void* msg, message_ops<R> const& ops,
+                                                                          clock::time_point deadline) {
   void* tail = nullptr;
-  auto c = std::allocate_shared<local_call<A, R>>(tail_allocator<local_call<A, R>>(ops.size, ops.align, &tail), deadline);
+  auto c = std::allocate_shared<local_call<R>>(tail_allocator<local_call<R>>(ops.size, ops.align, &tail), deadline);
   ops.move_into(tail, msg);  // if it throws, c frees the block (no payload to destroy yet)
   c->msg = tail;
   c->destroy_msg = ops.destroy;
@@ -372,67 +434,56 @@ template <class A, class R>
   return {std::move(st), e};
 }
 
-/// Queues a local call: the state to wait on, or the error (one copy per actor and reply type).
-template <class A, class R>
-result<state_ptr<R>> push_local_call(node_core& core, std::string_view id, void* msg, message_ops<A, R> const& ops,
-                                     std::optional<init_arg_t<A>>&& init, clock::time_point deadline) {
-  auto [state, e] = new_local_call<A, R>(msg, ops, deadline);
-  e->init_arg = std::move(init);
+/// Queues a local call: the state to wait on, or the error.
+template <class R>
+[[gnu::noinline]] result<state_ptr<R>> push_local_call(node_core& core, actor_ops const& a, std::string_view id, void* msg,
+                                                       message_ops<R> const& ops, void* init, clock::time_point deadline) {
+  auto [state, e] = new_local_call<R>(msg, ops, deadline);
   envelope_ptr owner(e);
-  if (auto ok = push_envelope(core, table_of<A>(core), actor_name_v<A>, id, owner); !ok) return std::move(ok).error();
+  if (init) e->set_init(a, init);
+  if (auto ok = push_envelope(core, a.table(core), a.name, id, owner); !ok) return std::move(ok).error();
   return std::move(state);
 }
 
-/// Queues a cast on a local activation (one copy per actor and reply type).
-template <class A, class R>
-result<void> push_local_cast(node_core& core, std::string_view id, void* msg, message_ops<A, R> const& ops,
-                             std::optional<init_arg_t<A>>&& init) {
-  envelope_ptr owner(ops.make_local(msg));
-  static_cast<local_envelope<A, R>*>(owner.get())->init_arg = std::move(init);
-  return push_envelope(core, table_of<A>(core), actor_name_v<A>, id, owner);
-}
-
 /// Synchronous call: inline on an idle local activation, else queued (local) or sent (remote).
-template <class A, class R>
-[[gnu::noinline]] call_result<R> call_erased(node_core& core, std::string_view id, void* msg, message_ops<A, R> const& ops,
-                                             std::optional<init_arg_t<A>>&& init, std::chrono::milliseconds timeout) {
+template <class R>
+[[gnu::noinline]] call_result<R> call_erased(node_core& core, actor_ops const& a, std::string_view id, void* msg,
+                                             message_ops<R> const& ops, void* init, std::chrono::milliseconds timeout) {
   if (core.stopping()) return shutting_down(core.name());
   auto const deadline = deadline_for(core, timeout);
-  auto rt = core.route_for(A::capability::name, id);
+  auto rt = core.route_for(a.capability, id);
   if (!rt) return std::move(rt).error();
   state_ptr<R> state;
   if (rt->local) {
     // Fast path: an idle activation runs the handler right here, with no queue and no thread hop.
-    if (auto claimed = claim_idle(table_of<A>(core), id)) {
-      auto* act = static_cast<activation<A>*>(claimed.get());
+    if (auto claimed = claim_idle(a.table(core), id)) {
       value_slot<R> slot;
-      auto r = act->with_instance(init ? &*init : nullptr,
-                                  [&](A& self, context& ctx) { ops.invoke(msg, self, ctx, slot); });
-      act->release_claim();
+      auto r = a.run(*claimed, init, ops.invoke, msg, &slot);
+      claimed->release_claim();
       if (!r) return std::move(r).error();
-      return make_reply<R>(slot, act->ref());
+      return make_reply<R>(slot, claimed->ref());
     }
-    auto queued = push_local_call<A, R>(core, id, msg, ops, std::move(init), deadline);
+    auto queued = push_local_call<R>(core, a, id, msg, ops, init, deadline);
     if (!queued) return std::move(queued).error();
     state = std::move(*queued);
   } else {
     state = new_call_state<R>(deadline);
     send_call_frame<R>(core, rt->node,
-                       make_request_frame<A>(core, wire::kind::call, id, msg, ops.encode, ops.index, init, deadline),
+                       make_request_frame(core, a, wire::kind::call, id, msg, ops.encode, ops.index, init, deadline),
                        deadline, state);
   }
-  return await_call<R>(state, actor_name_v<A>, id);
+  return await_call<R>(state, a.name, id);
 }
 
 /// Asynchronous call: always queued or sent; the future completes on reply, error or deadline.
-template <class A, class R>
-[[gnu::noinline]] future<R> call_async_erased(node_core& core, std::string_view id, void* msg, message_ops<A, R> const& ops,
-                                              std::optional<init_arg_t<A>>&& init, std::chrono::milliseconds timeout) {
+template <class R>
+[[gnu::noinline]] future<R> call_async_erased(node_core& core, actor_ops const& a, std::string_view id, void* msg,
+                                              message_ops<R> const& ops, void* init, std::chrono::milliseconds timeout) {
   auto const deadline = deadline_for(core, timeout);
-  auto rt = core.stopping() ? result<route>(shutting_down(core.name())) : core.route_for(A::capability::name, id);
+  auto rt = core.stopping() ? result<route>(shutting_down(core.name())) : core.route_for(a.capability, id);
   state_ptr<R> state;
   if (rt && rt->local) {
-    auto queued = push_local_call<A, R>(core, id, msg, ops, std::move(init), deadline);
+    auto queued = push_local_call<R>(core, a, id, msg, ops, init, deadline);
     if (queued) {
       state = std::move(*queued);
     } else {
@@ -444,42 +495,59 @@ template <class A, class R>
     if (!rt) complete_error<R>(*state, std::move(rt).error());
     else
       send_call_frame<R>(core, rt->node,
-                         make_request_frame<A>(core, wire::kind::call, id, msg, ops.encode, ops.index, init, deadline),
+                         make_request_frame(core, a, wire::kind::call, id, msg, ops.encode, ops.index, init, deadline),
                          deadline, state);
   }
   return future<R>(std::move(state), std::weak_ptr<deadline_scheduler>(core.timer()));
 }
 
 /// Cast: returns once the message is queued locally or handed to the transport.
-template <class A, class R>
-[[gnu::noinline]] result<void> cast_erased(node_core& core, std::string_view id, void* msg, message_ops<A, R> const& ops,
-                                           std::optional<init_arg_t<A>>&& init) {
+template <class R>
+[[gnu::noinline]] result<void> cast_erased(node_core& core, actor_ops const& a, std::string_view id, void* msg,
+                                           message_ops<R> const& ops, void* init) {
   if (core.stopping()) return shutting_down(core.name());
-  auto rt = core.route_for(A::capability::name, id);
+  auto rt = core.route_for(a.capability, id);
   if (!rt) return std::move(rt).error();
-  if (rt->local) return push_local_cast<A, R>(core, id, msg, ops, std::move(init));
-  auto f = make_request_frame<A>(core, wire::kind::cast, id, msg, ops.encode, ops.index, init, clock::time_point::max());
+  if (rt->local) {
+    envelope_ptr owner(new_envelope<local_envelope<R>>(ops, ops.move_into, msg));
+    if (init) static_cast<local_envelope<R>*>(owner.get())->set_init(a, init);
+    return push_envelope(core, a.table(core), a.name, id, owner);
+  }
+  auto f = make_request_frame(core, a, wire::kind::cast, id, msg, ops.encode, ops.index, init, clock::time_point::max());
   // Routed means handed to the I/O thread: a later send failure (peer gone, queue full) reaches
   // no caller, so the transport counts it (transport_stats().send_failures) instead.
   core.send_remote(rt->node, std::move(f), clock::now() + core.config().call_timeout, [](wire::frame&&) {});
   return {};
 }
 
+/// The payload as an M rvalue: the caller's own object when it passed an M rvalue (no copy, no
+/// extra temporary at every call site), else an M converted or copied from what it passed.
+template <class M, class Message>
+decltype(auto) payload_of(Message&& msg) {
+  if constexpr (std::is_same_v<Message, M>) return static_cast<M&&>(msg);
+  else return M(std::forward<Message>(msg));
+}
+
+template <class I>
+void* init_ptr(std::optional<I>& init) noexcept {
+  return init ? static_cast<void*>(&*init) : nullptr;
+}
+
 template <class A, class M>
 call_result_t<A, M> call(node_core& core, std::string_view id, M&& msg, std::optional<init_arg_t<A>>&& init,
                          std::chrono::milliseconds timeout) {
-  return call_erased<A, reply_t<A, M>>(core, id, &msg, ops_v<A, M>, std::move(init), timeout);
+  return call_erased<reply_t<A, M>>(core, actor_ops_v<A>, id, &msg, ops_v<A, M>, init_ptr(init), timeout);
 }
 
 template <class A, class M>
 future<reply_t<A, M>> call_async(node_core& core, std::string_view id, M&& msg, std::optional<init_arg_t<A>>&& init,
                                  std::chrono::milliseconds timeout) {
-  return call_async_erased<A, reply_t<A, M>>(core, id, &msg, ops_v<A, M>, std::move(init), timeout);
+  return call_async_erased<reply_t<A, M>>(core, actor_ops_v<A>, id, &msg, ops_v<A, M>, init_ptr(init), timeout);
 }
 
 template <class A, class M>
 result<void> cast(node_core& core, std::string_view id, M&& msg, std::optional<init_arg_t<A>>&& init) {
-  return cast_erased<A, reply_t<A, M>>(core, id, &msg, ops_v<A, M>, std::move(init));
+  return cast_erased<reply_t<A, M>>(core, actor_ops_v<A>, id, &msg, ops_v<A, M>, init_ptr(init));
 }
 
 // ---- receiving side: a request frame from a peer, dispatched by message index ----------------
@@ -509,15 +577,15 @@ inline wire::frame error_frame(std::uint64_t request_id, errc code, std::string 
   if (respond) respond(error_frame(request_id, e.code, std::move(e.message)));
 }
 
-template <class A, class R>
-void remote_envelope<A, R>::deliver(A& self, context& ctx, activation<A>& act) {
+template <class R>
+void remote_envelope<R>::deliver(void* self, context& ctx, activation_base& act) {
   value_slot<R> slot;
-  invoke(msg, self, ctx, slot);
+  invoke(msg, self, ctx, &slot);
   if (respond) respond_reply(respond, request_id, act.core().name(), encode_reply<R>(slot));
 }
 
-template <class A, class R>
-void remote_envelope<A, R>::fail(error e) {
+template <class R>
+void remote_envelope<R>::fail(error e) {
   respond_error(respond, request_id, std::move(e));
 }
 
@@ -527,49 +595,66 @@ void remote_envelope<A, R>::fail(error e) {
                                      std::string(actor) + "': " + why.message);
 }
 
-/// Decodes a peer's request into a fresh envelope and queues it (one copy per actor and reply type).
-template <class A, class R>
-[[gnu::noinline]] void dispatch_remote(actor_table<A>& table, wire::frame&& f, std::function<void(wire::frame&&)>&& respond,
-                                       message_ops<A, R> const& ops) {
-  node_core& core = table.core();
-  envelope_ptr owner;
-  auto* e = ops.make_remote();
-  owner.reset(e);
-  e->request_id = f.h.request_id;
-  if (f.h.k == wire::kind::call) e->respond = std::move(respond);
+/// Reads a peer's request frame into a fresh envelope: responder, id, payload, init argument and
+/// deadline. An error means the request is malformed (not a template: shared by every type).
+[[gnu::noinline]] inline result<void> read_request(node_core& core, actor_ops const& a, wire::frame& f,
+                                                   std::function<void(wire::frame&&)>&& respond, envelope_base& e,
+                                                   remote_request& r, wire::detail::convert_fn decode,
+                                                   std::string_view type) {
+  r.request_id = f.h.request_id;
+  if (f.h.k == wire::kind::call) r.respond = std::move(respond);
   wire::limits lim;
   lim.max_payload_bytes = core.config().max_payload_bytes;
-  if (auto ok = wire::detail::decode_erased(f.body[0], lim, e->msg, ops.decode, ops.type); !ok)
-    return e->fail(undecodable("payload", f.h.message_index, actor_name_v<A>, ok.error()));
+  if (auto ok = wire::detail::decode_erased(f.body[0], lim, r.msg, decode, type); !ok)
+    return undecodable("payload", f.h.message_index, a.name, ok.error());
   if (f.h.has_init) {
-    if (f.body.size() < 2) return e->fail(fail(errc::bad_message, "frame announces an init argument but has none"));
-    auto& init = e->init_arg.emplace();
-    if (auto ok = wire::decode_into(f.body[1], init, lim); !ok)
-      return e->fail(undecodable("init argument", f.h.message_index, actor_name_v<A>, ok.error()));
+    if (f.body.size() < 2) return fail(errc::bad_message, "frame announces an init argument but has none");
+    r.set_init(a, nullptr);
+    if (auto ok = wire::detail::decode_erased(f.body[1], lim, r.init_arg, a.decode_init, a.init_type); !ok)
+      return undecodable("init argument", f.h.message_index, a.name, ok.error());
   }
-  if (e->respond)
-    e->deadline = clock::now() + std::chrono::milliseconds(f.h.timeout_ms ? f.h.timeout_ms : core.config().call_timeout.count());
-  if (auto ok = push_envelope(core, &table, actor_name_v<A>, f.h.id, owner); !ok) e->fail(std::move(ok).error());
+  if (r.respond)
+    e.deadline = clock::now() + std::chrono::milliseconds(f.h.timeout_ms ? f.h.timeout_ms : core.config().call_timeout.count());
+  return {};
 }
 
-template <class A, class M>
-void dispatch_message(actor_table<A>& t, wire::frame&& f, std::function<void(wire::frame&&)>&& respond) {
-  dispatch_remote<A, reply_t<A, M>>(t, std::move(f), std::move(respond), ops_v<A, M>);
+/// Decodes a peer's request into a fresh envelope and queues it (one copy per reply type;
+/// `erased_ops` is the message's message_ops<R>).
+template <class R>
+void dispatch_remote(actor_table_base& table, actor_ops const& a, wire::frame&& f,
+                     std::function<void(wire::frame&&)>&& respond, void const* erased_ops) {
+  auto const& ops = *static_cast<message_ops<R> const*>(erased_ops);
+  node_core& core = table.core();
+  auto* e = new_envelope<remote_envelope<R>>(ops, ops.make_default, nullptr);
+  envelope_ptr owner(e);
+  auto ok = read_request(core, a, f, std::move(respond), *e, *e, ops.decode, ops.type);
+  if (ok) ok = push_envelope(core, &table, a.name, f.h.id, owner);
+  if (!ok) e->fail(std::move(ok).error());
+}
+
+/// Answers a request for a message index the actor does not have.
+[[gnu::cold, gnu::noinline]] inline void reject_message_index(wire::frame const& f,
+                                                              std::function<void(wire::frame&&)> const& respond,
+                                                              std::string_view actor) {
+  if (f.h.k == wire::kind::call && respond)
+    respond(error_frame(f.h.request_id, errc::bad_message,
+                        "actor '" + std::string(actor) + "' has no message #" + std::to_string(f.h.message_index)));
 }
 
 template <class A>
 void actor_table<A>::deliver_remote(wire::frame&& f, std::function<void(wire::frame&&)> respond) {
-  using handler = void (*)(actor_table<A>&, wire::frame&&, std::function<void(wire::frame&&)>&&);
+  // One (dispatcher, ops) pair per message index: the dispatcher is per reply type, so the table
+  // adds no function per message.
+  struct handler {
+    void (*dispatch)(actor_table_base&, actor_ops const&, wire::frame&&, std::function<void(wire::frame&&)>&&, void const*);
+    void const* ops;
+  };
   static constexpr auto handlers = []<class... Ms>(list<Ms...>*) {
-    return std::array<handler, sizeof...(Ms)>{&dispatch_message<A, Ms>...};
+    return std::array<handler, sizeof...(Ms)>{handler{&dispatch_remote<reply_t<A, Ms>>, &ops_v<A, Ms>}...};
   }(static_cast<typename A::messages*>(nullptr));
-  if (f.h.message_index >= handlers.size()) {
-    if (f.h.k == wire::kind::call && respond)
-      respond(error_frame(f.h.request_id, errc::bad_message,
-                          "actor '" + std::string(actor_name_v<A>) + "' has no message #" + std::to_string(f.h.message_index)));
-    return;
-  }
-  handlers[f.h.message_index](*this, std::move(f), std::move(respond));
+  if (f.h.message_index >= handlers.size()) return reject_message_index(f, respond, actor_name_v<A>);
+  auto const& h = handlers[f.h.message_index];
+  h.dispatch(*this, actor_ops_v<A>, std::move(f), std::move(respond), h.ops);
 }
 
 }  // namespace mesh::detail
@@ -585,7 +670,7 @@ result<reply<reply_t<Actor, std::remove_cvref_t<Message>>>> context::call(std::s
   if constexpr (!check_accepts<Actor, M>()) {
     return fail(errc::type_mismatch, "unreachable");
   } else {
-    return detail::call<Actor, M>(*core_, id, M(std::forward<Message>(msg)), std::nullopt, timeout);
+    return detail::call<Actor, M>(*core_, id, detail::payload_of<M>(std::forward<Message>(msg)), std::nullopt, timeout);
   }
 }
 
@@ -595,7 +680,7 @@ result<void> context::cast(std::string_view id, Message&& msg) {
   if constexpr (!check_accepts<Actor, M>()) {
     return fail(errc::type_mismatch, "unreachable");
   } else {
-    return detail::cast<Actor, M>(*core_, id, M(std::forward<Message>(msg)), std::nullopt);
+    return detail::cast<Actor, M>(*core_, id, detail::payload_of<M>(std::forward<Message>(msg)), std::nullopt);
   }
 }
 
@@ -606,7 +691,7 @@ future<reply_t<Actor, std::remove_cvref_t<Message>>> context::call_async(std::st
   if constexpr (!check_accepts<Actor, M>()) {
     return {};
   } else {
-    return detail::call_async<Actor, M>(*core_, id, M(std::forward<Message>(msg)), std::nullopt, timeout);
+    return detail::call_async<Actor, M>(*core_, id, detail::payload_of<M>(std::forward<Message>(msg)), std::nullopt, timeout);
   }
 }
 

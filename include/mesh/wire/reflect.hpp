@@ -105,13 +105,16 @@ constexpr bool fields_serializable(member_fields<Names, Ptrs...>) {
 }
 template <class T>
 constexpr bool reflected_members_serializable() {
-  if constexpr (fields_t<T>::known) return fields_serializable<T>(fields_t<T>{});
-  bool ok = true;
-  boost::hana::for_each(boost::hana::accessors<T>(), [&](auto p) {
-    using M = std::remove_cvref_t<decltype(boost::hana::second(p)(std::declval<T&>()))>;
-    ok = ok && is_serializable_v<M>;
-  });
-  return ok;
+  if constexpr (fields_t<T>::known) {
+    return fields_serializable<T>(fields_t<T>{});
+  } else {  // the else matters: without it the hana::for_each below is instantiated for every type
+    bool ok = true;
+    boost::hana::for_each(boost::hana::accessors<T>(), [&](auto p) {
+      using M = std::remove_cvref_t<decltype(boost::hana::second(p)(std::declval<T&>()))>;
+      ok = ok && is_serializable_v<M>;
+    });
+    return ok;
+  }
 }
 template <class Tuple>
 struct tuple_serializable;
