@@ -36,11 +36,14 @@ class run_queue {
     for (std::size_t i = 0; i < capacity; ++i) slots_[i].seq.store(i, std::memory_order_relaxed);
   }
 
+  /// Queues r. Publishing the item is a seq_cst read-modify-write (of tail_ or overflow_n_), so a
+  /// seq_cst load that follows it pairs with a seq_cst fence of a thread about to sleep (see
+  /// worker_pool::submit) without a fence of its own.
   void push(std::shared_ptr<runnable>&& r) {
     if (overflow_n_.load(std::memory_order_relaxed) == 0 && try_push(r)) return;
     std::lock_guard lk(overflow_m_);
     overflow_.push_back(std::move(r));
-    overflow_n_.fetch_add(1, std::memory_order_release);
+    overflow_n_.fetch_add(1, std::memory_order_seq_cst);
   }
 
   /// The next item, or null. Every 64th pop looks at the overflow list first so nothing waits
@@ -75,7 +78,7 @@ class run_queue {
       auto const seq = sl.seq.load(std::memory_order_acquire);
       auto const diff = static_cast<std::ptrdiff_t>(seq) - static_cast<std::ptrdiff_t>(pos);
       if (diff == 0) {
-        if (tail_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+        if (tail_.compare_exchange_weak(pos, pos + 1, std::memory_order_seq_cst, std::memory_order_relaxed)) {
           sl.item = std::move(r);
           sl.seq.store(pos + 1, std::memory_order_release);
           return true;
@@ -130,12 +133,16 @@ class run_queue {
 /// Worker threads taking activations from a shared lock-free run queue. An idle worker spins
 /// briefly, then sleeps; a submit wakes a sleeper only when no worker is spinning (the spinner
 /// will take the item), and a spinner that finds work wakes a sleeper when more is queued.
+///
+/// The submit path is what a busy caller pays per message, so it touches no cache line a worker
+/// writes per item: submissions and completions are counted apart (one counter per worker for
+/// completions), and the "anyone to wake?" check needs no fence of its own (see submit).
 class worker_pool final : public wait_helper {
  public:
-  explicit worker_pool(std::size_t n) {
-    n = std::max<std::size_t>(1, n);
+  explicit worker_pool(std::size_t n) : finished_(std::max<std::size_t>(1, n)) {
+    n = finished_.size();
     threads_.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) threads_.emplace_back([this] { worker_loop(); });
+    for (std::size_t i = 0; i < n; ++i) threads_.emplace_back([this, i] { worker_loop(finished_[i].n); });
   }
   worker_pool(worker_pool const&) = delete;
   worker_pool& operator=(worker_pool const&) = delete;
@@ -144,13 +151,13 @@ class worker_pool final : public wait_helper {
   std::size_t size() const noexcept { return threads_.size(); }
 
   void submit(std::shared_ptr<runnable> r) {
-    outstanding_.fetch_add(1, std::memory_order_relaxed);
+    submitted_.fetch_add(1, std::memory_order_relaxed);  // before the item is visible (see drain)
     q_.push(std::move(r));
-    // Pairs with the fence a worker or helper issues between announcing it waits and its last
-    // look at the queue: either it sees this item, or this thread sees it waiting.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (spinning_.load(std::memory_order_relaxed) == 0 && sleeping_.load(std::memory_order_relaxed) > 0) wake_one();
-    if (helpers_waiting_.load(std::memory_order_relaxed) > 0) wake_helpers();
+    // push() published the item with a seq_cst RMW; these seq_cst loads are ordered after it and
+    // pair with the seq_cst fence a worker or helper issues between announcing it waits and its
+    // last look at the queue: either it sees this item, or this thread sees it waiting.
+    if (spinning_.load(std::memory_order_seq_cst) == 0 && sleeping_.load(std::memory_order_seq_cst) > 0) wake_one();
+    if (helpers_waiting_.load(std::memory_order_seq_cst) > 0) wake_helpers();
   }
 
   /// Runs one queued item on the calling thread; false when the queue was empty.
@@ -186,7 +193,12 @@ class worker_pool final : public wait_helper {
   bool drain(clock::time_point until) {
     std::unique_lock lk(drain_m_);
     draining_.store(true);
-    bool const ok = cv_drained_.wait_until(lk, until, [&] { return outstanding_.load() == 0; });
+    bool ok = idle();
+    while (!ok && clock::now() < until) {
+      // Workers notify after each item while draining; the timeout only bounds a missed notify.
+      cv_drained_.wait_for(lk, std::chrono::milliseconds(1));
+      ok = idle();
+    }
     draining_.store(false);
     return ok;
   }
@@ -209,10 +221,32 @@ class worker_pool final : public wait_helper {
   }
 
  private:
+  /// A completion count written by one thread only, on its own cache line.
+  struct alignas(64) counter {
+    std::atomic<std::size_t> n{0};
+  };
+
+  /// The completion counter of the calling thread: its worker's own, or the shared one.
+  static std::atomic<std::size_t>*& own_finished() noexcept {
+    thread_local std::atomic<std::size_t>* c = nullptr;
+    return c;
+  }
+
+  /// True when every submitted item has finished. Completions are read before submissions: both
+  /// only grow and an item is counted as submitted before it can finish, so equal sums mean that
+  /// at the moment the last completion counter was read, nothing was queued or running.
+  bool idle() const noexcept {
+    std::size_t done = other_finished_.n.load(std::memory_order_acquire);
+    for (auto const& c : finished_) done += c.n.load(std::memory_order_acquire);
+    return done == submitted_.load(std::memory_order_acquire);
+  }
+
   void execute(std::shared_ptr<runnable>&& r) {
     r->run();
     r.reset();
-    if (outstanding_.fetch_sub(1, std::memory_order_acq_rel) == 1 && draining_.load()) {
+    if (auto* mine = own_finished()) mine->store(mine->load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    else other_finished_.n.fetch_add(1, std::memory_order_release);
+    if (draining_.load(std::memory_order_relaxed)) {
       std::lock_guard lk(drain_m_);
       cv_drained_.notify_all();
     }
@@ -228,12 +262,11 @@ class worker_pool final : public wait_helper {
   }
 
   /// Watches the queue for a few microseconds: work that arrives meanwhile (the common case under
-  /// load) then costs no futex wake-up on either side. Returns the item found, if any.
+  /// load) then costs no futex wake-up on either side. Returns the item found, if any. Polls with
+  /// pop(), which reads the consumers' side of the queue only (not the producers' tail).
   std::shared_ptr<runnable> spin_for_work() {
     for (int i = 0; i < 256; ++i) {
-      if (!q_.empty()) {
-        if (auto r = q_.pop()) return r;
-      }
+      if (auto r = q_.pop()) return r;
       if (stopping_.load(std::memory_order_relaxed)) return nullptr;
 #if defined(__x86_64__) || defined(__i386__)
       __builtin_ia32_pause();
@@ -243,8 +276,9 @@ class worker_pool final : public wait_helper {
     return nullptr;
   }
 
-  void worker_loop() {
+  void worker_loop(std::atomic<std::size_t>& finished) {
     on_worker_thread() = true;
+    own_finished() = &finished;
     current_wait_helper() = this;
     while (true) {
       auto r = q_.pop();
@@ -277,16 +311,21 @@ class worker_pool final : public wait_helper {
   }
 
   run_queue q_;
-  std::mutex sleep_m_;  // guards sleeping on cv_ / cv_help_ (not the queue)
+  // Written by submitters only.
+  alignas(64) std::atomic<std::size_t> submitted_{0};
+  // Written when a worker starts or stops spinning or sleeping; read by every submit.
+  alignas(64) std::atomic<int> sleeping_{0};  // workers waiting on cv_
+  std::atomic<int> spinning_{0};              // workers watching the queue before sleeping
+  std::atomic<int> helpers_waiting_{0};       // help_until callers waiting on cv_help_
+  // Read by workers per item; written only when draining or stopping.
+  alignas(64) std::atomic<bool> draining_{false};
+  std::atomic<bool> stopping_{false};
+  alignas(64) std::mutex sleep_m_;  // guards sleeping on cv_ / cv_help_ (not the queue)
   std::condition_variable cv_, cv_help_;
-  std::atomic<int> sleeping_{0};         // workers waiting on cv_
-  std::atomic<int> spinning_{0};         // workers watching the queue before sleeping
-  std::atomic<int> helpers_waiting_{0};  // help_until callers waiting on cv_help_
   std::mutex drain_m_;
   std::condition_variable cv_drained_;
-  std::atomic<std::size_t> outstanding_{0};  // submitted and not yet finished
-  std::atomic<bool> draining_{false};
-  std::atomic<bool> stopping_{false};
+  std::vector<counter> finished_;  // items run by each worker (index = worker)
+  counter other_finished_;         // items run by other threads (try_run_one)
   std::vector<std::thread> threads_;
 };
 
