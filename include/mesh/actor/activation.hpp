@@ -538,7 +538,10 @@ class actor_table_base : public table_base {
 
 inline node_core& activation_base::core() const noexcept { return table_.core(); }
 inline std::string_view activation_base::actor_name() const noexcept { return table_.actor_name(); }
-inline void activation_base::submit() { core().pool().submit(shared_from_this()); }
+// No reference for the run queue: a scheduled activation cannot be retired (try_retire), so its
+// table keeps it alive until run() clears scheduled_, and the node stops the pool before it
+// destroys the tables.
+inline void activation_base::submit() { core().pool().submit(this); }
 
 template <class A>
 class actor_table final : public actor_table_base {

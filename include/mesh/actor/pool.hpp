@@ -20,7 +20,9 @@
 
 namespace mesh::detail {
 
-/// Something a worker can run: an activation with messages waiting.
+/// Something a worker can run: an activation with messages waiting. The queue holds no reference:
+/// whoever submits guarantees the runnable outlives its run() (an activation stays in its table
+/// while scheduled, and the node stops the pool before destroying the tables).
 struct runnable {
   virtual void run() = 0;
   virtual ~runnable() = default;
@@ -29,7 +31,7 @@ struct runnable {
 /// The pool's run queue: a bounded lock-free multi-producer multi-consumer ring (D. Vyukov's
 /// algorithm: one CAS per push or pop, no lock a preempted thread could hold), with a
 /// mutex-guarded overflow list for the rare moments the ring is full. Each slot is owned by one
-/// thread between claiming it and publishing its sequence number, so it can hold a shared_ptr.
+/// thread between claiming it and publishing its sequence number.
 class run_queue {
  public:
   run_queue() {
@@ -39,17 +41,17 @@ class run_queue {
   /// Queues r. Publishing the item is a seq_cst read-modify-write (of tail_ or overflow_n_), so a
   /// seq_cst load that follows it pairs with a seq_cst fence of a thread about to sleep (see
   /// worker_pool::submit) without a fence of its own.
-  void push(std::shared_ptr<runnable>&& r) {
+  void push(runnable* r) {
     if (overflow_n_.load(std::memory_order_relaxed) == 0 && try_push(r)) return;
     std::lock_guard lk(overflow_m_);
-    overflow_.push_back(std::move(r));
+    overflow_.push_back(r);
     overflow_n_.fetch_add(1, std::memory_order_seq_cst);
   }
 
   /// The next item, or null. Every 64th pop looks at the overflow list first so nothing waits
   /// there for long while the ring stays busy.
-  std::shared_ptr<runnable> pop() {
-    std::shared_ptr<runnable> r;
+  runnable* pop() {
+    runnable* r = nullptr;
     bool const overflow_first = overflow_n_.load(std::memory_order_acquire) != 0 &&
                                 (pops_.fetch_add(1, std::memory_order_relaxed) & 63) == 0;
     if (overflow_first && pop_overflow(r)) return r;
@@ -68,10 +70,10 @@ class run_queue {
   static constexpr std::size_t capacity = 1024;  // power of two
   struct alignas(64) slot {
     std::atomic<std::size_t> seq{0};
-    std::shared_ptr<runnable> item;
+    runnable* item = nullptr;
   };
 
-  bool try_push(std::shared_ptr<runnable>& r) {
+  bool try_push(runnable* r) {
     auto pos = tail_.load(std::memory_order_relaxed);
     while (true) {
       auto& sl = slots_[pos & (capacity - 1)];
@@ -79,7 +81,7 @@ class run_queue {
       auto const diff = static_cast<std::ptrdiff_t>(seq) - static_cast<std::ptrdiff_t>(pos);
       if (diff == 0) {
         if (tail_.compare_exchange_weak(pos, pos + 1, std::memory_order_seq_cst, std::memory_order_relaxed)) {
-          sl.item = std::move(r);
+          sl.item = r;
           sl.seq.store(pos + 1, std::memory_order_release);
           return true;
         }
@@ -91,7 +93,7 @@ class run_queue {
     }
   }
 
-  bool try_pop(std::shared_ptr<runnable>& r) {
+  bool try_pop(runnable*& r) {
     auto pos = head_.load(std::memory_order_relaxed);
     while (true) {
       auto& sl = slots_[pos & (capacity - 1)];
@@ -99,7 +101,7 @@ class run_queue {
       auto const diff = static_cast<std::ptrdiff_t>(seq) - static_cast<std::ptrdiff_t>(pos + 1);
       if (diff == 0) {
         if (head_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
-          r = std::move(sl.item);
+          r = sl.item;
           sl.seq.store(pos + capacity, std::memory_order_release);
           return true;
         }
@@ -111,10 +113,10 @@ class run_queue {
     }
   }
 
-  bool pop_overflow(std::shared_ptr<runnable>& r) {
+  bool pop_overflow(runnable*& r) {
     std::lock_guard lk(overflow_m_);
     if (overflow_.empty()) return false;
-    r = std::move(overflow_.front());
+    r = overflow_.front();
     overflow_.pop_front();
     overflow_n_.fetch_sub(1, std::memory_order_release);
     return true;
@@ -125,7 +127,7 @@ class run_queue {
   alignas(64) std::atomic<std::size_t> overflow_n_{0};
   std::atomic<std::size_t> pops_{0};
   std::mutex overflow_m_;
-  std::deque<std::shared_ptr<runnable>> overflow_;
+  std::deque<runnable*> overflow_;
   std::unique_ptr<slot[]> slots_storage_{new slot[capacity]};
   slot* slots_ = slots_storage_.get();
 };
@@ -150,9 +152,9 @@ class worker_pool final : public wait_helper {
 
   std::size_t size() const noexcept { return threads_.size(); }
 
-  void submit(std::shared_ptr<runnable> r) {
+  void submit(runnable* r) {
     submitted_.fetch_add(1, std::memory_order_relaxed);  // before the item is visible (see drain)
-    q_.push(std::move(r));
+    q_.push(r);
     // push() published the item with a seq_cst RMW; these seq_cst loads are ordered after it and
     // pair with the seq_cst fence a worker or helper issues between announcing it waits and its
     // last look at the queue: either it sees this item, or this thread sees it waiting.
@@ -164,7 +166,7 @@ class worker_pool final : public wait_helper {
   bool try_run_one() {
     auto r = q_.pop();
     if (!r) return false;
-    execute(std::move(r));
+    execute(r);
     return true;
   }
 
@@ -241,9 +243,8 @@ class worker_pool final : public wait_helper {
     return done == submitted_.load(std::memory_order_acquire);
   }
 
-  void execute(std::shared_ptr<runnable>&& r) {
+  void execute(runnable* r) {
     r->run();
-    r.reset();
     if (auto* mine = own_finished()) mine->store(mine->load(std::memory_order_relaxed) + 1, std::memory_order_release);
     else other_finished_.n.fetch_add(1, std::memory_order_release);
     if (draining_.load(std::memory_order_relaxed)) {
@@ -264,7 +265,7 @@ class worker_pool final : public wait_helper {
   /// Watches the queue for a few microseconds: work that arrives meanwhile (the common case under
   /// load) then costs no futex wake-up on either side. Returns the item found, if any. Polls with
   /// pop(), which reads the consumers' side of the queue only (not the producers' tail).
-  std::shared_ptr<runnable> spin_for_work() {
+  runnable* spin_for_work() {
     for (int i = 0; i < 256; ++i) {
       if (auto r = q_.pop()) return r;
       if (stopping_.load(std::memory_order_relaxed)) return nullptr;
@@ -306,7 +307,7 @@ class worker_pool final : public wait_helper {
           if (last && !q_.empty() && sleeping_.load(std::memory_order_relaxed) > 0) wake_one();
         }
       }
-      execute(std::move(r));
+      execute(r);
     }
   }
 
