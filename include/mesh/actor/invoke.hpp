@@ -282,8 +282,7 @@ actor_table_base* table_of(node_core& core) noexcept {
   if (!table) return not_in_schema(actor);
   for (int attempt = 0; attempt < 16; ++attempt) {
     if (core.stopping()) break;
-    auto act = table->get_or_create_base(id);
-    switch (act->push(e.get(), core.config().mailbox_capacity)) {
+    switch (table->push_to(id, e.get(), core.config().mailbox_capacity)) {
       case activation_base::push_result::ok: e.release(); return {};
       case activation_base::push_result::full: return mailbox_full(actor, id, core.config().mailbox_capacity);
       case activation_base::push_result::dead: continue;  // retired meanwhile: look up again
