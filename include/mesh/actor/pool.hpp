@@ -228,10 +228,14 @@ class worker_pool final : public wait_helper {
     std::atomic<std::size_t> n{0};
   };
 
-  /// The completion counter of the calling thread: its worker's own, or the shared one.
-  static std::atomic<std::size_t>*& own_finished() noexcept {
-    thread_local std::atomic<std::size_t>* c = nullptr;
-    return c;
+  /// The pool the calling thread works for, and its completion counter there.
+  struct worker_identity {
+    worker_pool const* pool = nullptr;
+    std::atomic<std::size_t>* finished = nullptr;
+  };
+  static worker_identity& own() noexcept {
+    thread_local worker_identity w;
+    return w;
   }
 
   /// True when every submitted item has finished. Completions are read before submissions: both
@@ -245,8 +249,11 @@ class worker_pool final : public wait_helper {
 
   void execute(runnable* r) {
     r->run();
-    if (auto* mine = own_finished()) mine->store(mine->load(std::memory_order_relaxed) + 1, std::memory_order_release);
-    else other_finished_.n.fetch_add(1, std::memory_order_release);
+    // Counted on this worker's own line; a thread of another pool or none shares a counter.
+    if (auto const& me = own(); me.pool == this)
+      me.finished->store(me.finished->load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    else
+      other_finished_.n.fetch_add(1, std::memory_order_release);
     if (draining_.load(std::memory_order_relaxed)) {
       std::lock_guard lk(drain_m_);
       cv_drained_.notify_all();
@@ -279,7 +286,7 @@ class worker_pool final : public wait_helper {
 
   void worker_loop(std::atomic<std::size_t>& finished) {
     on_worker_thread() = true;
-    own_finished() = &finished;
+    own() = {this, &finished};
     current_wait_helper() = this;
     while (true) {
       auto r = q_.pop();
