@@ -117,7 +117,7 @@ class actor_table_base;
 /// The mailbox and scheduling state of one activation. Not a template: the queueing, claiming,
 /// retiring and shutdown logic is compiled once, whatever the number of actor types; only the
 /// instance (activation<A>) is typed.
-class activation_base : public runnable, public std::enable_shared_from_this<activation_base> {
+class activation_base : public runnable {
  public:
   enum class push_result { ok, dead, full };
 
@@ -135,20 +135,17 @@ class activation_base : public runnable, public std::enable_shared_from_this<act
   inline node_core& core() const noexcept;
   inline std::string_view actor_name() const noexcept;
 
-  /// Queues a message; schedules the activation when it was idle.
-  [[gnu::noinline]] push_result push(envelope_base* e, std::size_t capacity) {
-    bool schedule = false;
-    {
-      std::lock_guard lk(lock_);
-      if (dead_) return push_result::dead;
-      if (count_ >= capacity) return push_result::full;
-      if (tail_) tail_->next = e;
-      else head_ = e;
-      tail_ = e;
-      ++count_;
-      if (!scheduled_) schedule = scheduled_ = true;
-    }
-    if (schedule) submit();
+  /// Queues a message; sets `schedule` when the activation was idle and the caller must submit()
+  /// it. It is then marked scheduled, so it cannot be retired (and stays alive) until it has run.
+  push_result enqueue(envelope_base* e, std::size_t capacity, bool& schedule) {
+    std::lock_guard lk(lock_);
+    if (dead_) return push_result::dead;
+    if (count_ >= capacity) return push_result::full;
+    if (tail_) tail_->next = e;
+    else head_ = e;
+    tail_ = e;
+    ++count_;
+    if (!scheduled_) schedule = scheduled_ = true;
     return push_result::ok;
   }
 
@@ -240,6 +237,7 @@ class activation_base : public runnable, public std::enable_shared_from_this<act
   /// Runs one dequeued, still wanted message on the instance (the typed part).
   virtual void process(envelope_base& e) = 0;
 
+  friend class actor_table_base;  // push_to() submits after enqueue()
   void submit();
   /// Records the last use for idle deactivation: the coarse clock rounded up by its tick, so an
   /// activation never looks idle for longer than it was (it may look idle one tick less).
@@ -444,6 +442,31 @@ class actor_table_base : public table_base {
     return a;
   }
 
+  /// Queues `e` on id's activation (created when absent) without taking a reference to it: the
+  /// stripe lock keeps the activation in the table while queueing, and once scheduled it cannot
+  /// be retired until it has run. (Lock order: stripe, then activation, as in retire_where.)
+  [[gnu::noinline]] activation_base::push_result push_to(std::string_view id, envelope_base* e, std::size_t capacity) {
+    auto const h = hash_id(id);
+    auto& s = stripes_[h % stripe_count];
+    activation_base* a;
+    bool schedule = false;
+    activation_base::push_result r;
+    {
+      std::lock_guard lk(s.m);
+      auto* found = s.map.find(h, id);
+      if (found) {
+        a = found->get();
+      } else {
+        auto created = create(std::string(id));
+        a = created.get();
+        s.map.insert(h, std::string_view(a->id()), std::move(created));
+      }
+      r = a->enqueue(e, capacity, schedule);
+    }
+    if (schedule) a->submit();  // outside the stripe lock: a wake-up may take a mutex
+    return r;
+  }
+
   std::size_t size() const override {
     std::size_t n = 0;
     for (auto& s : stripes_) {
@@ -545,7 +568,10 @@ class actor_table_base : public table_base {
 
 inline node_core& activation_base::core() const noexcept { return table_.core(); }
 inline std::string_view activation_base::actor_name() const noexcept { return table_.actor_name(); }
-inline void activation_base::submit() { core().pool().submit(shared_from_this()); }
+// No reference for the run queue: a scheduled activation cannot be retired (try_retire), so its
+// table keeps it alive until run() clears scheduled_, and the node stops the pool before it
+// destroys the tables.
+inline void activation_base::submit() { core().pool().submit(this); }
 
 template <class A>
 class actor_table final : public actor_table_base {

@@ -62,9 +62,14 @@ template <class R>
   else return reply<R>{std::move(*slot.v), std::move(ref)};
 }
 
+/// Completes `s` with the reply, built in place in the state: the ref's strings are constructed
+/// once, where the caller will read them (no temporary reply or result to move from).
 template <class R>
-[[gnu::noinline]] void complete_reply(call_state<call_result<R>>& s, value_slot<R>& slot, actor_ref&& ref) {
-  s.complete_with([&] { return make_reply<R>(slot, std::move(ref)); });  // built in place in the state
+[[gnu::noinline]] void complete_reply(call_state<call_result<R>>& s, value_slot<R>& slot, activation_base const& act) {
+  s.complete_with([&] {
+    if constexpr (std::is_void_v<R>) return reply<void>{act.ref()};
+    else return reply<R>{std::move(*slot.v), act.ref()};
+  });
 }
 
 /// msgpack body of a remote reply (void handlers answer nil).
@@ -270,7 +275,7 @@ struct local_envelope : envelope_base, payload_slot {
   void deliver(void* self, context& ctx, activation_base& act) override {
     value_slot<R> slot;
     invoke(msg, self, ctx, &slot);
-    if (state) complete_reply<R>(*state, slot, act.ref());
+    if (state) complete_reply<R>(*state, slot, act);
   }
   void fail(error e) override {
     if (state) complete_error<R>(*state, std::move(e));
@@ -347,8 +352,7 @@ struct remote_envelope final : envelope_base, remote_request {
   if (!table) return not_in_schema(actor);
   for (int attempt = 0; attempt < 16; ++attempt) {
     if (core.stopping()) break;
-    auto act = table->get_or_create_base(id);
-    switch (act->push(e.get(), core.config().mailbox_capacity)) {
+    switch (table->push_to(id, e.get(), core.config().mailbox_capacity)) {
       case activation_base::push_result::ok: e.release(); return {};
       case activation_base::push_result::full: return mailbox_full(actor, id, core.config().mailbox_capacity);
       case activation_base::push_result::dead: continue;  // retired meanwhile: look up again

@@ -20,7 +20,9 @@
 
 namespace mesh::detail {
 
-/// Something a worker can run: an activation with messages waiting.
+/// Something a worker can run: an activation with messages waiting. The queue holds no reference:
+/// whoever submits guarantees the runnable outlives its run() (an activation stays in its table
+/// while scheduled, and the node stops the pool before destroying the tables).
 struct runnable {
   virtual void run() = 0;
   virtual ~runnable() = default;
@@ -29,24 +31,27 @@ struct runnable {
 /// The pool's run queue: a bounded lock-free multi-producer multi-consumer ring (D. Vyukov's
 /// algorithm: one CAS per push or pop, no lock a preempted thread could hold), with a
 /// mutex-guarded overflow list for the rare moments the ring is full. Each slot is owned by one
-/// thread between claiming it and publishing its sequence number, so it can hold a shared_ptr.
+/// thread between claiming it and publishing its sequence number.
 class run_queue {
  public:
   run_queue() {
     for (std::size_t i = 0; i < capacity; ++i) slots_[i].seq.store(i, std::memory_order_relaxed);
   }
 
-  void push(std::shared_ptr<runnable>&& r) {
+  /// Queues r. Publishing the item is a seq_cst read-modify-write (of tail_ or overflow_n_), so a
+  /// seq_cst load that follows it pairs with a seq_cst fence of a thread about to sleep (see
+  /// worker_pool::submit) without a fence of its own.
+  void push(runnable* r) {
     if (overflow_n_.load(std::memory_order_relaxed) == 0 && try_push(r)) return;
     std::lock_guard lk(overflow_m_);
-    overflow_.push_back(std::move(r));
-    overflow_n_.fetch_add(1, std::memory_order_release);
+    overflow_.push_back(r);
+    overflow_n_.fetch_add(1, std::memory_order_seq_cst);
   }
 
   /// The next item, or null. Every 64th pop looks at the overflow list first so nothing waits
   /// there for long while the ring stays busy.
-  std::shared_ptr<runnable> pop() {
-    std::shared_ptr<runnable> r;
+  runnable* pop() {
+    runnable* r = nullptr;
     bool const overflow_first = overflow_n_.load(std::memory_order_acquire) != 0 &&
                                 (pops_.fetch_add(1, std::memory_order_relaxed) & 63) == 0;
     if (overflow_first && pop_overflow(r)) return r;
@@ -65,18 +70,18 @@ class run_queue {
   static constexpr std::size_t capacity = 1024;  // power of two
   struct alignas(64) slot {
     std::atomic<std::size_t> seq{0};
-    std::shared_ptr<runnable> item;
+    runnable* item = nullptr;
   };
 
-  bool try_push(std::shared_ptr<runnable>& r) {
+  bool try_push(runnable* r) {
     auto pos = tail_.load(std::memory_order_relaxed);
     while (true) {
       auto& sl = slots_[pos & (capacity - 1)];
       auto const seq = sl.seq.load(std::memory_order_acquire);
       auto const diff = static_cast<std::ptrdiff_t>(seq) - static_cast<std::ptrdiff_t>(pos);
       if (diff == 0) {
-        if (tail_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
-          sl.item = std::move(r);
+        if (tail_.compare_exchange_weak(pos, pos + 1, std::memory_order_seq_cst, std::memory_order_relaxed)) {
+          sl.item = r;
           sl.seq.store(pos + 1, std::memory_order_release);
           return true;
         }
@@ -88,7 +93,7 @@ class run_queue {
     }
   }
 
-  bool try_pop(std::shared_ptr<runnable>& r) {
+  bool try_pop(runnable*& r) {
     auto pos = head_.load(std::memory_order_relaxed);
     while (true) {
       auto& sl = slots_[pos & (capacity - 1)];
@@ -96,7 +101,7 @@ class run_queue {
       auto const diff = static_cast<std::ptrdiff_t>(seq) - static_cast<std::ptrdiff_t>(pos + 1);
       if (diff == 0) {
         if (head_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
-          r = std::move(sl.item);
+          r = sl.item;
           sl.seq.store(pos + capacity, std::memory_order_release);
           return true;
         }
@@ -108,10 +113,10 @@ class run_queue {
     }
   }
 
-  bool pop_overflow(std::shared_ptr<runnable>& r) {
+  bool pop_overflow(runnable*& r) {
     std::lock_guard lk(overflow_m_);
     if (overflow_.empty()) return false;
-    r = std::move(overflow_.front());
+    r = overflow_.front();
     overflow_.pop_front();
     overflow_n_.fetch_sub(1, std::memory_order_release);
     return true;
@@ -122,7 +127,7 @@ class run_queue {
   alignas(64) std::atomic<std::size_t> overflow_n_{0};
   std::atomic<std::size_t> pops_{0};
   std::mutex overflow_m_;
-  std::deque<std::shared_ptr<runnable>> overflow_;
+  std::deque<runnable*> overflow_;
   std::unique_ptr<slot[]> slots_storage_{new slot[capacity]};
   slot* slots_ = slots_storage_.get();
 };
@@ -130,12 +135,16 @@ class run_queue {
 /// Worker threads taking activations from a shared lock-free run queue. An idle worker spins
 /// briefly, then sleeps; a submit wakes a sleeper only when no worker is spinning (the spinner
 /// will take the item), and a spinner that finds work wakes a sleeper when more is queued.
+///
+/// The submit path is what a busy caller pays per message, so it touches no cache line a worker
+/// writes per item: submissions and completions are counted apart (one counter per worker for
+/// completions), and the "anyone to wake?" check needs no fence of its own (see submit).
 class worker_pool final : public wait_helper {
  public:
-  explicit worker_pool(std::size_t n) {
-    n = std::max<std::size_t>(1, n);
+  explicit worker_pool(std::size_t n) : finished_(std::max<std::size_t>(1, n)) {
+    n = finished_.size();
     threads_.reserve(n);
-    for (std::size_t i = 0; i < n; ++i) threads_.emplace_back([this] { worker_loop(); });
+    for (std::size_t i = 0; i < n; ++i) threads_.emplace_back([this, i] { worker_loop(finished_[i].n); });
   }
   worker_pool(worker_pool const&) = delete;
   worker_pool& operator=(worker_pool const&) = delete;
@@ -143,21 +152,21 @@ class worker_pool final : public wait_helper {
 
   std::size_t size() const noexcept { return threads_.size(); }
 
-  void submit(std::shared_ptr<runnable> r) {
-    outstanding_.fetch_add(1, std::memory_order_relaxed);
-    q_.push(std::move(r));
-    // Pairs with the fence a worker or helper issues between announcing it waits and its last
-    // look at the queue: either it sees this item, or this thread sees it waiting.
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (spinning_.load(std::memory_order_relaxed) == 0 && sleeping_.load(std::memory_order_relaxed) > 0) wake_one();
-    if (helpers_waiting_.load(std::memory_order_relaxed) > 0) wake_helpers();
+  void submit(runnable* r) {
+    submitted_.fetch_add(1, std::memory_order_relaxed);  // before the item is visible (see drain)
+    q_.push(r);
+    // push() published the item with a seq_cst RMW; these seq_cst loads are ordered after it and
+    // pair with the seq_cst fence a worker or helper issues between announcing it waits and its
+    // last look at the queue: either it sees this item, or this thread sees it waiting.
+    if (spinning_.load(std::memory_order_seq_cst) == 0 && sleeping_.load(std::memory_order_seq_cst) > 0) wake_one();
+    if (helpers_waiting_.load(std::memory_order_seq_cst) > 0) wake_helpers();
   }
 
   /// Runs one queued item on the calling thread; false when the queue was empty.
   bool try_run_one() {
     auto r = q_.pop();
     if (!r) return false;
-    execute(std::move(r));
+    execute(r);
     return true;
   }
 
@@ -186,7 +195,12 @@ class worker_pool final : public wait_helper {
   bool drain(clock::time_point until) {
     std::unique_lock lk(drain_m_);
     draining_.store(true);
-    bool const ok = cv_drained_.wait_until(lk, until, [&] { return outstanding_.load() == 0; });
+    bool ok = idle();
+    while (!ok && clock::now() < until) {
+      // Workers notify after each item while draining; the timeout only bounds a missed notify.
+      cv_drained_.wait_for(lk, std::chrono::milliseconds(1));
+      ok = idle();
+    }
     draining_.store(false);
     return ok;
   }
@@ -209,10 +223,38 @@ class worker_pool final : public wait_helper {
   }
 
  private:
-  void execute(std::shared_ptr<runnable>&& r) {
+  /// A completion count written by one thread only, on its own cache line.
+  struct alignas(64) counter {
+    std::atomic<std::size_t> n{0};
+  };
+
+  /// The pool the calling thread works for, and its completion counter there.
+  struct worker_identity {
+    worker_pool const* pool = nullptr;
+    std::atomic<std::size_t>* finished = nullptr;
+  };
+  static worker_identity& own() noexcept {
+    thread_local worker_identity w;
+    return w;
+  }
+
+  /// True when every submitted item has finished. Completions are read before submissions: both
+  /// only grow and an item is counted as submitted before it can finish, so equal sums mean that
+  /// at the moment the last completion counter was read, nothing was queued or running.
+  bool idle() const noexcept {
+    std::size_t done = other_finished_.n.load(std::memory_order_acquire);
+    for (auto const& c : finished_) done += c.n.load(std::memory_order_acquire);
+    return done == submitted_.load(std::memory_order_acquire);
+  }
+
+  void execute(runnable* r) {
     r->run();
-    r.reset();
-    if (outstanding_.fetch_sub(1, std::memory_order_acq_rel) == 1 && draining_.load()) {
+    // Counted on this worker's own line; a thread of another pool or none shares a counter.
+    if (auto const& me = own(); me.pool == this)
+      me.finished->store(me.finished->load(std::memory_order_relaxed) + 1, std::memory_order_release);
+    else
+      other_finished_.n.fetch_add(1, std::memory_order_release);
+    if (draining_.load(std::memory_order_relaxed)) {
       std::lock_guard lk(drain_m_);
       cv_drained_.notify_all();
     }
@@ -228,12 +270,11 @@ class worker_pool final : public wait_helper {
   }
 
   /// Watches the queue for a few microseconds: work that arrives meanwhile (the common case under
-  /// load) then costs no futex wake-up on either side. Returns the item found, if any.
-  std::shared_ptr<runnable> spin_for_work() {
+  /// load) then costs no futex wake-up on either side. Returns the item found, if any. Polls with
+  /// pop(), which reads the consumers' side of the queue only (not the producers' tail).
+  runnable* spin_for_work() {
     for (int i = 0; i < 256; ++i) {
-      if (!q_.empty()) {
-        if (auto r = q_.pop()) return r;
-      }
+      if (auto r = q_.pop()) return r;
       if (stopping_.load(std::memory_order_relaxed)) return nullptr;
 #if defined(__x86_64__) || defined(__i386__)
       __builtin_ia32_pause();
@@ -243,8 +284,9 @@ class worker_pool final : public wait_helper {
     return nullptr;
   }
 
-  void worker_loop() {
+  void worker_loop(std::atomic<std::size_t>& finished) {
     on_worker_thread() = true;
+    own() = {this, &finished};
     current_wait_helper() = this;
     while (true) {
       auto r = q_.pop();
@@ -272,21 +314,26 @@ class worker_pool final : public wait_helper {
           if (last && !q_.empty() && sleeping_.load(std::memory_order_relaxed) > 0) wake_one();
         }
       }
-      execute(std::move(r));
+      execute(r);
     }
   }
 
   run_queue q_;
-  std::mutex sleep_m_;  // guards sleeping on cv_ / cv_help_ (not the queue)
+  // Written by submitters only.
+  alignas(64) std::atomic<std::size_t> submitted_{0};
+  // Written when a worker starts or stops spinning or sleeping; read by every submit.
+  alignas(64) std::atomic<int> sleeping_{0};  // workers waiting on cv_
+  std::atomic<int> spinning_{0};              // workers watching the queue before sleeping
+  std::atomic<int> helpers_waiting_{0};       // help_until callers waiting on cv_help_
+  // Read by workers per item; written only when draining or stopping.
+  alignas(64) std::atomic<bool> draining_{false};
+  std::atomic<bool> stopping_{false};
+  alignas(64) std::mutex sleep_m_;  // guards sleeping on cv_ / cv_help_ (not the queue)
   std::condition_variable cv_, cv_help_;
-  std::atomic<int> sleeping_{0};         // workers waiting on cv_
-  std::atomic<int> spinning_{0};         // workers watching the queue before sleeping
-  std::atomic<int> helpers_waiting_{0};  // help_until callers waiting on cv_help_
   std::mutex drain_m_;
   std::condition_variable cv_drained_;
-  std::atomic<std::size_t> outstanding_{0};  // submitted and not yet finished
-  std::atomic<bool> draining_{false};
-  std::atomic<bool> stopping_{false};
+  std::vector<counter> finished_;  // items run by each worker (index = worker)
+  counter other_finished_;         // items run by other threads (try_run_one)
   std::vector<std::thread> threads_;
 };
 

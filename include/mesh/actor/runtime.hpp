@@ -86,15 +86,16 @@ class node_core {
   /// Where the activation of (capability, id) lives now: owner = sorted(nodes_for(cap))[shard % n].
   [[gnu::noinline]] result<route> route_for(std::string_view capability, std::string_view id) const {
     if (id.size() > mesh::max_id_bytes) return id_too_long(id.size());
-    auto const* snap = members_.current();
     // Per-thread memo of "this node alone hosts `capability`" in the current snapshot (the common
-    // single-node case): no map lookup, no hashing of the id.
+    // single-node case): no map lookup, no hashing of the id. Checked against the membership's
+    // version before fetching the snapshot (a snapshot's version is the version it published).
     struct sole_owner_memo {
       std::uint64_t core = 0, version = 0;
       std::string capability;
     };
     thread_local sole_owner_memo memo;
-    if (memo.core == uid_ && memo.version == snap->version && memo.capability == capability) return route{true, {}};
+    if (memo.core == uid_ && memo.version == members_.version() && memo.capability == capability) return local_route();
+    auto const* snap = members_.current();
     auto const* nodes = snap->nodes_for(capability);
     if (!nodes || nodes->empty()) return cluster::no_nodes_error(capability);
     // One candidate owns every shard: no need to hash the id.
@@ -105,7 +106,7 @@ class node_core {
         memo.version = snap->version;
         memo.capability.assign(capability);
       }
-      return route{true, {}};
+      return local_route();
     }
     if (snap->incompatible.count(owner)) return incompatible_owner(owner, id);
     return route{false, owner};
@@ -140,6 +141,13 @@ class node_core {
   std::uint64_t fingerprint() const noexcept { return fingerprint_; }
 
  protected:
+  /// route{true, {}} built in place in the result: on the hot path of every local call, where a
+  /// temporary route would cost two string moves.
+  static result<route> local_route() noexcept {
+    auto make = [] { return route{true, {}}; };
+    return result<route>(in_place_from<decltype(make)>{make});
+  }
+
   [[gnu::cold, gnu::noinline]] static error id_too_long(std::size_t n) {
     return fail(errc::invalid_argument, "actor id of " + std::to_string(n) + " bytes exceeds the limit of " +
                                             std::to_string(mesh::max_id_bytes));
