@@ -42,7 +42,7 @@ class membership {
   membership() : uid_(next_uid()) { publish_locked(); }
 
   /// Sets (replaces) the capabilities of member `node`; returns true when anything changed.
-  bool set_capabilities(std::string const& node, std::set<std::string> caps) {
+  [[gnu::cold]] bool set_capabilities(std::string const& node, std::set<std::string> caps) {
     std::lock_guard lk(m_);
     auto& cur = caps_[node];
     if (cur == caps && present_.count(node)) return false;
@@ -53,7 +53,7 @@ class membership {
   }
 
   /// Adds capabilities to member `node`; returns true when anything changed.
-  bool add_capabilities(std::string const& node, std::vector<std::string> const& caps) {
+  [[gnu::cold]] bool add_capabilities(std::string const& node, std::vector<std::string> const& caps) {
     std::lock_guard lk(m_);
     auto& cur = caps_[node];
     std::size_t before = cur.size();
@@ -65,7 +65,7 @@ class membership {
   }
 
   /// Removes member `node` (it left or died); returns true when it was known.
-  bool remove(std::string const& node) {
+  [[gnu::cold]] bool remove(std::string const& node) {
     std::lock_guard lk(m_);
     bool const had = present_.erase(node) > 0;
     caps_.erase(node);
@@ -75,14 +75,14 @@ class membership {
   }
 
   /// Marks a member as built from another schema: calls routed to it fail with schema_mismatch.
-  void set_incompatible(std::string const& node, bool v) {
+  [[gnu::cold]] void set_incompatible(std::string const& node, bool v) {
     std::lock_guard lk(m_);
     bool const changed = v ? incompatible_.insert(node).second : incompatible_.erase(node) > 0;
     if (changed) publish_locked();
   }
 
   /// Sorted names of every member, this node included.
-  std::vector<std::string> members() const {
+  [[gnu::cold]] std::vector<std::string> members() const {
     auto s = snapshot();
     std::vector<std::string> out;
     for (auto const& [n, caps] : s->capabilities_by_node) out.push_back(n);
@@ -90,7 +90,7 @@ class membership {
   }
 
   /// The capabilities of one member.
-  std::set<std::string> capabilities_of(std::string const& node) const {
+  [[gnu::cold]] std::set<std::string> capabilities_of(std::string const& node) const {
     std::lock_guard lk(m_);
     auto it = caps_.find(node);
     return it == caps_.end() ? std::set<std::string>{} : it->second;
@@ -113,7 +113,7 @@ class membership {
   }
 
   /// Sorted, unique capabilities of all members.
-  std::vector<std::string> all_capabilities() const {
+  [[gnu::cold]] std::vector<std::string> all_capabilities() const {
     auto s = snapshot();
     std::vector<std::string> out;
     for (auto const& [cap, nodes] : s->nodes_by_capability)
@@ -150,7 +150,7 @@ class membership {
     static std::atomic<std::uint64_t> n{0};
     return ++n;
   }
-  void publish_locked() {
+  [[gnu::cold]] void publish_locked() {
     auto s = std::make_shared<routing_snapshot>();
     s->version = ++counter_;
     for (auto const& node : present_) {

@@ -16,7 +16,38 @@
 #include <boost/hana/string.hpp>
 #include <boost/hana/tuple.hpp>
 #include <boost/hana/concept/struct.hpp>
-#include <msgpack.hpp>
+// msgpack-c's core and the adaptors of the types mesh serializes (is_serializable below), not
+// <msgpack.hpp>: that one also parses the Boost and legacy adaptors, ~half of msgpack-c's cost to
+// every translation unit. A program that wants more of msgpack-c includes it itself.
+#include <msgpack/object.hpp>
+#include <msgpack/zone.hpp>
+#include <msgpack/pack.hpp>
+#include <msgpack/unpack.hpp>
+#include <msgpack/sbuffer.hpp>
+#include <msgpack/cpp_config.hpp>
+#include <msgpack/adaptor/bool.hpp>
+#include <msgpack/adaptor/float.hpp>
+#include <msgpack/adaptor/int.hpp>
+#include <msgpack/adaptor/map.hpp>
+#include <msgpack/adaptor/nil.hpp>
+#include <msgpack/adaptor/pair.hpp>
+#include <msgpack/adaptor/string.hpp>
+#include <msgpack/adaptor/vector.hpp>
+#include <msgpack/adaptor/vector_bool.hpp>
+#include <msgpack/adaptor/vector_char.hpp>
+#include <msgpack/adaptor/vector_unsigned_char.hpp>
+#include <msgpack/adaptor/cpp11/array.hpp>
+#include <msgpack/adaptor/cpp11/array_char.hpp>
+#include <msgpack/adaptor/cpp11/array_unsigned_char.hpp>
+#include <msgpack/adaptor/cpp11/tuple.hpp>
+#include <msgpack/adaptor/cpp11/unordered_map.hpp>
+#include <msgpack/adaptor/cpp17/optional.hpp>
+#include <msgpack/adaptor/cpp17/string_view.hpp>
+#include <msgpack/adaptor/char_ptr.hpp>
+#include <msgpack/adaptor/carray.hpp>
+#include <msgpack/adaptor/cpp17/array_byte.hpp>
+#include <msgpack/adaptor/cpp17/byte.hpp>
+#include <msgpack/adaptor/cpp17/vector_byte.hpp>
 
 #include <array>
 #include <cstdint>
