@@ -138,6 +138,7 @@ class service {
     std::uint64_t incarnation = 0;
     std::unique_ptr<zmq::socket_t> dealer;
     int dealer_fd = -1;      // its ZMQ_FD, polled while the I/O lock is free
+    bool armed = false;      // see "who may touch the sockets": drained, its ZMQ_FD will signal
     std::string routing_id;  // its DEALER's identity as seen by our ROUTER
     clock::time_point last_seen{};
     bool member = false;      // heard from directly and accepted
@@ -167,9 +168,16 @@ class service {
   // lock: they are collected in completions_ and run by the thread that releases it.
   //
   // ZMQ_FD is edge-like: any libzmq call on a socket may consume the signal of a message that
-  // just arrived. So the I/O thread reads every socket until EAGAIN and checks ZMQ_EVENTS on all
-  // of them before it sleeps, and a direct sender checks ZMQ_EVENTS after its send and rings the
-  // doorbell when a message is waiting that the sleeping I/O thread could no longer see.
+  // just arrived. A socket is "armed" when the last libzmq call on it was a receive that found
+  // nothing (EAGAIN) or a ZMQ_EVENTS without POLLIN: every command it got has been processed, so
+  // its ZMQ_FD becomes readable when a message arrives. A send disarms it (it may process
+  // commands). Each iteration of the I/O thread sends the queued commands first, then reads
+  // the sockets that are disarmed or whose ZMQ_FD poll(2) reported readable, until EAGAIN (armed
+  // again); it checks ZMQ_EVENTS before it sleeps only on sockets still disarmed. Idle sockets
+  // thus cost no libzmq call (each is a poll(2) and a getpid(2) inside libzmq), only their place
+  // in the one poll(2) per iteration. A direct sender checks ZMQ_EVENTS after its sends when the
+  // I/O thread sleeps (arming the sockets again) and rings the doorbell when a message is waiting
+  // that the sleeping I/O thread could no longer see.
 
   bool holds_io_lock() const noexcept { return io_owner_.load(std::memory_order_relaxed) == std::this_thread::get_id(); }
 
@@ -199,13 +207,11 @@ class service {
           finish(std::move(c.cb), detail::error_frame(0, errc::shutting_down, "node is leaving the cluster"));
       } else {
         // Commands queued before this one (maybe by this thread) go first: per-sender order.
-        bool const drained = cmds_.drain([&](command&& q) { handle(std::move(q)); }) > 0;
-        zmq::socket_t* used = handle(std::move(c));
+        cmds_.drain([&](command&& q) { handle(std::move(q)); });
+        handle(std::move(c));
         // Our sends may have eaten the ZMQ_FD signal of a message the I/O thread sleeps on. (It
-        // announces its sleep under the lock; if it has not, it checks every socket before it does.)
-        if (cmds_.consumer_sleeping() &&
-            (drained ? messages_waiting() : used && (used->get(zmq::sockopt::events) & ZMQ_POLLIN)))
-          cmds_.ring();
+        // announces its sleep under the lock; if it has not, it reads every disarmed socket first.)
+        if (cmds_.consumer_sleeping() && messages_waiting()) cmds_.ring();
       }
       unlock_io();
       return;
@@ -215,6 +221,9 @@ class service {
 
   /// Rebuilds the poll set (ROUTER, command doorbell, one DEALER per peer) after peers changed.
   void rebuild_poll_items() {
+    // The last poll's results do not carry over: read every socket once.
+    router_armed_ = false;
+    for (auto& [ep, p] : peers_) p.armed = false;
     poll_fds_.clear();
     poll_peers_.clear();
     poll_fds_.push_back({router_fd_, POLLIN, 0});
@@ -227,11 +236,17 @@ class service {
     poll_dirty_ = false;
   }
 
-  /// True when a socket holds a message (ZMQ_EVENTS; this also re-arms its ZMQ_FD).
+  /// True when a disarmed socket holds a message (ZMQ_EVENTS); the others are armed by the check.
   bool messages_waiting() {
-    if (router_.get(zmq::sockopt::events) & ZMQ_POLLIN) return true;
-    for (auto* p : poll_peers_)
-      if (p->dealer && (p->dealer->get(zmq::sockopt::events) & ZMQ_POLLIN)) return true;
+    auto waiting = [](zmq::socket_t& s, bool& armed) {
+      if (armed) return false;
+      if (s.get(zmq::sockopt::events) & ZMQ_POLLIN) return true;
+      armed = true;
+      return false;
+    };
+    if (waiting(router_, router_armed_)) return true;
+    for (auto& [ep, p] : peers_)
+      if (p.dealer && waiting(*p.dealer, p.armed)) return true;
     return false;
   }
 
@@ -241,10 +256,12 @@ class service {
     lock_io();
     while (!stopped_.load()) {
       if (poll_dirty_) rebuild_poll_items();
-      bool busy = read_router() > 0;
+      // Queued sends first: the reads below then leave every socket they drain armed.
+      cmds_.drain([&](command&& c) { handle(std::move(c)); });
+      if (!router_armed_ || (poll_fds_[0].revents & (POLLIN | POLLERR))) read_router();
       // read_router() may drop or replace peers: their entries are stale until the rebuild.
-      for (std::size_t i = 0; i < poll_peers_.size() && !poll_dirty_; ++i) busy |= read_dealer(*poll_peers_[i]) > 0;
-      busy |= cmds_.drain([&](command&& c) { handle(std::move(c)); }) > 0;
+      for (std::size_t i = 0; i < poll_peers_.size() && !poll_dirty_; ++i)
+        if (!poll_peers_[i]->armed || (poll_fds_[2 + i].revents & (POLLIN | POLLERR))) read_dealer(*poll_peers_[i]);
       auto now = clock::now();
       expire_pending(now);
       if (now >= next_tick) {
@@ -253,16 +270,19 @@ class service {
         now = clock::now();
       }
       if (poll_dirty_) rebuild_poll_items();
-      // Sleep only when nothing is left: no message in any socket, no command queued.
+      // Sleep only when nothing is left: every socket armed (read until EAGAIN, or checked) and
+      // without a message, no command queued. Whatever arrives from now on wakes the poll(2).
       auto const wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - now);
       auto const timeout = std::max(std::chrono::milliseconds(0), std::min(wait, std::chrono::milliseconds(20)));
-      bool const sleeping = !busy && timeout.count() > 0 && !messages_waiting() && cmds_.prepare_sleep();
+      bool const sleeping = timeout.count() > 0 && !messages_waiting() && cmds_.prepare_sleep();
       unlock_io();
-      if (sleeping) {
-        int const rc = ::poll(poll_fds_.data(), static_cast<nfds_t>(poll_fds_.size()), static_cast<int>(timeout.count()));
-        cmds_.end_sleep();
-        if (rc > 0 && (poll_fds_[1].revents & POLLIN)) cmds_.clear_doorbell();
-      }
+      // One poll(2) per iteration, also when not sleeping (timeout 0): it tells which armed
+      // sockets received something, which is cheaper than asking each of them.
+      int const rc = ::poll(poll_fds_.data(), static_cast<nfds_t>(poll_fds_.size()), sleeping ? static_cast<int>(timeout.count()) : 0);
+      if (sleeping) cmds_.end_sleep();
+      if (rc > 0 && (poll_fds_[1].revents & POLLIN)) cmds_.clear_doorbell();
+      if (rc <= 0)
+        for (auto& pf : poll_fds_) pf.revents = 0;
       lock_io();
     }
     cmds_.drain([&](command&& c) { handle(std::move(c)); });  // sent before the leave, as queued
@@ -291,7 +311,7 @@ class service {
     std::uint64_t const id = ++next_request_id_;
     c.frame.h.request_id = id;
     bool const expects_reply = c.frame.h.k == wire::kind::call;
-    if (!send_parts(*p->dealer, c.frame)) {
+    if (!send_parts(*p->dealer, p->armed, c.frame)) {
       finish(std::move(c.cb), detail::error_frame(id, errc::overloaded, "send queue to node '" + c.node + "' is full"));
       return p->dealer.get();
     }
@@ -299,9 +319,10 @@ class service {
     return p->dealer.get();
   }
 
-  bool send_parts(zmq::socket_t& s, wire::frame const& f, std::string const* routing_id = nullptr) {
+  bool send_parts(zmq::socket_t& s, bool& armed, wire::frame const& f, std::string const* routing_id = nullptr) {
     // The parts of wire::encode_frame, sent without building them: header, then the body as is.
     wire::encode_header_to(tx_header_, f.h);
+    armed = false;  // the send may process the socket's commands (see "who may touch the sockets")
     std::size_t const n = 1 + f.body.size();
     try {
       if (routing_id && !s.send(zmq::buffer(*routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
@@ -324,7 +345,7 @@ class service {
     return true;
   }
 
-  void send_router(std::string const& routing_id, wire::frame const& f) { send_parts(router_, f, &routing_id); }
+  void send_router(std::string const& routing_id, wire::frame const& f) { send_parts(router_, router_armed_, f, &routing_id); }
 
   static bool recv_all(zmq::socket_t& s, std::vector<zmq::message_t>& parts) {
     parts.clear();
@@ -348,7 +369,12 @@ class service {
   int read_router() {
     auto& parts = rx_parts_;
     int n = 0;
-    for (; n < 1024 && recv_all(router_, parts); ++n) {
+    router_armed_ = false;
+    for (; n < 1024; ++n) {
+      if (!recv_all(router_, parts)) {
+        router_armed_ = true;  // drained (or failed: nothing to read either)
+        break;
+      }
       ++frames_in_;
       if (parts.size() < 2) {
         ++bad_frames_;
@@ -373,7 +399,12 @@ class service {
   int read_dealer(peer& p) {
     auto& parts = rx_parts_;
     int n = 0;
-    for (; n < 1024 && p.dealer && recv_all(*p.dealer, parts); ++n) {
+    p.armed = false;
+    for (; n < 1024 && p.dealer; ++n) {
+      if (!recv_all(*p.dealer, parts)) {
+        p.armed = true;
+        break;
+      }
       ++frames_in_;
       auto f = decode(parts, 0);
       if (!f) {
@@ -614,7 +645,7 @@ class service {
     f.h.k = wire::kind::control;
     f.h.control = static_cast<std::uint16_t>(control::heartbeat);
     f.body.push_back(wire::encode(g));
-    send_parts(*p.dealer, f);
+    send_parts(*p.dealer, p.armed, f);
   }
 
   void heartbeat_all() {
@@ -691,7 +722,7 @@ class service {
     f.h.control = static_cast<std::uint16_t>(control::leave);
     f.body.push_back(wire::encode(self_info()));
     for (auto& [ep, p] : peers_)
-      if (p.dealer && p.member) send_parts(*p.dealer, f);
+      if (p.dealer && p.member) send_parts(*p.dealer, p.armed, f);
     for (auto& [id, p] : pending_) finish(std::move(p.cb), detail::error_frame(id, errc::shutting_down, "node is leaving the cluster"));
     pending_.clear();
     // Commands that raced the stop: fail requests so no caller waits for its deadline. Senders
@@ -730,6 +761,7 @@ class service {
   int rebalance_passes_left_ = 0;
   clock::time_point next_expiry_scan_{};
   std::vector<pollfd> poll_fds_;  // ROUTER, doorbell, then one DEALER per poll_peers_
+  bool router_armed_ = false;     // see "who may touch the sockets"
   std::vector<peer*> poll_peers_;
   bool poll_dirty_ = true;
   std::vector<zmq::message_t> rx_parts_;
