@@ -139,6 +139,7 @@ class service {
     std::unique_ptr<zmq::socket_t> dealer;
     int dealer_fd = -1;      // its ZMQ_FD, polled while the I/O lock is free
     bool armed = false;      // see "who may touch the sockets": drained, its ZMQ_FD will signal
+    bool read_now = true;    // read at the next iteration whatever poll(2) says (new, or backlog)
     std::string routing_id;  // its DEALER's identity as seen by our ROUTER
     clock::time_point last_seen{};
     bool member = false;      // heard from directly and accepted
@@ -167,17 +168,25 @@ class service {
   // command goes through the queue as before. Callbacks (call completions) never run under the
   // lock: they are collected in completions_ and run by the thread that releases it.
   //
+  // Which socket carries what: requests, casts and control go DEALER -> ROUTER; the answer to a
+  // request (reply or error) goes back the same way, on the answering node's DEALER to the
+  // requester's ROUTER (the ROUTER to the requester's DEALER only when the requester is not a
+  // member yet). So the ROUTER receives nearly everything and is rarely sent on, and a DEALER is
+  // sent on all the time and receives only refusals (answers to our heartbeats).
+  //
   // ZMQ_FD is edge-like: any libzmq call on a socket may consume the signal of a message that
   // just arrived. A socket is "armed" when the last libzmq call on it was a receive that found
   // nothing (EAGAIN) or a ZMQ_EVENTS without POLLIN: every command it got has been processed, so
   // its ZMQ_FD becomes readable when a message arrives. A send disarms it (it may process
-  // commands). Each iteration of the I/O thread sends the queued commands first, then reads
-  // the sockets that are disarmed or whose ZMQ_FD poll(2) reported readable, until EAGAIN (armed
-  // again); it checks ZMQ_EVENTS before it sleeps only on sockets still disarmed. Idle sockets
-  // thus cost no libzmq call (each is a poll(2) and a getpid(2) inside libzmq), only their place
-  // in the one poll(2) per iteration. A direct sender checks ZMQ_EVENTS after its sends when the
-  // I/O thread sleeps (arming the sockets again) and rings the doorbell when a message is waiting
-  // that the sleeping I/O thread could no longer see.
+  // commands). Each iteration of the I/O thread sends the queued commands first, then reads the
+  // ROUTER when it is disarmed or poll(2) reported its ZMQ_FD readable, and a DEALER when poll(2)
+  // reported it readable (or at a heartbeat tick when it is disarmed), until EAGAIN (armed again).
+  // Before it sleeps it checks ZMQ_EVENTS on the ROUTER if it is still disarmed. A thread that
+  // sent directly does the same when the I/O thread sleeps, and rings the doorbell when a message
+  // is waiting that the sleeping I/O thread could no longer see. Idle sockets and sends on
+  // DEALERs thus cost no libzmq call (each is a poll(2) and a getpid(2) inside libzmq), only their
+  // place in the one poll(2) per iteration. The price: a refusal whose signal a send on its
+  // DEALER ate waits for the next tick (heartbeat_interval).
 
   bool holds_io_lock() const noexcept { return io_owner_.load(std::memory_order_relaxed) == std::this_thread::get_id(); }
 
@@ -210,7 +219,7 @@ class service {
         cmds_.drain([&](command&& q) { handle(std::move(q)); });
         handle(std::move(c));
         // Our sends may have eaten the ZMQ_FD signal of a message the I/O thread sleeps on. (It
-        // announces its sleep under the lock; if it has not, it reads every disarmed socket first.)
+        // announces its sleep under the lock; if it has not, it reads the disarmed ROUTER first.)
         if (cmds_.consumer_sleeping() && messages_waiting()) cmds_.ring();
       }
       unlock_io();
@@ -223,7 +232,7 @@ class service {
   void rebuild_poll_items() {
     // The last poll's results do not carry over: read every socket once.
     router_armed_ = false;
-    for (auto& [ep, p] : peers_) p.armed = false;
+    for (auto& [ep, p] : peers_) p.read_now = true;
     poll_fds_.clear();
     poll_peers_.clear();
     poll_fds_.push_back({router_fd_, POLLIN, 0});
@@ -236,17 +245,15 @@ class service {
     poll_dirty_ = false;
   }
 
-  /// True when a disarmed socket holds a message (ZMQ_EVENTS); the others are armed by the check.
+  /// True when the ROUTER is disarmed and holds a message (ZMQ_EVENTS, which arms it otherwise),
+  /// or a DEALER has more to read now. (See "who may touch the sockets".)
   bool messages_waiting() {
-    auto waiting = [](zmq::socket_t& s, bool& armed) {
-      if (armed) return false;
-      if (s.get(zmq::sockopt::events) & ZMQ_POLLIN) return true;
-      armed = true;
-      return false;
-    };
-    if (waiting(router_, router_armed_)) return true;
-    for (auto& [ep, p] : peers_)
-      if (p.dealer && waiting(*p.dealer, p.armed)) return true;
+    if (!router_armed_) {
+      if (router_.get(zmq::sockopt::events) & ZMQ_POLLIN) return true;
+      router_armed_ = true;
+    }
+    for (auto* p : poll_peers_)
+      if (p->read_now) return true;
     return false;
   }
 
@@ -256,15 +263,18 @@ class service {
     lock_io();
     while (!stopped_.load()) {
       if (poll_dirty_) rebuild_poll_items();
-      // Queued sends first: the reads below then leave every socket they drain armed.
+      bool const tick_due = clock::now() >= next_tick;
+      // Queued sends first: the reads below then leave the ROUTER armed.
       cmds_.drain([&](command&& c) { handle(std::move(c)); });
       if (!router_armed_ || (poll_fds_[0].revents & (POLLIN | POLLERR))) read_router();
       // read_router() may drop or replace peers: their entries are stale until the rebuild.
-      for (std::size_t i = 0; i < poll_peers_.size() && !poll_dirty_; ++i)
-        if (!poll_peers_[i]->armed || (poll_fds_[2 + i].revents & (POLLIN | POLLERR))) read_dealer(*poll_peers_[i]);
+      for (std::size_t i = 0; i < poll_peers_.size() && !poll_dirty_; ++i) {
+        peer& p = *poll_peers_[i];
+        if (p.read_now || (poll_fds_[2 + i].revents & (POLLIN | POLLERR)) || (tick_due && !p.armed)) read_dealer(p);
+      }
       auto now = clock::now();
       expire_pending(now);
-      if (now >= next_tick) {
+      if (tick_due) {
         tick(now);
         next_tick = now + hb;
         now = clock::now();
@@ -294,7 +304,7 @@ class service {
   zmq::socket_t* handle(command&& c) {
     switch (c.k) {
       case command::request: return send_request(std::move(c));
-      case command::reply: send_router(c.routing_id, c.frame); return &router_;
+      case command::reply: return send_answer(c.routing_id, c.frame);
       case command::announce: heartbeat_all(); return nullptr;
     }
     return nullptr;
@@ -346,6 +356,27 @@ class service {
   }
 
   void send_router(std::string const& routing_id, wire::frame const& f) { send_parts(router_, router_armed_, f, &routing_id); }
+
+  /// Sends the answer to a request that came in on the ROUTER from `routing_id`: on our DEALER to
+  /// that member (see "which socket carries what"), else back through the ROUTER.
+  zmq::socket_t* send_answer(std::string const& routing_id, wire::frame const& f) {
+    if (auto it = by_routing_id_.find(routing_id); it != by_routing_id_.end())
+      if (peer* p = find_member(it->second); p && p->dealer) {
+        send_parts(*p->dealer, p->armed, f);
+        return p->dealer.get();
+      }
+    send_router(routing_id, f);
+    return &router_;
+  }
+
+  /// A reply or error frame for one of our requests (from either socket).
+  void on_answer(wire::frame&& f) {
+    auto it = pending_.find(f.h.request_id);
+    if (it == pending_.end()) return;  // late reply after a timeout: dropped
+    auto cb = std::move(it->second.cb);
+    pending_.erase(it);
+    finish(std::move(cb), std::move(f));
+  }
 
   static bool recv_all(zmq::socket_t& s, std::vector<zmq::message_t>& parts) {
     parts.clear();
@@ -400,6 +431,7 @@ class service {
     auto& parts = rx_parts_;
     int n = 0;
     p.armed = false;
+    p.read_now = false;
     for (; n < 1024 && p.dealer; ++n) {
       if (!recv_all(*p.dealer, parts)) {
         p.armed = true;
@@ -414,20 +446,14 @@ class service {
       if (p.member) p.last_seen = clock::now();
       switch (f->h.k) {
         case wire::kind::reply:
-        case wire::kind::error: {
-          auto it = pending_.find(f->h.request_id);
-          if (it == pending_.end()) break;  // late reply after a timeout: dropped
-          auto cb = std::move(it->second.cb);
-          pending_.erase(it);
-          finish(std::move(cb), std::move(*f));
-          break;
-        }
+        case wire::kind::error: on_answer(std::move(*f)); break;  // from a peer of an earlier version
         case wire::kind::control:
           if (f->h.control == static_cast<std::uint16_t>(control::refuse)) on_refused(p, *f);
           break;
         default: ++bad_frames_; break;
       }
     }
+    if (n == 1024) p.read_now = true;  // more may be waiting: its ZMQ_FD will not tell
     return n;
   }
 
@@ -437,6 +463,8 @@ class service {
     switch (f.h.k) {
       case wire::kind::call:
       case wire::kind::cast: on_request(rid, std::move(f)); break;
+      case wire::kind::reply:
+      case wire::kind::error: on_answer(std::move(f)); break;
       case wire::kind::control:
         if (f.h.control == static_cast<std::uint16_t>(control::heartbeat)) on_heartbeat(rid, f);
         else if (f.h.control == static_cast<std::uint16_t>(control::leave)) on_leave(f);
@@ -449,7 +477,7 @@ class service {
   void on_request(std::string const& rid, wire::frame&& f) {
     bool const is_call = f.h.k == wire::kind::call;
     auto reject = [&](errc c, std::string text) {
-      if (is_call) send_router(rid, detail::error_frame(f.h.request_id, c, std::move(text)));
+      if (is_call) send_answer(rid, detail::error_frame(f.h.request_id, c, std::move(text)));
     };
     if (f.h.fingerprint != core_.fingerprint())
       return reject(errc::schema_mismatch, "node '" + core_.name() + "' was built from a different schema");
