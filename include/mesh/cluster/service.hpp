@@ -197,15 +197,35 @@ class service {
 
   /// Releases the I/O lock and runs the callbacks completed meanwhile.
   void unlock_io() {
-    std::vector<completion> done;
+    // The completions go to a per-thread vector whose (empty) storage completions_ takes over, so
+    // neither allocates again once grown. A callback that completes more (nested unlock_io on
+    // this thread, maybe of another node) uses a local vector.
+    struct spare {
+      std::vector<completion> v;
+      bool busy = false;
+    };
+    thread_local spare tl;
+    std::vector<completion> local;
+    bool const own = !tl.busy;
+    auto& done = own ? tl.v : local;
     done.swap(completions_);
     io_owner_.store(std::thread::id{}, std::memory_order_relaxed);
     io_m_.unlock();
+    if (done.empty()) return;
+    struct release {
+      std::vector<completion>& done;
+      bool own;
+      ~release() {
+        done.clear();
+        if (own) tl.busy = false;
+      }
+    } r{done, own};
+    if (own) tl.busy = true;
     for (auto& c : done) c.cb(std::move(c.f));
   }
 
   /// Completes a request (run after the I/O lock is released).
-  void finish(callback&& cb, wire::frame&& f) { completions_.push_back(completion{std::move(cb), std::move(f)}); }
+  void finish(callback&& cb, wire::frame&& f) { completions_.emplace_back(std::move(cb), std::move(f)); }
 
   /// Sends a request or reply from any thread: at once when the I/O lock is free, else queued.
   void submit(command&& c) {
@@ -325,7 +345,7 @@ class service {
       finish(std::move(c.cb), detail::error_frame(id, errc::overloaded, "send queue to node '" + c.node + "' is full"));
       return p->dealer.get();
     }
-    if (expects_reply) pending_.emplace(id, pending{std::move(c.node), c.deadline, std::move(c.cb)});
+    if (expects_reply) add_pending(id, pending{std::move(c.node), c.deadline, std::move(c.cb)});
     return p->dealer.get();
   }
 
@@ -360,11 +380,10 @@ class service {
   /// Sends the answer to a request that came in on the ROUTER from `routing_id`: on our DEALER to
   /// that member (see "which socket carries what"), else back through the ROUTER.
   zmq::socket_t* send_answer(std::string const& routing_id, wire::frame const& f) {
-    if (auto it = by_routing_id_.find(routing_id); it != by_routing_id_.end())
-      if (peer* p = find_member(it->second); p && p->dealer) {
-        send_parts(*p->dealer, p->armed, f);
-        return p->dealer.get();
-      }
+    if (peer* p = member_by_routing_id(routing_id); p && p->dealer) {
+      send_parts(*p->dealer, p->armed, f);
+      return p->dealer.get();
+    }
     send_router(routing_id, f);
     return &router_;
   }
@@ -374,8 +393,27 @@ class service {
     auto it = pending_.find(f.h.request_id);
     if (it == pending_.end()) return;  // late reply after a timeout: dropped
     auto cb = std::move(it->second.cb);
-    pending_.erase(it);
+    recycle(pending_.extract(it));
     finish(std::move(cb), std::move(f));
+  }
+
+  /// Records a pending call in a recycled map node when one is spare (no allocation per call).
+  void add_pending(std::uint64_t id, pending&& p) {
+    if (spare_pending_.empty()) {
+      pending_.emplace(id, std::move(p));
+      return;
+    }
+    auto nh = std::move(spare_pending_.back());
+    spare_pending_.pop_back();
+    nh.key() = id;
+    nh.mapped() = std::move(p);
+    pending_.insert(std::move(nh));
+  }
+
+  void recycle(decltype(std::declval<std::unordered_map<std::uint64_t, pending>&>().extract(0)) nh) {
+    if (spare_pending_.size() >= 1024) return;  // keeps at most 1024 nodes for reuse
+    nh.mapped().cb = nullptr;
+    spare_pending_.push_back(std::move(nh));
   }
 
   static bool recv_all(zmq::socket_t& s, std::vector<zmq::message_t>& parts) {
@@ -388,13 +426,15 @@ class service {
     }
   }
 
-  result<wire::frame> decode(std::vector<zmq::message_t> const& parts, std::size_t first) {
+  /// Decodes parts[first...] into rx_frame_, which keeps the capacity of its strings and body from
+  /// one frame to the next unless a consumer moved them away.
+  bool decode(std::vector<zmq::message_t> const& parts, std::size_t first) {
     auto& views = rx_views_;
     views.clear();
     for (std::size_t i = first; i < parts.size(); ++i) views.emplace_back(parts[i].data<char>(), parts[i].size());
     wire::limits lim;
     lim.max_payload_bytes = core_.config().max_payload_bytes;
-    return wire::decode_frame(views, lim);
+    return static_cast<bool>(wire::decode_frame_into(rx_frame_, views, lim));
   }
 
   int read_router() {
@@ -411,18 +451,19 @@ class service {
         ++bad_frames_;
         continue;
       }
-      std::string rid(parts[0].data<char>(), parts[0].size());
-      if (auto it = bad_by_peer_.find(rid); it != bad_by_peer_.end() && it->second > 100) {
-        ++bad_frames_;  // a peer that keeps misbehaving is ignored
-        continue;
-      }
-      auto f = decode(parts, 1);
-      if (!f) {
+      auto& rid = rx_rid_;
+      rid.assign(parts[0].data<char>(), parts[0].size());
+      if (!bad_by_peer_.empty())
+        if (auto it = bad_by_peer_.find(rid); it != bad_by_peer_.end() && it->second > 100) {
+          ++bad_frames_;  // a peer that keeps misbehaving is ignored
+          continue;
+        }
+      if (!decode(parts, 1)) {
         ++bad_frames_;
         ++bad_by_peer_[rid];
         continue;
       }
-      on_router_frame(rid, std::move(*f));
+      on_router_frame(rid, std::move(rx_frame_));
     }
     return n;
   }
@@ -438,17 +479,17 @@ class service {
         break;
       }
       ++frames_in_;
-      auto f = decode(parts, 0);
-      if (!f) {
+      if (!decode(parts, 0)) {
         ++bad_frames_;
         continue;
       }
-      if (p.member) p.last_seen = clock::now();
-      switch (f->h.k) {
+      auto& f = rx_frame_;
+      if (p.member) p.last_seen = std::max(p.last_seen, detail::coarse_now());
+      switch (f.h.k) {
         case wire::kind::reply:
-        case wire::kind::error: on_answer(std::move(*f)); break;  // from a peer of an earlier version
+        case wire::kind::error: on_answer(std::move(f)); break;  // from a peer of an earlier version
         case wire::kind::control:
-          if (f->h.control == static_cast<std::uint16_t>(control::refuse)) on_refused(p, *f);
+          if (f.h.control == static_cast<std::uint16_t>(control::refuse)) on_refused(p, f);
           break;
         default: ++bad_frames_; break;
       }
@@ -458,8 +499,8 @@ class service {
   }
 
   void on_router_frame(std::string const& rid, wire::frame&& f) {
-    if (auto it = by_routing_id_.find(rid); it != by_routing_id_.end())
-      if (peer* p = find_member(it->second)) p->last_seen = clock::now();
+    // (The coarse clock: last_seen only feeds failure detection, in units of heartbeat intervals.)
+    if (peer* p = member_by_routing_id(rid)) p->last_seen = std::max(p->last_seen, detail::coarse_now());
     switch (f.h.k) {
       case wire::kind::call:
       case wire::kind::cast: on_request(rid, std::move(f)); break;
@@ -508,6 +549,7 @@ class service {
   }
 
   void on_heartbeat(std::string const& rid, wire::frame const& f) {
+    topology_change tc{topology_gen_};
     auto g = wire::decode<gossip>(f.body[0]);
     if (!g) {
       ++bad_frames_;
@@ -576,6 +618,7 @@ class service {
   // incompatible nodes are gossiped too (each member gets its own refusal), and they are probed
   // with heartbeats (each answered by a refusal) and forgotten when silent for failure_timeout.
   void mark_incompatible(member_info const& m) {
+    topology_change tc{topology_gen_};
     if (peer* live = find_member(m.name); live && live->endpoint != m.endpoint && !live->incompatible)
       return;  // a compatible member owns this name: keep routing to it
     peer& p = ensure_peer(m.endpoint);
@@ -611,6 +654,25 @@ class service {
     }
   }
 
+  /// Bumps topology_gen_ when the function that declares it returns (after its changes).
+  struct topology_change {
+    std::uint64_t& gen;
+    ~topology_change() { ++gen; }
+  };
+
+  /// The member whose DEALER has this ROUTER identity, if any. Cached: frames come in runs from
+  /// one peer, and the answers go back to it. (topology_gen_ changes with peers_, by_name_ and
+  /// by_routing_id_.)
+  peer* member_by_routing_id(std::string const& rid) {
+    if (rid_cache_.gen == topology_gen_ && rid_cache_.rid == rid) return rid_cache_.p;
+    peer* p = nullptr;
+    if (auto it = by_routing_id_.find(rid); it != by_routing_id_.end()) p = find_member(it->second);
+    rid_cache_.rid = rid;
+    rid_cache_.gen = topology_gen_;
+    rid_cache_.p = p;
+    return p;
+  }
+
   peer* find_member(std::string const& name) {
     auto it = by_name_.find(name);
     if (it == by_name_.end()) return nullptr;
@@ -619,6 +681,7 @@ class service {
   }
 
   peer& ensure_peer(std::string const& endpoint) {
+    topology_change tc{topology_gen_};
     auto& p = peers_[endpoint];
     if (!p.dealer) {
       p.endpoint = endpoint;
@@ -638,6 +701,7 @@ class service {
   void contact(std::string const& endpoint) { ensure_peer(endpoint); }
 
   void drop_member(peer& p, errc code, std::string const& why) {
+    topology_change tc{topology_gen_};
     std::string const name = p.name;
     tombstones_[name] = p.incarnation;
     for (auto it = pending_.begin(); it != pending_.end();) {
@@ -681,6 +745,7 @@ class service {
   }
 
   void tick(clock::time_point now) {
+    topology_change tc{topology_gen_};
     // Failure detection: members silent for longer than failure_timeout are dead.
     std::vector<peer*> dead;
     for (auto& [ep, p] : peers_)
@@ -745,6 +810,7 @@ class service {
   }
 
   void leave() {
+    topology_change tc{topology_gen_};
     wire::frame f;
     f.h.k = wire::kind::control;
     f.h.control = static_cast<std::uint16_t>(control::leave);
@@ -780,10 +846,17 @@ class service {
   std::map<std::string, peer> peers_;                        // by endpoint
   std::map<std::string, std::string> by_name_;               // name -> endpoint
   std::map<std::string, std::string> by_routing_id_;         // ROUTER identity -> name
+  std::uint64_t topology_gen_ = 0;  // bumped by every change to peers_, by_name_, by_routing_id_
+  struct {
+    std::string rid;
+    std::uint64_t gen = ~std::uint64_t{0};
+    peer* p = nullptr;
+  } rid_cache_;  // see member_by_routing_id
   std::map<std::string, std::uint64_t> tombstones_;          // dead name -> incarnation
   std::unordered_map<std::string, std::uint64_t> bad_by_peer_;
   std::set<std::string> logged_refusals_;
   std::unordered_map<std::uint64_t, pending> pending_;
+  std::vector<std::unordered_map<std::uint64_t, pending>::node_type> spare_pending_;  // see add_pending
   std::uint64_t next_request_id_ = 0;
   std::uint64_t rebalanced_version_ = 0;
   int rebalance_passes_left_ = 0;
@@ -794,6 +867,8 @@ class service {
   bool poll_dirty_ = true;
   std::vector<zmq::message_t> rx_parts_;
   std::vector<std::string_view> rx_views_;
+  std::string rx_rid_;
+  wire::frame rx_frame_;
   std::string tx_header_;
   std::vector<completion> completions_;  // run by unlock_io()
   std::atomic<bool> io_closed_{false};   // leave() closed the sockets
