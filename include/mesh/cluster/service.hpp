@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
@@ -529,10 +530,25 @@ class service {
       return reject(errc::rebalancing, "node '" + core_.name() + "' no longer owns '" + f.h.id + "' of actor '" + f.h.actor + "'; retry");
     callback respond;
     if (is_call) {
-      respond = [this, rid](wire::frame&& r) {
-        if (stopped_.load()) return;
-        submit(command{command::reply, {}, rid, std::move(r), {}, {}});
-      };
+      if (rid.size() < sizeof(std::uint64_t)) {
+        // The identities libzmq gives DEALERs are 5 bytes: packed with their length into one
+        // word, the responder is trivially copyable and small enough to live inside the
+        // std::function (no allocation per request).
+        std::uint64_t packed = 0;
+        auto const len = static_cast<unsigned char>(rid.size());
+        std::memcpy(&packed, &len, 1);
+        std::memcpy(reinterpret_cast<char*>(&packed) + 1, rid.data(), rid.size());
+        respond = [this, packed](wire::frame&& r) {
+          if (stopped_.load()) return;
+          auto const* b = reinterpret_cast<char const*>(&packed);
+          submit(command{command::reply, {}, std::string(b + 1, static_cast<unsigned char>(b[0])), std::move(r), {}, {}});
+        };
+      } else {
+        respond = [this, rid](wire::frame&& r) {
+          if (stopped_.load()) return;
+          submit(command{command::reply, {}, rid, std::move(r), {}, {}});
+        };
+      }
     }
     table->deliver_remote(std::move(f), std::move(respond));
   }
