@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
@@ -138,6 +139,8 @@ class service {
     std::uint64_t incarnation = 0;
     std::unique_ptr<zmq::socket_t> dealer;
     int dealer_fd = -1;      // its ZMQ_FD, polled while the I/O lock is free
+    bool armed = false;      // see "who may touch the sockets": drained, its ZMQ_FD will signal
+    bool read_now = true;    // read at the next iteration whatever poll(2) says (new, or backlog)
     std::string routing_id;  // its DEALER's identity as seen by our ROUTER
     clock::time_point last_seen{};
     bool member = false;      // heard from directly and accepted
@@ -166,10 +169,25 @@ class service {
   // command goes through the queue as before. Callbacks (call completions) never run under the
   // lock: they are collected in completions_ and run by the thread that releases it.
   //
+  // Which socket carries what: requests, casts and control go DEALER -> ROUTER; the answer to a
+  // request (reply or error) goes back the same way, on the answering node's DEALER to the
+  // requester's ROUTER (the ROUTER to the requester's DEALER only when the requester is not a
+  // member yet). So the ROUTER receives nearly everything and is rarely sent on, and a DEALER is
+  // sent on all the time and receives only refusals (answers to our heartbeats).
+  //
   // ZMQ_FD is edge-like: any libzmq call on a socket may consume the signal of a message that
-  // just arrived. So the I/O thread reads every socket until EAGAIN and checks ZMQ_EVENTS on all
-  // of them before it sleeps, and a direct sender checks ZMQ_EVENTS after its send and rings the
-  // doorbell when a message is waiting that the sleeping I/O thread could no longer see.
+  // just arrived. A socket is "armed" when the last libzmq call on it was a receive that found
+  // nothing (EAGAIN) or a ZMQ_EVENTS without POLLIN: every command it got has been processed, so
+  // its ZMQ_FD becomes readable when a message arrives. A send disarms it (it may process
+  // commands). Each iteration of the I/O thread sends the queued commands first, then reads the
+  // ROUTER when it is disarmed or poll(2) reported its ZMQ_FD readable, and a DEALER when poll(2)
+  // reported it readable (or at a heartbeat tick when it is disarmed), until EAGAIN (armed again).
+  // Before it sleeps it checks ZMQ_EVENTS on the ROUTER if it is still disarmed. A thread that
+  // sent directly does the same when the I/O thread sleeps, and rings the doorbell when a message
+  // is waiting that the sleeping I/O thread could no longer see. Idle sockets and sends on
+  // DEALERs thus cost no libzmq call (each is a poll(2) and a getpid(2) inside libzmq), only their
+  // place in the one poll(2) per iteration. The price: a refusal whose signal a send on its
+  // DEALER ate waits for the next tick (heartbeat_interval).
 
   bool holds_io_lock() const noexcept { return io_owner_.load(std::memory_order_relaxed) == std::this_thread::get_id(); }
 
@@ -180,15 +198,35 @@ class service {
 
   /// Releases the I/O lock and runs the callbacks completed meanwhile.
   void unlock_io() {
-    std::vector<completion> done;
+    // The completions go to a per-thread vector whose (empty) storage completions_ takes over, so
+    // neither allocates again once grown. A callback that completes more (nested unlock_io on
+    // this thread, maybe of another node) uses a local vector.
+    struct spare {
+      std::vector<completion> v;
+      bool busy = false;
+    };
+    thread_local spare tl;
+    std::vector<completion> local;
+    bool const own = !tl.busy;
+    auto& done = own ? tl.v : local;
     done.swap(completions_);
     io_owner_.store(std::thread::id{}, std::memory_order_relaxed);
     io_m_.unlock();
+    if (done.empty()) return;
+    struct release {
+      std::vector<completion>& done;
+      bool own;
+      ~release() {
+        done.clear();
+        if (own) tl.busy = false;
+      }
+    } r{done, own};
+    if (own) tl.busy = true;
     for (auto& c : done) c.cb(std::move(c.f));
   }
 
   /// Completes a request (run after the I/O lock is released).
-  void finish(callback&& cb, wire::frame&& f) { completions_.push_back(completion{std::move(cb), std::move(f)}); }
+  void finish(callback&& cb, wire::frame&& f) { completions_.emplace_back(std::move(cb), std::move(f)); }
 
   /// Sends a request or reply from any thread: at once when the I/O lock is free, else queued.
   void submit(command&& c) {
@@ -199,13 +237,11 @@ class service {
           finish(std::move(c.cb), detail::error_frame(0, errc::shutting_down, "node is leaving the cluster"));
       } else {
         // Commands queued before this one (maybe by this thread) go first: per-sender order.
-        bool const drained = cmds_.drain([&](command&& q) { handle(std::move(q)); }) > 0;
-        zmq::socket_t* used = handle(std::move(c));
+        cmds_.drain([&](command&& q) { handle(std::move(q)); });
+        handle(std::move(c));
         // Our sends may have eaten the ZMQ_FD signal of a message the I/O thread sleeps on. (It
-        // announces its sleep under the lock; if it has not, it checks every socket before it does.)
-        if (cmds_.consumer_sleeping() &&
-            (drained ? messages_waiting() : used && (used->get(zmq::sockopt::events) & ZMQ_POLLIN)))
-          cmds_.ring();
+        // announces its sleep under the lock; if it has not, it reads the disarmed ROUTER first.)
+        if (cmds_.consumer_sleeping() && messages_waiting()) cmds_.ring();
       }
       unlock_io();
       return;
@@ -215,6 +251,9 @@ class service {
 
   /// Rebuilds the poll set (ROUTER, command doorbell, one DEALER per peer) after peers changed.
   void rebuild_poll_items() {
+    // The last poll's results do not carry over: read every socket once.
+    router_armed_ = false;
+    for (auto& [ep, p] : peers_) p.read_now = true;
     poll_fds_.clear();
     poll_peers_.clear();
     poll_fds_.push_back({router_fd_, POLLIN, 0});
@@ -227,11 +266,15 @@ class service {
     poll_dirty_ = false;
   }
 
-  /// True when a socket holds a message (ZMQ_EVENTS; this also re-arms its ZMQ_FD).
+  /// True when the ROUTER is disarmed and holds a message (ZMQ_EVENTS, which arms it otherwise),
+  /// or a DEALER has more to read now. (See "who may touch the sockets".)
   bool messages_waiting() {
-    if (router_.get(zmq::sockopt::events) & ZMQ_POLLIN) return true;
+    if (!router_armed_) {
+      if (router_.get(zmq::sockopt::events) & ZMQ_POLLIN) return true;
+      router_armed_ = true;
+    }
     for (auto* p : poll_peers_)
-      if (p->dealer && (p->dealer->get(zmq::sockopt::events) & ZMQ_POLLIN)) return true;
+      if (p->read_now) return true;
     return false;
   }
 
@@ -241,28 +284,36 @@ class service {
     lock_io();
     while (!stopped_.load()) {
       if (poll_dirty_) rebuild_poll_items();
-      bool busy = read_router() > 0;
+      bool const tick_due = clock::now() >= next_tick;
+      // Queued sends first: the reads below then leave the ROUTER armed.
+      cmds_.drain([&](command&& c) { handle(std::move(c)); });
+      if (!router_armed_ || (poll_fds_[0].revents & (POLLIN | POLLERR))) read_router();
       // read_router() may drop or replace peers: their entries are stale until the rebuild.
-      for (std::size_t i = 0; i < poll_peers_.size() && !poll_dirty_; ++i) busy |= read_dealer(*poll_peers_[i]) > 0;
-      busy |= cmds_.drain([&](command&& c) { handle(std::move(c)); }) > 0;
+      for (std::size_t i = 0; i < poll_peers_.size() && !poll_dirty_; ++i) {
+        peer& p = *poll_peers_[i];
+        if (p.read_now || (poll_fds_[2 + i].revents & (POLLIN | POLLERR)) || (tick_due && !p.armed)) read_dealer(p);
+      }
       auto now = clock::now();
       expire_pending(now);
-      if (now >= next_tick) {
+      if (tick_due) {
         tick(now);
         next_tick = now + hb;
         now = clock::now();
       }
       if (poll_dirty_) rebuild_poll_items();
-      // Sleep only when nothing is left: no message in any socket, no command queued.
+      // Sleep only when nothing is left: every socket armed (read until EAGAIN, or checked) and
+      // without a message, no command queued. Whatever arrives from now on wakes the poll(2).
       auto const wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - now);
       auto const timeout = std::max(std::chrono::milliseconds(0), std::min(wait, std::chrono::milliseconds(20)));
-      bool const sleeping = !busy && timeout.count() > 0 && !messages_waiting() && cmds_.prepare_sleep();
+      bool const sleeping = timeout.count() > 0 && !messages_waiting() && cmds_.prepare_sleep();
       unlock_io();
-      if (sleeping) {
-        int const rc = ::poll(poll_fds_.data(), static_cast<nfds_t>(poll_fds_.size()), static_cast<int>(timeout.count()));
-        cmds_.end_sleep();
-        if (rc > 0 && (poll_fds_[1].revents & POLLIN)) cmds_.clear_doorbell();
-      }
+      // One poll(2) per iteration, also when not sleeping (timeout 0): it tells which armed
+      // sockets received something, which is cheaper than asking each of them.
+      int const rc = ::poll(poll_fds_.data(), static_cast<nfds_t>(poll_fds_.size()), sleeping ? static_cast<int>(timeout.count()) : 0);
+      if (sleeping) cmds_.end_sleep();
+      if (rc > 0 && (poll_fds_[1].revents & POLLIN)) cmds_.clear_doorbell();
+      if (rc <= 0)
+        for (auto& pf : poll_fds_) pf.revents = 0;
       lock_io();
     }
     cmds_.drain([&](command&& c) { handle(std::move(c)); });  // sent before the leave, as queued
@@ -274,7 +325,7 @@ class service {
   zmq::socket_t* handle(command&& c) {
     switch (c.k) {
       case command::request: return send_request(std::move(c));
-      case command::reply: send_router(c.routing_id, c.frame); return &router_;
+      case command::reply: return send_answer(c.routing_id, c.frame);
       case command::announce: heartbeat_all(); return nullptr;
     }
     return nullptr;
@@ -291,17 +342,18 @@ class service {
     std::uint64_t const id = ++next_request_id_;
     c.frame.h.request_id = id;
     bool const expects_reply = c.frame.h.k == wire::kind::call;
-    if (!send_parts(*p->dealer, c.frame)) {
+    if (!send_parts(*p->dealer, p->armed, c.frame)) {
       finish(std::move(c.cb), detail::error_frame(id, errc::overloaded, "send queue to node '" + c.node + "' is full"));
       return p->dealer.get();
     }
-    if (expects_reply) pending_.emplace(id, pending{std::move(c.node), c.deadline, std::move(c.cb)});
+    if (expects_reply) add_pending(id, pending{std::move(c.node), c.deadline, std::move(c.cb)});
     return p->dealer.get();
   }
 
-  bool send_parts(zmq::socket_t& s, wire::frame const& f, std::string const* routing_id = nullptr) {
+  bool send_parts(zmq::socket_t& s, bool& armed, wire::frame const& f, std::string const* routing_id = nullptr) {
     // The parts of wire::encode_frame, sent without building them: header, then the body as is.
     wire::encode_header_to(tx_header_, f.h);
+    armed = false;  // the send may process the socket's commands (see "who may touch the sockets")
     std::size_t const n = 1 + f.body.size();
     try {
       if (routing_id && !s.send(zmq::buffer(*routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
@@ -324,7 +376,46 @@ class service {
     return true;
   }
 
-  void send_router(std::string const& routing_id, wire::frame const& f) { send_parts(router_, f, &routing_id); }
+  void send_router(std::string const& routing_id, wire::frame const& f) { send_parts(router_, router_armed_, f, &routing_id); }
+
+  /// Sends the answer to a request that came in on the ROUTER from `routing_id`: on our DEALER to
+  /// that member (see "which socket carries what"), else back through the ROUTER.
+  zmq::socket_t* send_answer(std::string const& routing_id, wire::frame const& f) {
+    if (peer* p = member_by_routing_id(routing_id); p && p->dealer) {
+      send_parts(*p->dealer, p->armed, f);
+      return p->dealer.get();
+    }
+    send_router(routing_id, f);
+    return &router_;
+  }
+
+  /// A reply or error frame for one of our requests (from either socket).
+  void on_answer(wire::frame&& f) {
+    auto it = pending_.find(f.h.request_id);
+    if (it == pending_.end()) return;  // late reply after a timeout: dropped
+    auto cb = std::move(it->second.cb);
+    recycle(pending_.extract(it));
+    finish(std::move(cb), std::move(f));
+  }
+
+  /// Records a pending call in a recycled map node when one is spare (no allocation per call).
+  void add_pending(std::uint64_t id, pending&& p) {
+    if (spare_pending_.empty()) {
+      pending_.emplace(id, std::move(p));
+      return;
+    }
+    auto nh = std::move(spare_pending_.back());
+    spare_pending_.pop_back();
+    nh.key() = id;
+    nh.mapped() = std::move(p);
+    pending_.insert(std::move(nh));
+  }
+
+  void recycle(decltype(std::declval<std::unordered_map<std::uint64_t, pending>&>().extract(0)) nh) {
+    if (spare_pending_.size() >= 1024) return;  // keeps at most 1024 nodes for reuse
+    nh.mapped().cb = nullptr;
+    spare_pending_.push_back(std::move(nh));
+  }
 
   static bool recv_all(zmq::socket_t& s, std::vector<zmq::message_t>& parts) {
     parts.clear();
@@ -336,36 +427,44 @@ class service {
     }
   }
 
-  result<wire::frame> decode(std::vector<zmq::message_t> const& parts, std::size_t first) {
+  /// Decodes parts[first...] into rx_frame_, which keeps the capacity of its strings and body from
+  /// one frame to the next unless a consumer moved them away.
+  bool decode(std::vector<zmq::message_t> const& parts, std::size_t first) {
     auto& views = rx_views_;
     views.clear();
     for (std::size_t i = first; i < parts.size(); ++i) views.emplace_back(parts[i].data<char>(), parts[i].size());
     wire::limits lim;
     lim.max_payload_bytes = core_.config().max_payload_bytes;
-    return wire::decode_frame(views, lim);
+    return static_cast<bool>(wire::decode_frame_into(rx_frame_, views, lim));
   }
 
   int read_router() {
     auto& parts = rx_parts_;
     int n = 0;
-    for (; n < 1024 && recv_all(router_, parts); ++n) {
+    router_armed_ = false;
+    for (; n < 1024; ++n) {
+      if (!recv_all(router_, parts)) {
+        router_armed_ = true;  // drained (or failed: nothing to read either)
+        break;
+      }
       ++frames_in_;
       if (parts.size() < 2) {
         ++bad_frames_;
         continue;
       }
-      std::string rid(parts[0].data<char>(), parts[0].size());
-      if (auto it = bad_by_peer_.find(rid); it != bad_by_peer_.end() && it->second > 100) {
-        ++bad_frames_;  // a peer that keeps misbehaving is ignored
-        continue;
-      }
-      auto f = decode(parts, 1);
-      if (!f) {
+      auto& rid = rx_rid_;
+      rid.assign(parts[0].data<char>(), parts[0].size());
+      if (!bad_by_peer_.empty())
+        if (auto it = bad_by_peer_.find(rid); it != bad_by_peer_.end() && it->second > 100) {
+          ++bad_frames_;  // a peer that keeps misbehaving is ignored
+          continue;
+        }
+      if (!decode(parts, 1)) {
         ++bad_frames_;
         ++bad_by_peer_[rid];
         continue;
       }
-      on_router_frame(rid, std::move(*f));
+      on_router_frame(rid, std::move(rx_frame_));
     }
     return n;
   }
@@ -373,39 +472,41 @@ class service {
   int read_dealer(peer& p) {
     auto& parts = rx_parts_;
     int n = 0;
-    for (; n < 1024 && p.dealer && recv_all(*p.dealer, parts); ++n) {
+    p.armed = false;
+    p.read_now = false;
+    for (; n < 1024 && p.dealer; ++n) {
+      if (!recv_all(*p.dealer, parts)) {
+        p.armed = true;
+        break;
+      }
       ++frames_in_;
-      auto f = decode(parts, 0);
-      if (!f) {
+      if (!decode(parts, 0)) {
         ++bad_frames_;
         continue;
       }
-      if (p.member) p.last_seen = clock::now();
-      switch (f->h.k) {
+      auto& f = rx_frame_;
+      if (p.member) p.last_seen = std::max(p.last_seen, detail::coarse_now());
+      switch (f.h.k) {
         case wire::kind::reply:
-        case wire::kind::error: {
-          auto it = pending_.find(f->h.request_id);
-          if (it == pending_.end()) break;  // late reply after a timeout: dropped
-          auto cb = std::move(it->second.cb);
-          pending_.erase(it);
-          finish(std::move(cb), std::move(*f));
-          break;
-        }
+        case wire::kind::error: on_answer(std::move(f)); break;  // from a peer of an earlier version
         case wire::kind::control:
-          if (f->h.control == static_cast<std::uint16_t>(control::refuse)) on_refused(p, *f);
+          if (f.h.control == static_cast<std::uint16_t>(control::refuse)) on_refused(p, f);
           break;
         default: ++bad_frames_; break;
       }
     }
+    if (n == 1024) p.read_now = true;  // more may be waiting: its ZMQ_FD will not tell
     return n;
   }
 
   void on_router_frame(std::string const& rid, wire::frame&& f) {
-    if (auto it = by_routing_id_.find(rid); it != by_routing_id_.end())
-      if (peer* p = find_member(it->second)) p->last_seen = clock::now();
+    // (The coarse clock: last_seen only feeds failure detection, in units of heartbeat intervals.)
+    if (peer* p = member_by_routing_id(rid)) p->last_seen = std::max(p->last_seen, detail::coarse_now());
     switch (f.h.k) {
       case wire::kind::call:
       case wire::kind::cast: on_request(rid, std::move(f)); break;
+      case wire::kind::reply:
+      case wire::kind::error: on_answer(std::move(f)); break;
       case wire::kind::control:
         if (f.h.control == static_cast<std::uint16_t>(control::heartbeat)) on_heartbeat(rid, f);
         else if (f.h.control == static_cast<std::uint16_t>(control::leave)) on_leave(f);
@@ -418,7 +519,7 @@ class service {
   void on_request(std::string const& rid, wire::frame&& f) {
     bool const is_call = f.h.k == wire::kind::call;
     auto reject = [&](errc c, std::string text) {
-      if (is_call) send_router(rid, detail::error_frame(f.h.request_id, c, std::move(text)));
+      if (is_call) send_answer(rid, detail::error_frame(f.h.request_id, c, std::move(text)));
     };
     if (f.h.fingerprint != core_.fingerprint())
       return reject(errc::schema_mismatch, "node '" + core_.name() + "' was built from a different schema");
@@ -429,10 +530,25 @@ class service {
       return reject(errc::rebalancing, "node '" + core_.name() + "' no longer owns '" + f.h.id + "' of actor '" + f.h.actor + "'; retry");
     callback respond;
     if (is_call) {
-      respond = [this, rid](wire::frame&& r) {
-        if (stopped_.load()) return;
-        submit(command{command::reply, {}, rid, std::move(r), {}, {}});
-      };
+      if (rid.size() < sizeof(std::uint64_t)) {
+        // The identities libzmq gives DEALERs are 5 bytes: packed with their length into one
+        // word, the responder is trivially copyable and small enough to live inside the
+        // std::function (no allocation per request).
+        std::uint64_t packed = 0;
+        auto const len = static_cast<unsigned char>(rid.size());
+        std::memcpy(&packed, &len, 1);
+        std::memcpy(reinterpret_cast<char*>(&packed) + 1, rid.data(), rid.size());
+        respond = [this, packed](wire::frame&& r) {
+          if (stopped_.load()) return;
+          auto const* b = reinterpret_cast<char const*>(&packed);
+          submit(command{command::reply, {}, std::string(b + 1, static_cast<unsigned char>(b[0])), std::move(r), {}, {}});
+        };
+      } else {
+        respond = [this, rid](wire::frame&& r) {
+          if (stopped_.load()) return;
+          submit(command{command::reply, {}, rid, std::move(r), {}, {}});
+        };
+      }
     }
     table->deliver_remote(std::move(f), std::move(respond));
   }
@@ -449,6 +565,7 @@ class service {
   }
 
   void on_heartbeat(std::string const& rid, wire::frame const& f) {
+    topology_change tc{topology_gen_};
     auto g = wire::decode<gossip>(f.body[0]);
     if (!g) {
       ++bad_frames_;
@@ -517,6 +634,7 @@ class service {
   // incompatible nodes are gossiped too (each member gets its own refusal), and they are probed
   // with heartbeats (each answered by a refusal) and forgotten when silent for failure_timeout.
   void mark_incompatible(member_info const& m) {
+    topology_change tc{topology_gen_};
     if (peer* live = find_member(m.name); live && live->endpoint != m.endpoint && !live->incompatible)
       return;  // a compatible member owns this name: keep routing to it
     peer& p = ensure_peer(m.endpoint);
@@ -552,6 +670,25 @@ class service {
     }
   }
 
+  /// Bumps topology_gen_ when the function that declares it returns (after its changes).
+  struct topology_change {
+    std::uint64_t& gen;
+    ~topology_change() { ++gen; }
+  };
+
+  /// The member whose DEALER has this ROUTER identity, if any. Cached: frames come in runs from
+  /// one peer, and the answers go back to it. (topology_gen_ changes with peers_, by_name_ and
+  /// by_routing_id_.)
+  peer* member_by_routing_id(std::string const& rid) {
+    if (rid_cache_.gen == topology_gen_ && rid_cache_.rid == rid) return rid_cache_.p;
+    peer* p = nullptr;
+    if (auto it = by_routing_id_.find(rid); it != by_routing_id_.end()) p = find_member(it->second);
+    rid_cache_.rid = rid;
+    rid_cache_.gen = topology_gen_;
+    rid_cache_.p = p;
+    return p;
+  }
+
   peer* find_member(std::string const& name) {
     auto it = by_name_.find(name);
     if (it == by_name_.end()) return nullptr;
@@ -560,6 +697,7 @@ class service {
   }
 
   peer& ensure_peer(std::string const& endpoint) {
+    topology_change tc{topology_gen_};
     auto& p = peers_[endpoint];
     if (!p.dealer) {
       p.endpoint = endpoint;
@@ -579,6 +717,7 @@ class service {
   void contact(std::string const& endpoint) { ensure_peer(endpoint); }
 
   void drop_member(peer& p, errc code, std::string const& why) {
+    topology_change tc{topology_gen_};
     std::string const name = p.name;
     tombstones_[name] = p.incarnation;
     for (auto it = pending_.begin(); it != pending_.end();) {
@@ -614,7 +753,7 @@ class service {
     f.h.k = wire::kind::control;
     f.h.control = static_cast<std::uint16_t>(control::heartbeat);
     f.body.push_back(wire::encode(g));
-    send_parts(*p.dealer, f);
+    send_parts(*p.dealer, p.armed, f);
   }
 
   void heartbeat_all() {
@@ -622,6 +761,7 @@ class service {
   }
 
   void tick(clock::time_point now) {
+    topology_change tc{topology_gen_};
     // Failure detection: members silent for longer than failure_timeout are dead.
     std::vector<peer*> dead;
     for (auto& [ep, p] : peers_)
@@ -686,12 +826,13 @@ class service {
   }
 
   void leave() {
+    topology_change tc{topology_gen_};
     wire::frame f;
     f.h.k = wire::kind::control;
     f.h.control = static_cast<std::uint16_t>(control::leave);
     f.body.push_back(wire::encode(self_info()));
     for (auto& [ep, p] : peers_)
-      if (p.dealer && p.member) send_parts(*p.dealer, f);
+      if (p.dealer && p.member) send_parts(*p.dealer, p.armed, f);
     for (auto& [id, p] : pending_) finish(std::move(p.cb), detail::error_frame(id, errc::shutting_down, "node is leaving the cluster"));
     pending_.clear();
     // Commands that raced the stop: fail requests so no caller waits for its deadline. Senders
@@ -721,19 +862,29 @@ class service {
   std::map<std::string, peer> peers_;                        // by endpoint
   std::map<std::string, std::string> by_name_;               // name -> endpoint
   std::map<std::string, std::string> by_routing_id_;         // ROUTER identity -> name
+  std::uint64_t topology_gen_ = 0;  // bumped by every change to peers_, by_name_, by_routing_id_
+  struct {
+    std::string rid;
+    std::uint64_t gen = ~std::uint64_t{0};
+    peer* p = nullptr;
+  } rid_cache_;  // see member_by_routing_id
   std::map<std::string, std::uint64_t> tombstones_;          // dead name -> incarnation
   std::unordered_map<std::string, std::uint64_t> bad_by_peer_;
   std::set<std::string> logged_refusals_;
   std::unordered_map<std::uint64_t, pending> pending_;
+  std::vector<std::unordered_map<std::uint64_t, pending>::node_type> spare_pending_;  // see add_pending
   std::uint64_t next_request_id_ = 0;
   std::uint64_t rebalanced_version_ = 0;
   int rebalance_passes_left_ = 0;
   clock::time_point next_expiry_scan_{};
   std::vector<pollfd> poll_fds_;  // ROUTER, doorbell, then one DEALER per poll_peers_
+  bool router_armed_ = false;     // see "who may touch the sockets"
   std::vector<peer*> poll_peers_;
   bool poll_dirty_ = true;
   std::vector<zmq::message_t> rx_parts_;
   std::vector<std::string_view> rx_views_;
+  std::string rx_rid_;
+  wire::frame rx_frame_;
   std::string tx_header_;
   std::vector<completion> completions_;  // run by unlock_io()
   std::atomic<bool> io_closed_{false};   // leave() closed the sockets

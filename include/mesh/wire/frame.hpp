@@ -217,13 +217,9 @@ inline bool decode_header_fast(std::string_view b, header& h) {
 }
 }  // namespace detail
 
-/// Decodes a header part. Wrong version, unknown kind, wrong arity or types: errc::bad_message.
-inline result<header> decode_header(std::string_view bytes, limits const& lim = {}) {
-  limits hl = lim;
-  if (hl.max_payload_bytes > max_header_bytes) hl.max_payload_bytes = max_header_bytes;  // headers are small
-  hl.max_depth = 2;
-  if (auto ok = validate(bytes, hl); !ok) return fail(errc::bad_message, "frame header: " + ok.error().message);
-  if (header fast; detail::decode_header_fast(bytes, fast)) return fast;
+namespace detail {
+/// The general header reader (msgpack-c) behind decode_header; `bytes` passed validate().
+inline result<header> decode_header_general(std::string_view bytes) {
   try {
     std::size_t const n = bytes.size();
     return detail::with_unpacked(bytes, msgpack::unpack_limit(n, n, n, n, n, 2), [&](msgpack::object const& o) -> result<header> {
@@ -268,22 +264,66 @@ inline result<header> decode_header(std::string_view bytes, limits const& lim = 
   }
 }
 
+}  // namespace detail
+
+/// Decodes a header part into `h` (reusing its strings' capacity). Wrong version, unknown kind,
+/// wrong arity or types: errc::bad_message, and `h` is unspecified.
+inline result<void> decode_header_into(std::string_view bytes, header& h, limits const& lim = {}) {
+  limits hl = lim;
+  if (hl.max_payload_bytes > max_header_bytes) hl.max_payload_bytes = max_header_bytes;  // headers are small
+  hl.max_depth = 2;
+  // The exact reader checks every length and accepts only one flat array with nothing after it,
+  // so only the size limit of validate() is left to check when it succeeds.
+  if (bytes.size() <= hl.max_payload_bytes && !bytes.empty()) {
+    h.fingerprint = 0;
+    h.actor.clear();
+    h.id.clear();
+    h.message_index = 0;
+    h.timeout_ms = 0;
+    h.has_init = false;
+    h.node.clear();
+    h.code = errc::ok;
+    h.text.clear();
+    h.control = 0;
+    if (detail::decode_header_fast(bytes, h)) return {};
+  }
+  if (auto ok = validate(bytes, hl); !ok) return fail(errc::bad_message, "frame header: " + ok.error().message);
+  auto r = detail::decode_header_general(bytes);
+  if (!r) return std::move(r).error();
+  h = std::move(*r);
+  return {};
+}
+
+/// Decodes a header part. Wrong version, unknown kind, wrong arity or types: errc::bad_message.
+inline result<header> decode_header(std::string_view bytes, limits const& lim = {}) {
+  header h;
+  if (auto ok = decode_header_into(bytes, h, lim); !ok) return std::move(ok).error();
+  return h;
+}
+
+/// Decodes a multipart frame into `out` (reusing the capacity of its strings and body): header,
+/// then exactly the body parts its kind requires, each a valid msgpack body within `lim`. Bodies
+/// are validated, not converted: the receiver that knows the message type converts them with
+/// decode<T>. On failure `out` is unspecified.
+inline result<void> decode_frame_into(frame& out, std::span<std::string_view const> parts, limits const& lim = {}) {
+  if (parts.empty()) return fail(errc::bad_message, "empty frame");
+  if (auto ok = decode_header_into(parts[0], out.h, lim); !ok) return ok;
+  std::size_t const want = detail::body_parts_for(out.h);
+  if (parts.size() != 1 + want)
+    return fail(errc::bad_message, "frame has " + std::to_string(parts.size() - 1) + " body parts, expected " + std::to_string(want));
+  for (std::size_t i = 1; i < parts.size(); ++i)
+    if (auto ok = validate(parts[i], lim); !ok) return fail(errc::bad_message, "frame body: " + ok.error().message);
+  out.body.resize(want);
+  for (std::size_t i = 0; i < want; ++i) out.body[i].assign(parts[i + 1]);
+  return {};
+}
+
 /// Decodes a multipart frame: header, then exactly the body parts its kind requires, each a
 /// valid msgpack body within `lim`. Bodies are validated, not converted: the receiver that
 /// knows the message type converts them with decode<T>.
 inline result<frame> decode_frame(std::span<std::string_view const> parts, limits const& lim = {}) {
-  if (parts.empty()) return fail(errc::bad_message, "empty frame");
-  auto h = decode_header(parts[0], lim);
-  if (!h) return std::move(h).error();
-  std::size_t const want = detail::body_parts_for(*h);
-  if (parts.size() != 1 + want)
-    return fail(errc::bad_message, "frame has " + std::to_string(parts.size() - 1) + " body parts, expected " + std::to_string(want));
-  frame f{std::move(*h), {}};
-  f.body.reserve(want);
-  for (std::size_t i = 1; i < parts.size(); ++i) {
-    if (auto ok = validate(parts[i], lim); !ok) return fail(errc::bad_message, "frame body: " + ok.error().message);
-    f.body.emplace_back(parts[i]);
-  }
+  frame f;
+  if (auto ok = decode_frame_into(f, parts, lim); !ok) return std::move(ok).error();
   return f;
 }
 
