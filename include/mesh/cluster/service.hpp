@@ -12,6 +12,8 @@
 #include <zmq_addon.hpp>
 
 #include <poll.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -20,7 +22,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -61,6 +62,14 @@ struct transport_stats {
   std::uint64_t refused_peers = 0;   ///< heartbeats refused (schema mismatch, duplicate name)
 };
 
+/// A fresh incarnation number for this process's membership (getrandom(2); <random> would cost
+/// every translation unit its parse time for one number).
+inline std::uint64_t random_incarnation() noexcept {
+  std::uint64_t v = 0;
+  if (::getrandom(&v, sizeof v, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof v)) v = 0;
+  return v ^ (std::uint64_t(::getpid()) << 40) ^ std::uint64_t(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
 class service {
   using clock = detail::clock;
   using callback = std::function<void(wire::frame&&)>;
@@ -68,8 +77,7 @@ class service {
  public:
   explicit service(detail::node_core& core)
       : core_(core), ctx_(1), router_(ctx_, zmq::socket_type::router) {
-    std::random_device rd;
-    incarnation_ = (std::uint64_t(rd()) << 32) ^ rd() ^ std::uint64_t(clock::now().time_since_epoch().count());
+    incarnation_ = random_incarnation();
     router_.set(zmq::sockopt::router_mandatory, 1);
     router_.set(zmq::sockopt::sndhwm, 100000);
     router_.set(zmq::sockopt::rcvhwm, 100000);
@@ -95,7 +103,7 @@ class service {
   std::string const& endpoint() const noexcept { return endpoint_; }
 
   /// Leaves the cluster: tells every peer, fails pending calls, joins the I/O thread.
-  void stop() {
+  [[gnu::cold]] void stop() {
     if (stopped_.exchange(true)) return;
     cmds_.ring();
     if (thread_.joinable()) thread_.join();
@@ -113,7 +121,7 @@ class service {
   /// Announces this node's capabilities to every peer now (not only at the next heartbeat).
   void capabilities_changed() { cmds_.push(command{command::announce, {}, {}, {}, {}, {}}); }
 
-  transport_stats stats() const {
+  [[gnu::cold]] transport_stats stats() const {
     transport_stats s;
     s.frames_in = frames_in_.load();
     s.frames_out = frames_out_.load();
@@ -250,7 +258,7 @@ class service {
   }
 
   /// Rebuilds the poll set (ROUTER, command doorbell, one DEALER per peer) after peers changed.
-  void rebuild_poll_items() {
+  [[gnu::cold]] void rebuild_poll_items() {
     // The last poll's results do not carry over: read every socket once.
     router_armed_ = false;
     for (auto& [ep, p] : peers_) p.read_now = true;
@@ -553,7 +561,7 @@ class service {
     table->deliver_remote(std::move(f), std::move(respond));
   }
 
-  member_info self_info() const {
+  [[gnu::cold]] member_info self_info() const {
     member_info m;
     m.name = core_.name();
     m.endpoint = endpoint_;
@@ -564,7 +572,7 @@ class service {
     return m;
   }
 
-  void on_heartbeat(std::string const& rid, wire::frame const& f) {
+  [[gnu::cold]] void on_heartbeat(std::string const& rid, wire::frame const& f) {
     topology_change tc{topology_gen_};
     auto g = wire::decode<gossip>(f.body[0]);
     if (!g) {
@@ -633,7 +641,7 @@ class service {
   // that would route to it fail with schema_mismatch. Every member must agree on that table, so
   // incompatible nodes are gossiped too (each member gets its own refusal), and they are probed
   // with heartbeats (each answered by a refusal) and forgotten when silent for failure_timeout.
-  void mark_incompatible(member_info const& m) {
+  [[gnu::cold]] void mark_incompatible(member_info const& m) {
     topology_change tc{topology_gen_};
     if (peer* live = find_member(m.name); live && live->endpoint != m.endpoint && !live->incompatible)
       return;  // a compatible member owns this name: keep routing to it
@@ -646,7 +654,7 @@ class service {
     core_.members().set_incompatible(m.name, true);
   }
 
-  void on_refused(peer& p, wire::frame const& f) {
+  [[gnu::cold]] void on_refused(peer& p, wire::frame const& f) {
     auto r = wire::decode<refusal>(f.body[0]);
     if (!r) {
       ++bad_frames_;
@@ -658,7 +666,7 @@ class service {
     if (r->code == static_cast<std::uint16_t>(errc::schema_mismatch)) mark_incompatible(r->self);
   }
 
-  void on_leave(wire::frame const& f) {
+  [[gnu::cold]] void on_leave(wire::frame const& f) {
     auto m = wire::decode<member_info>(f.body[0]);
     if (!m) {
       ++bad_frames_;
@@ -696,7 +704,7 @@ class service {
     return p == peers_.end() || !p->second.member ? nullptr : &p->second;
   }
 
-  peer& ensure_peer(std::string const& endpoint) {
+  [[gnu::cold]] peer& ensure_peer(std::string const& endpoint) {
     topology_change tc{topology_gen_};
     auto& p = peers_[endpoint];
     if (!p.dealer) {
@@ -716,7 +724,7 @@ class service {
 
   void contact(std::string const& endpoint) { ensure_peer(endpoint); }
 
-  void drop_member(peer& p, errc code, std::string const& why) {
+  [[gnu::cold]] void drop_member(peer& p, errc code, std::string const& why) {
     topology_change tc{topology_gen_};
     std::string const name = p.name;
     tombstones_[name] = p.incarnation;
@@ -737,7 +745,7 @@ class service {
     poll_dirty_ = true;
   }
 
-  void send_heartbeat(peer& p) {
+  [[gnu::cold]] void send_heartbeat(peer& p) {
     if (!p.dealer) return;  // incompatible peers too: their refusal tells us they are alive
     gossip g;
     g.self = self_info();
@@ -756,11 +764,11 @@ class service {
     send_parts(*p.dealer, p.armed, f);
   }
 
-  void heartbeat_all() {
+  [[gnu::cold]] void heartbeat_all() {
     for (auto& [ep, p] : peers_) send_heartbeat(p);
   }
 
-  void tick(clock::time_point now) {
+  [[gnu::cold]] void tick(clock::time_point now) {
     topology_change tc{topology_gen_};
     // Failure detection: members silent for longer than failure_timeout are dead.
     std::vector<peer*> dead;
@@ -791,7 +799,7 @@ class service {
     rebalance();
   }
 
-  void rebalance() {
+  [[gnu::cold]] void rebalance() {
     // On a topology change, deactivate activations whose shard moved to another node. Busy
     // activations cannot be retired at once, so the pass repeats for a few ticks.
     auto const v = core_.members().version();
@@ -825,7 +833,7 @@ class service {
     }
   }
 
-  void leave() {
+  [[gnu::cold]] void leave() {
     topology_change tc{topology_gen_};
     wire::frame f;
     f.h.k = wire::kind::control;
