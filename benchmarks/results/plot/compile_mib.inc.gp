@@ -3,10 +3,10 @@ sys_n = 1
 array sys_names[1] = ["mesh"]
 array sys_colors[1] = ["#1f5fbf"]
 groups_n = 2
-set xtics ("3 actors × 3 msgs (5 runs)" 0, "50 actors × 10 msgs (3 runs)" 1)
+set xtics ("3 actors × 3 msgs (5 runs)" 0, "50 actors × 10 msgs (5 runs)" 1)
 panel_label_rot = 0
 panel_ymin = 0
-panel_ymax = 3144.25
+panel_ymax = 2566.62
 panel_ylabel = "peak RSS, MiB"
 panel_title = "Compiler peak memory"
 panel_log = 0

@@ -3,10 +3,10 @@ sys_n = 2
 array sys_names[2] = ["wall time", "CPU time (user+sys)"]
 array sys_colors[2] = ["#1f5fbf", "#8fb3e8"]
 groups_n = 2
-set xtics ("3 actors × 3 msgs (5 runs)" 0, "50 actors × 10 msgs (3 runs)" 1)
+set xtics ("3 actors × 3 msgs (5 runs)" 0, "50 actors × 10 msgs (5 runs)" 1)
 panel_label_rot = 0
 panel_ymin = 0
-panel_ymax = 102.662
+panel_ymax = 66.875
 panel_ylabel = "seconds"
 panel_title = "Compile time"
 panel_log = 0

@@ -6,7 +6,7 @@ groups_n = 2
 set xtics ("p50" 0, "p99" 1)
 panel_label_rot = 0
 panel_ymin = 16
-panel_ymax = 2.04007e+06
+panel_ymax = 1.97453e+06
 panel_ylabel = "ns per call (log scale)"
 panel_title = "Local sequential call, one warm actor"
 panel_log = 1

@@ -5,8 +5,8 @@ array sys_colors[3] = ["#1f5fbf", "#e8743b", "#3f9f4f"]
 groups_n = 2
 set xtics ("p50" 0, "p99" 1)
 panel_label_rot = 0
-panel_ymin = 41.812
-panel_ymax = 7427.04
+panel_ymin = 45.7984
+panel_ymax = 7778.3
 panel_ylabel = "µs per round trip (log scale)"
 panel_title = "Remote sequential call, 2 processes, loopback"
 panel_log = 1
