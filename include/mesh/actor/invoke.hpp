@@ -14,10 +14,11 @@
 
 namespace mesh::detail {
 
-// Compile cost shapes this file. A schema of N actors x M messages instantiates the request paths
-// N*M times, so everything that does not need the message type is written once per actor type
-// (A) or per reply type (R) and marked noinline; each (actor, message) pair contributes only tiny
-// thunks: run the handler, move the payload into an envelope, (de)serialize it.
+// Compile cost shapes this file. A schema of N actors x M messages would instantiate typed
+// request paths N*M times, so the paths and envelopes are templates of the reply type (R) only
+// and marked noinline; the actor comes in as data (actor_ops, one constant per actor type) and
+// the message too (message_ops: tiny thunks that run the handler, move, construct, destroy and
+// (de)serialize the payload). docs/architecture.md, "What the compiler generates", has the map.
 
 template <class R>
 using call_result = result<reply<R>>;
