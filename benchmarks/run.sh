@@ -87,8 +87,8 @@ build_dir=build-bench
 # memory case, warm-ups and node teardowns) + max(0, 9 - D) for CAF's sequential round (200,000
 # calls at ~45 us take ~9 s whatever D); remote 9 D + 2 s (3 cases x 3 systems; server processes,
 # warm-up calls); flow 4 D + 1 s; shard 6 D + 1 s per process (3 id lengths x 2 hashers); a CAF
-# binary of its own 4 D + 5 s (a guess: none exists yet). Compile ~20 s per small TU and ~190 s per
-# 50 x 10 TU (the figure given for the current headers; it is being cut). --quick: tiny rounds, so
+# binary of its own 4 D + 5 s (a guess: none exists yet). Compile ~12 s per small TU and ~60 s per
+# 50 x 10 TU (measured at 0a91b01: 9.8 s and 50.8 s, plus generation and headroom). --quick: tiny rounds, so
 # the per-run overheads shrink to ~2 s (actor), ~1 s (remote), ~0.5 s (flow, shard).
 estimate() {  # -> sets est_build est_run est_compile est_total
   local have_bin=false caf_bins=0
@@ -103,7 +103,7 @@ estimate() {  # -> sets est_build est_run est_compile est_total
     est_run=$(awk -v d="$duration" -v r="$runs" -v c="$caf_bins" 'BEGIN {
       caf_seq = 9 - d; if (caf_seq < 0) caf_seq = 0
       printf "%d", r * ((12 * d + 10 + caf_seq) + (9 * d + 2) + (4 * d + 1) + (6 * d + 1) + c * (4 * d + 5)) + 0.999 }')
-    est_compile=$((runs * 20 + large_runs * 190))
+    est_compile=$((runs * 12 + large_runs * 60))
   fi
   $build || est_build=0
   est_total=$((est_build + est_run + est_compile))
