@@ -581,10 +581,6 @@ class actor_table final : public actor_table_base {
   std::string_view actor_name() const noexcept override { return actor_name_v<A>; }
   std::string_view capability() const noexcept override { return A::capability::name; }
 
-  std::shared_ptr<activation<A>> get_or_create(std::string_view id) {
-    return std::static_pointer_cast<activation<A>>(get_or_create_base(id));
-  }
-
   void deliver_remote(wire::frame&& f, std::function<void(wire::frame&&)> respond) override;
 
  private:

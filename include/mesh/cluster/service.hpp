@@ -160,6 +160,7 @@ class service {
     clock::time_point deadline;
     callback cb;
   };
+  using pending_map = std::unordered_map<std::uint64_t, pending>;  // by request id
 
   struct completion {
     callback cb;
@@ -419,7 +420,7 @@ class service {
     pending_.insert(std::move(nh));
   }
 
-  void recycle(decltype(std::declval<std::unordered_map<std::uint64_t, pending>&>().extract(0)) nh) {
+  void recycle(pending_map::node_type nh) {
     if (spare_pending_.size() >= 1024) return;  // keeps at most 1024 nodes for reuse
     nh.mapped().cb = nullptr;
     spare_pending_.push_back(std::move(nh));
@@ -879,8 +880,8 @@ class service {
   std::map<std::string, std::uint64_t> tombstones_;          // dead name -> incarnation
   std::unordered_map<std::string, std::uint64_t> bad_by_peer_;
   std::set<std::string> logged_refusals_;
-  std::unordered_map<std::uint64_t, pending> pending_;
-  std::vector<std::unordered_map<std::uint64_t, pending>::node_type> spare_pending_;  // see add_pending
+  pending_map pending_;
+  std::vector<pending_map::node_type> spare_pending_;  // see add_pending
   std::uint64_t next_request_id_ = 0;
   std::uint64_t rebalanced_version_ = 0;
   int rebalance_passes_left_ = 0;

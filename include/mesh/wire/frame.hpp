@@ -143,7 +143,8 @@ namespace detail {
 /// writes them, without msgpack-c. Returns false on anything else (another kind, version or
 /// encoding, a value out of range...), and decode_header then takes the general path, which
 /// decides. So it accepts only input the general path accepts, with the same result.
-/// `b` has passed validate(): every length is backed by bytes and there is one object.
+/// Safe on unvalidated bytes (decode_header_into calls it first): every read is bounds-checked
+/// and it accepts only one fixarray that ends exactly at the end of `b`.
 inline bool decode_header_fast(std::string_view b, header& h) {
   auto const* p = reinterpret_cast<unsigned char const*>(b.data());
   auto const* const end = p + b.size();
