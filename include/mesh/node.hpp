@@ -213,6 +213,8 @@ class node : public detail::node_core {
     service_->send(target, std::move(f), deadline, std::move(on_reply));
   }
 
+  detail::reply_reader* reader() noexcept override { return service_.get(); }
+
   void stop() {
     if (stopping_.exchange(true)) return;
     if (service_) service_->stop();  // leave first: peers drop us at once, remote callers get errors

@@ -430,3 +430,68 @@ TEST_CASE("a node that leaves while its replies stream back is dropped cleanly b
     CHECK(wait_until([&] { return p.caller->nodes_for<app::game>().empty(); }, 2000ms));
   }
 }
+
+// node_config::io_thread_runs_handlers: the I/O thread runs remote requests' handlers itself.
+// Results, ordering and nested calls must be exactly those of the default (worker) path.
+TEST_CASE("with io_thread_runs_handlers, remote calls, casts, nested calls and slow handlers behave as on workers" *
+          doctest::timeout(60)) {
+  auto inline_config = [](std::string name, std::vector<std::string> seeds = {}) {
+    auto c = config(std::move(name), std::move(seeds));
+    c.io_thread_runs_handlers = true;
+    return c;
+  };
+  auto host = std::make_unique<app_node>(inline_config("host"));
+  auto relay_host = std::make_unique<app_node>(inline_config("relay-host", {host->endpoint()}));
+  auto caller = start("caller", {host->endpoint()});
+  host->register_capabilities<app::game>();
+  relay_host->register_capabilities<app::relay>();
+  REQUIRE(wait_until([&] {
+    for (auto* n : {host.get(), relay_host.get(), caller.get()})
+      if (n->cluster_members() != names{"caller", "host", "relay-host"} || n->nodes_for<app::relay>() != names{"relay-host"} ||
+          n->nodes_for<app::game>() != names{"host"})
+        return false;
+    return true;
+  }));
+
+  // Sequential calls and per-caller order of casts then a call.
+  for (int i = 1; i <= 200; ++i) {
+    auto r = caller->call<app::Counter>("io-seq", app::Add{1});
+    REQUIRE(r);
+    CHECK(r->value == i);
+    CHECK(r->ref.node == "host");
+  }
+  for (int i = 0; i < 100; ++i) REQUIRE(caller->cast<app::Counter>("io-cast", app::Add{1}));
+  auto cast_sum = caller->call<app::Counter>("io-cast", app::Get{});
+  REQUIRE(cast_sum);
+  CHECK(cast_sum->value == 100);
+
+  // Pipelined calls over many activations: every reply arrives, each activation saw its adds.
+  std::vector<mesh::future<long>> fs;
+  for (int i = 0; i < 512; ++i) fs.push_back(caller->call_async<app::Counter>("io-pipe-" + std::to_string(i % 16), app::Add{1}));
+  int ok = 0;
+  for (auto& f : fs) ok += f.get().has_value() ? 1 : 0;
+  CHECK(ok == 512);
+  for (int i = 0; i < 16; ++i) CHECK(caller->call<app::Counter>("io-pipe-" + std::to_string(i), app::Get{})->value == 32);
+
+  // A handler on relay-host's I/O thread makes a nested remote call: it reads its own reply.
+  for (int i = 0; i < 20; ++i) {
+    auto r = caller->call<app::Relay>("relay-" + std::to_string(i), app::Route{"nested-" + std::to_string(i)});
+    REQUIRE(r);
+    CHECK(r->value.via == "relay-host");
+    CHECK(r->value.error_code == 0);
+    CHECK(r->value.replied_by == "host");
+  }
+
+  // A slow handler (well within the failure timeout: the node reads nothing while it runs on the
+  // I/O thread) answers, turns inlining off, and the calls behind it are answered by workers.
+  auto slow = caller->call_async<app::Counter>("io-slow", app::Sleep{200}, 5000ms);
+  std::vector<mesh::future<long>> behind;
+  for (int i = 0; i < 50; ++i) behind.push_back(caller->call_async<app::Counter>("io-behind", app::Add{1}, 5000ms));
+  auto s = slow.get();
+  REQUIRE(s);
+  CHECK(s->value == 200);
+  for (auto& f : behind) CHECK(f.get().has_value());
+  CHECK(caller->call<app::Counter>("io-behind", app::Get{})->value == 50);
+  CHECK(caller->cluster_members() == names{"caller", "host", "relay-host"});
+  CHECK(caller->call<app::Counter>("io-seq", app::Get{})->value == 200);
+}

@@ -20,6 +20,8 @@
 
 #if defined(__linux__)
 #include <linux/futex.h>   // FUTEX_WAIT_BITSET_PRIVATE, FUTEX_WAKE_PRIVATE
+#include <poll.h>          // poll (reply_reader waits)
+#include <sys/eventfd.h>   // eventfd (reply_reader waits)
 #include <sys/syscall.h>   // SYS_futex
 #include <time.h>          // clock_gettime(CLOCK_MONOTONIC_COARSE)
 #include <unistd.h>        // syscall
@@ -90,6 +92,57 @@ class wait_helper {
 inline wait_helper*& current_wait_helper() noexcept {
   thread_local wait_helper* h = nullptr;
   return h;
+}
+
+/// A transport whose sockets a thread waiting for a remote reply may read itself
+/// (cluster::service). Without it, a reply wakes the I/O thread, which wakes the caller: two
+/// wake-ups in a row. With it, the caller sleeps in poll(2) on the transport's fd as well, and the
+/// one that wakes first reads (see call_state::wait_reading).
+class reply_reader {
+ public:
+  /// Reads and dispatches what the sockets hold, unless another thread is doing so; true when it
+  /// read (the fd then signals the next message).
+  virtual bool try_read() = 0;
+  /// Readable when a message may be waiting.
+  virtual int readable_fd() const noexcept = 0;
+  /// A thread starts or stops watching readable_fd() (the transport's own thread need not watch
+  /// it meanwhile: two threads woken for one reply compete for the cores).
+  virtual void watching(bool on) noexcept = 0;
+
+ protected:
+  ~reply_reader() = default;
+};
+
+#if defined(__linux__)
+/// This thread's eventfd, on which it sleeps in call_state::wait_reading (-1 when none could be
+/// made: the caller then parks as usual).
+inline int thread_wake_fd() noexcept {
+  struct holder {
+    int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    ~holder() {
+      if (fd >= 0) ::close(fd);
+    }
+  };
+  thread_local holder h;
+  return h.fd;
+}
+#endif
+
+/// Work a thread holds back to run itself (the I/O thread's inline batch, cluster::service). It
+/// is handed to the worker pool before the thread blocks in a wait: a handler that waits must
+/// not keep the activations queued behind it from running (it may be waiting for one of them).
+class deferred_work {
+ public:
+  virtual void release_all() = 0;
+
+ protected:
+  ~deferred_work() = default;
+};
+
+/// The calling thread's deferred work, if any.
+inline deferred_work*& current_deferred() noexcept {
+  thread_local deferred_work* d = nullptr;
+  return d;
 }
 
 /// errc::timeout for a call to (actor, id); out of line, built only when it happens.
@@ -211,11 +264,11 @@ class call_state {
 #endif
         if ((i & 31) == 31) std::this_thread::yield();
       }
-      if (!park_until(deadline_)) {
+      if (!wait_until(deadline_)) {
         complete(timed_out(actor, id));
         // When another thread claimed the call just before the deadline, our timeout lost the
         // race: its result is being stored now; wait for it rather than report a missing value.
-        park_until(clock::time_point::max());
+        wait_until(clock::time_point::max());
       }
     }
     // The value is there unless a continuation already consumed it.
@@ -227,7 +280,17 @@ class call_state {
   }
 
   /// Waits (without consuming) until completed or `until`; true when completed.
-  bool wait_until(clock::time_point until) { return park_until(until); }
+  bool wait_until(clock::time_point until) {
+    if (auto* d = current_deferred(); d && !is_ready()) d->release_all();
+#if defined(__linux__)
+    if (reader_) return wait_reading(until);
+#endif
+    return park_until(until);
+  }
+
+  /// Lets the thread that waits for this call read `r`'s sockets itself (a synchronous remote
+  /// call; `r` outlives the wait). Set before the call is sent.
+  void read_by(reply_reader* r) noexcept { reader_ = r; }
 
   /// Registers a continuation run by whoever completes the call (or now, if already complete).
   void then(std::function<void(R)> f) {
@@ -241,7 +304,17 @@ class call_state {
   void publish() {
     has_value_ = true;
     auto const old = state_.fetch_or(ready, std::memory_order_acq_rel);
-    if (old & waiting) parking::wake_all(state_);
+    if (old & waiting) {
+#if defined(__linux__)
+      if (wake_fd_ >= 0) {  // the waiter sleeps in poll(2) (wait_reading), unless it is us
+        if (wake_fd_ != thread_wake_fd()) {
+          std::uint64_t one = 1;
+          [[maybe_unused]] auto r = ::write(wake_fd_, &one, sizeof one);
+        }
+      } else
+#endif
+        parking::wake_all(state_);
+    }
     if (old & has_cont) run_continuation();
   }
   bool is_ready() const noexcept { return state_.load(std::memory_order_acquire) & ready; }
@@ -262,6 +335,59 @@ class call_state {
     return true;
   }
 
+#if defined(__linux__)
+  /// park_until for a call whose transport the waiter may read: sleeps in poll(2) on the
+  /// transport's fd and this thread's eventfd (which publish() writes instead of a futex wake).
+  /// When the fd wakes us, we read the sockets ourselves, so the reply reaches us without a
+  /// second thread in between; when another thread is reading, we wait for the eventfd only.
+  bool wait_reading(clock::time_point until) {
+    int const efd = thread_wake_fd();
+    if (efd < 0) {
+      reader_ = nullptr;
+      return park_until(until);
+    }
+    wake_fd_ = efd;  // published to publish() by the CAS that sets `waiting`
+    struct watch {
+      reply_reader* r;
+      bool on = true;
+      explicit watch(reply_reader* rr) : r(rr) { r->watching(true); }
+      void stop() {
+        if (on) r->watching(false);
+        on = false;
+      }
+      ~watch() { stop(); }
+    } w{reader_};
+    auto s = state_.load(std::memory_order_acquire);
+    while (!(s & ready)) {
+      if (!(s & waiting)) {
+        if (!state_.compare_exchange_weak(s, s | waiting, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+        s |= waiting;
+      }
+      int timeout = -1;
+      if (until != clock::time_point::max()) {
+        auto const left = until - clock::now();
+        if (left <= clock::duration::zero()) return false;
+        // Rounded up: poll(2) counts whole milliseconds, and waking early would spin.
+        timeout = static_cast<int>(std::min<std::int64_t>(
+            std::chrono::ceil<std::chrono::milliseconds>(left).count(), 24 * 3600 * 1000));
+      }
+      pollfd fds[2] = {{efd, POLLIN, 0}, {reader_->readable_fd(), POLLIN, 0}};
+      int const rc = ::poll(fds, w.on ? 2 : 1, timeout);
+      if (rc > 0 && (fds[0].revents & POLLIN)) {
+        std::uint64_t v;
+        [[maybe_unused]] auto r = ::read(efd, &v, sizeof v);
+      }
+      // Read when the fd says a message may be here. If another thread holds the sockets, it
+      // reads (and completes us, waking the eventfd): stop watching the fd, which would stay
+      // readable until that thread is done and make poll(2) spin, and say so, so that the I/O
+      // thread watches it again.
+      if (rc > 0 && w.on && (fds[1].revents & (POLLIN | POLLERR | POLLNVAL)) && !reader_->try_read()) w.stop();
+      s = state_.load(std::memory_order_acquire);
+    }
+    return true;
+  }
+#endif
+
   /// Runs cont_ with the value; called once, by whichever of complete/then comes second.
   void run_continuation() {
     if (!has_value_) return;
@@ -274,6 +400,8 @@ class call_state {
 
   std::atomic<std::uint32_t> state_{0};
   bool has_value_ = false;  // storage_ holds an R (written before `ready`, by one thread at a time)
+  reply_reader* reader_ = nullptr;  // see read_by
+  int wake_fd_ = -1;                // the waiter's eventfd while it is in wait_reading
   clock::time_point deadline_;
   alignas(R) unsigned char storage_[sizeof(R)];
   std::function<void(R)> cont_;

@@ -473,6 +473,8 @@ template <class R>
     state = std::move(*queued);
   } else {
     state = new_call_state<R>(deadline);
+    // A worker helps with queued work while it waits; any other thread may read the reply itself.
+    if (!current_wait_helper()) state->read_by(core.reader());
     send_call_frame<R>(core, rt->node,
                        make_request_frame(core, a, wire::kind::call, id, msg, ops.encode, ops.index, init, deadline),
                        deadline, state);

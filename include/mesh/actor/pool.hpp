@@ -28,6 +28,19 @@ struct runnable {
   virtual ~runnable() = default;
 };
 
+/// Runnables a thread collects instead of queuing them: while the cluster I/O thread reads, the
+/// activations its requests make runnable land here, and it runs them itself once it has
+/// released the sockets (see cluster::service::run_inline).
+struct inline_batch {
+  static constexpr int capacity = 64;
+  runnable* items[capacity];
+  int n = 0;
+};
+inline inline_batch*& inline_target() noexcept {
+  thread_local inline_batch* b = nullptr;
+  return b;
+}
+
 /// The pool's run queue: a bounded lock-free multi-producer multi-consumer ring (D. Vyukov's
 /// algorithm: one CAS per push or pop, no lock a preempted thread could hold), with a
 /// mutex-guarded overflow list for the rare moments the ring is full. Each slot is owned by one
@@ -153,6 +166,10 @@ class worker_pool final : public wait_helper {
   std::size_t size() const noexcept { return threads_.size(); }
 
   void submit(runnable* r) {
+    if (auto* b = inline_target(); b && b->n < inline_batch::capacity) {
+      b->items[b->n++] = r;
+      return;
+    }
     submitted_.fetch_add(1, std::memory_order_relaxed);  // before the item is visible (see drain)
     q_.push(r);
     // push() published the item with a seq_cst RMW; these seq_cst loads are ordered after it and

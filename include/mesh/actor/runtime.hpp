@@ -125,6 +125,9 @@ class node_core {
     on_reply(std::move(err));
   }
 
+  /// The transport a thread waiting for a remote reply may read itself (none without a cluster).
+  virtual reply_reader* reader() noexcept { return nullptr; }
+
   /// Calls f(table_base&) for every actor type of the schema.
   template <class F>
   void for_each_table(F&& f) const {

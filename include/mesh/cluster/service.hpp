@@ -70,7 +70,7 @@ inline std::uint64_t random_incarnation() noexcept {
   return v ^ (std::uint64_t(::getpid()) << 40) ^ std::uint64_t(std::chrono::steady_clock::now().time_since_epoch().count());
 }
 
-class service {
+class service final : public detail::reply_reader {
   using clock = detail::clock;
   using callback = std::function<void(wire::frame&&)>;
 
@@ -120,6 +120,29 @@ class service {
 
   /// Announces this node's capabilities to every peer now (not only at the next heartbeat).
   void capabilities_changed() { cmds_.push(command{command::announce, {}, {}, {}, {}, {}}); }
+
+  /// reply_reader: a thread waiting for a reply reads the ROUTER (where replies arrive) when the
+  /// I/O thread sleeps, as the I/O thread would have (see "who may touch the sockets").
+  bool try_read() override {
+    if (holds_io_lock() || !io_m_.try_lock()) return false;
+    io_owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+    bool const open = !io_closed_.load(std::memory_order_relaxed);
+    if (open) {
+      cmds_.drain([&](command&& q) { handle(std::move(q)); });
+      read_router();
+      if (cmds_.consumer_sleeping() && messages_waiting()) cmds_.ring();
+    }
+    unlock_io();
+    return open;
+  }
+  int readable_fd() const noexcept override { return router_fd_; }
+
+  /// reply_reader: while a waiting caller watches the ROUTER, the I/O thread sleeps without it,
+  /// for at most a millisecond at a time (see loop).
+  void watching(bool on) noexcept override {
+    if (on) watchers_.fetch_add(1, std::memory_order_relaxed);
+    else watchers_.fetch_sub(1, std::memory_order_relaxed);
+  }
 
   [[gnu::cold]] transport_stats stats() const {
     transport_stats s;
@@ -296,11 +319,21 @@ class service {
       bool const tick_due = clock::now() >= next_tick;
       // Queued sends first: the reads below then leave the ROUTER armed.
       cmds_.drain([&](command&& c) { handle(std::move(c)); });
-      if (!router_armed_ || (poll_fds_[0].revents & (POLLIN | POLLERR))) read_router();
+      if (!router_armed_ || (poll_fds_[0].revents & (POLLIN | POLLERR))) {
+        // Activations the requests make runnable are collected, not queued (see run_inline).
+        if (core_.config().io_thread_runs_handlers && clock::now() >= inline_off_until_) detail::inline_target() = &inline_;
+        read_router();
+        detail::inline_target() = nullptr;
+      }
       // read_router() may drop or replace peers: their entries are stale until the rebuild.
       for (std::size_t i = 0; i < poll_peers_.size() && !poll_dirty_; ++i) {
         peer& p = *poll_peers_[i];
         if (p.read_now || (poll_fds_[2 + i].revents & (POLLIN | POLLERR)) || (tick_due && !p.armed)) read_dealer(p);
+      }
+      if (inline_.n) {
+        unlock_io();
+        run_inline();
+        lock_io();
       }
       auto now = clock::now();
       expire_pending(now);
@@ -315,11 +348,22 @@ class service {
       auto const wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - now);
       auto const timeout = std::max(std::chrono::milliseconds(0), std::min(wait, std::chrono::milliseconds(20)));
       bool const sleeping = timeout.count() > 0 && !messages_waiting() && cmds_.prepare_sleep();
+      // While callers wait in call_state::wait_reading they watch the ROUTER (and read it): we
+      // leave it out (poll(2) ignores a negative fd), so that a reply wakes one thread, not two
+      // competing for the cores. Their waits end without telling us, so such a sleep lasts at
+      // most 1 ms: the longest a request can wait unread after the last caller stopped watching.
+      bool const skip_router = sleeping && watchers_.load(std::memory_order_relaxed) > 0;
+      poll_fds_[0].fd = skip_router ? -1 : router_fd_;
+      auto const sleep_ms = skip_router ? std::min<long>(timeout.count(), 1) : static_cast<long>(timeout.count());
       unlock_io();
       // One poll(2) per iteration, also when not sleeping (timeout 0): it tells which armed
       // sockets received something, which is cheaper than asking each of them.
-      int const rc = ::poll(poll_fds_.data(), static_cast<nfds_t>(poll_fds_.size()), sleeping ? static_cast<int>(timeout.count()) : 0);
+      int const rc = ::poll(poll_fds_.data(), static_cast<nfds_t>(poll_fds_.size()), sleeping ? static_cast<int>(sleep_ms) : 0);
       if (sleeping) cmds_.end_sleep();
+      if (skip_router) {
+        poll_fds_[0].fd = router_fd_;
+        poll_fds_[0].revents = 0;
+      }
       if (rc > 0 && (poll_fds_[1].revents & POLLIN)) cmds_.clear_doorbell();
       if (rc <= 0)
         for (auto& pf : poll_fds_) pf.revents = 0;
@@ -328,6 +372,38 @@ class service {
     cmds_.drain([&](command&& c) { handle(std::move(c)); });  // sent before the leave, as queued
     leave();
     unlock_io();
+  }
+
+  /// node_config::io_thread_runs_handlers: runs the activations read_router() made runnable, on
+  /// this thread, with the sockets released (so their replies go out at once, and a handler that
+  /// waits for a remote reply reads it itself). A raw cppzmq server answers on the thread that
+  /// reads; waking a worker instead costs a thread hand-off per request. Guards: a handler about
+  /// to wait hands the rest of the batch to the workers (deferred_work), and that or a handler
+  /// that ran longer than a millisecond turns inlining off for a second.
+  void run_inline() {
+    struct rest final : detail::deferred_work {
+      service& s;
+      int next = 0;
+      explicit rest(service& owner) : s(owner) {}
+      void release_all() override {  // a handler is about to wait: it may take long
+        s.inline_off_until_ = clock::now() + std::chrono::seconds(1);
+        for (int i = next; i < s.inline_.n; ++i) s.core_.pool().submit(s.inline_.items[i]);
+        s.inline_.n = next;
+      }
+    } r{*this};
+    auto* const outer = detail::current_deferred();
+    detail::current_deferred() = &r;
+    for (int i = 0; i < inline_.n; ++i) {
+      r.next = i + 1;
+      auto const t0 = clock::now();
+      inline_.items[i]->run();
+      if (auto const t1 = clock::now(); t1 - t0 > std::chrono::milliseconds(1)) {
+        inline_off_until_ = t1 + std::chrono::seconds(1);
+        r.release_all();
+      }
+    }
+    detail::current_deferred() = outer;
+    inline_.n = 0;
   }
 
   /// Runs a command; returns the socket it sent on, if any.
@@ -897,6 +973,9 @@ class service {
   std::string tx_header_;
   std::vector<completion> completions_;  // run by unlock_io()
   std::atomic<bool> io_closed_{false};   // leave() closed the sockets
+  std::atomic<int> watchers_{0};            // callers in wait_reading (see watching)
+  detail::inline_batch inline_;          // see run_inline (I/O thread only)
+  clock::time_point inline_off_until_{};  // inlining is off until then (a slow handler ran inline)
 
   std::atomic<std::uint64_t> frames_in_{0}, frames_out_{0}, bad_frames_{0}, send_failures_{0}, refused_{0};
 };
