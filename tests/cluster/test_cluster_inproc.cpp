@@ -495,3 +495,38 @@ TEST_CASE("with io_thread_runs_handlers, remote calls, casts, nested calls and s
   CHECK(caller->cluster_members() == names{"caller", "host", "relay-host"});
   CHECK(caller->call<app::Counter>("io-seq", app::Get{})->value == 200);
 }
+
+// A thread blocked in a remote call reads its node's ROUTER itself (call_state::wait_reading):
+// requests that arrive for its node meanwhile must still be served. Here a's main thread calls the
+// relay on b, whose handler calls back into a's counter while a's caller is still waiting; with
+// b's handlers on workers and on its I/O thread.
+TEST_CASE("a node whose caller waits for a remote reply still serves requests, including the nested call back" *
+          doctest::timeout(60)) {
+  for (bool inline_handlers : {false, true}) {
+    CAPTURE(inline_handlers);
+    auto a = start("a");
+    auto bc = config("b", {a->endpoint()});
+    bc.io_thread_runs_handlers = inline_handlers;
+    auto b = std::make_unique<app_node>(bc);
+    a->register_capabilities<app::game>();
+    b->register_capabilities<app::relay>();
+    REQUIRE(wait_until([&] {
+      for (auto* n : {a.get(), b.get()})
+        if (n->nodes_for<app::game>() != names{"a"} || n->nodes_for<app::relay>() != names{"b"}) return false;
+      return true;
+    }));
+    // Several threads wait at once: one of them reads, the others are woken by its completions.
+    std::vector<std::thread> callers;
+    std::atomic<int> good{0};
+    for (int t = 0; t < 4; ++t)
+      callers.emplace_back([&, t] {
+        for (int i = 0; i < 25; ++i) {
+          auto r = a->call<app::Relay>("r-" + std::to_string(t), app::Route{"back-" + std::to_string(t * 100 + i)});
+          if (r && r->value.via == "b" && r->value.error_code == 0 && r->value.replied_by == "a") ++good;
+        }
+      });
+    for (auto& c : callers) c.join();
+    CHECK(good == 100);
+    CHECK(a->activation_count<app::Counter>() == 100u);
+  }
+}

@@ -35,6 +35,7 @@ struct inline_batch {
   static constexpr int capacity = 64;
   runnable* items[capacity];
   int n = 0;
+  runnable const* only = nullptr;  // when set, only this runnable is collected (its own resubmit)
 };
 inline inline_batch*& inline_target() noexcept {
   thread_local inline_batch* b = nullptr;
@@ -166,7 +167,7 @@ class worker_pool final : public wait_helper {
   std::size_t size() const noexcept { return threads_.size(); }
 
   void submit(runnable* r) {
-    if (auto* b = inline_target(); b && b->n < inline_batch::capacity) {
+    if (auto* b = inline_target(); b && b->n < inline_batch::capacity && (!b->only || b->only == r)) {
       b->items[b->n++] = r;
       return;
     }
