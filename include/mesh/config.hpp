@@ -41,14 +41,14 @@ struct node_config {
   /// Heartbeat period and the silence after which a member is declared dead (cluster mode).
   std::chrono::milliseconds heartbeat_interval{250};
   std::chrono::milliseconds failure_timeout{2000};
-  /// Cluster mode, opt-in: the I/O thread runs the handlers of the requests it reads itself
-  /// (after releasing the sockets) instead of waking a worker: one thread hand-off less per
-  /// remote request, which is most of the latency a remote call adds over a raw ZeroMQ round
-  /// trip. For short handlers that do not block: while one runs, the node reads nothing and
-  /// sends no heartbeat. Guards: a handler that runs longer than a millisecond there, or starts
-  /// waiting for a call, turns inlining off for a second (the rest of its batch goes to the
-  /// workers). See docs/architecture.md, "Cluster".
-  bool io_thread_runs_handlers = false;
+  /// Cluster mode: the I/O thread runs the handlers of the requests it reads itself (after
+  /// releasing the sockets) instead of waking a worker: one thread hand-off less per remote
+  /// request, which is most of the latency a remote call adds over a raw ZeroMQ round trip.
+  /// While a handler runs there longer than 2 ms, or waits for a call, a relief thread keeps the
+  /// node's I/O going (heartbeats, other requests, which then go to the workers), and inlining
+  /// pauses for a second. false: every remote request runs on a worker, and no relief thread.
+  /// See docs/architecture.md, "A request's path".
+  bool io_thread_runs_handlers = true;
   /// Receives the node's log lines (joins, deaths, refusals). Empty: printed to stderr.
   std::function<void(std::string_view)> logger{};
 };

@@ -431,8 +431,9 @@ TEST_CASE("a node that leaves while its replies stream back is dropped cleanly b
   }
 }
 
-// node_config::io_thread_runs_handlers: the I/O thread runs remote requests' handlers itself.
-// Results, ordering and nested calls must be exactly those of the default (worker) path.
+// node_config::io_thread_runs_handlers (the default): the I/O thread runs remote requests'
+// handlers itself. Results, ordering and nested calls must be exactly those of the worker path,
+// and a handler that takes long must not stop the node's I/O.
 TEST_CASE("with io_thread_runs_handlers, remote calls, casts, nested calls and slow handlers behave as on workers" *
           doctest::timeout(60)) {
   auto inline_config = [](std::string name, std::vector<std::string> seeds = {}) {
@@ -482,17 +483,31 @@ TEST_CASE("with io_thread_runs_handlers, remote calls, casts, nested calls and s
     CHECK(r->value.replied_by == "host");
   }
 
-  // A slow handler (well within the failure timeout: the node reads nothing while it runs on the
-  // I/O thread) answers, turns inlining off, and the calls behind it are answered by workers.
-  auto slow = caller->call_async<app::Counter>("io-slow", app::Sleep{200}, 5000ms);
+  // A handler that outlasts the failure timeout (1 s here) on the I/O thread: the relief thread
+  // keeps the node's I/O going, so it stays a member and other activations keep answering (on
+  // the workers) meanwhile; the slow call itself succeeds, and so do the calls queued behind it.
+  auto slow = caller->call_async<app::Counter>("io-slow", app::Sleep{1500}, 5000ms);
   std::vector<mesh::future<long>> behind;
-  for (int i = 0; i < 50; ++i) behind.push_back(caller->call_async<app::Counter>("io-behind", app::Add{1}, 5000ms));
+  for (int i = 0; i < 20; ++i) behind.push_back(caller->call_async<app::Counter>("io-slow", app::Add{1}, 5000ms));
+  std::this_thread::sleep_for(50ms);
+  auto const during = steady::now();
+  int answered = 0;
+  while (elapsed_ms(during) < 1300) {
+    auto const t0 = steady::now();
+    auto r = caller->call<app::Counter>("io-other", app::Add{1}, 1000ms);
+    REQUIRE(r);
+    CHECK(elapsed_ms(t0) < 500);
+    ++answered;
+    std::this_thread::sleep_for(20ms);
+  }
+  CHECK(answered > 20);
+  CHECK(host->cluster_members() == names{"caller", "host", "relay-host"});
+  CHECK(caller->cluster_members() == names{"caller", "host", "relay-host"});
   auto s = slow.get();
   REQUIRE(s);
-  CHECK(s->value == 200);
+  CHECK(s->value == 1500);
   for (auto& f : behind) CHECK(f.get().has_value());
-  CHECK(caller->call<app::Counter>("io-behind", app::Get{})->value == 50);
-  CHECK(caller->cluster_members() == names{"caller", "host", "relay-host"});
+  CHECK(caller->call<app::Counter>("io-slow", app::Get{})->value == 20);
   CHECK(caller->call<app::Counter>("io-seq", app::Get{})->value == 200);
 }
 

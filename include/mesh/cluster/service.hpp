@@ -12,7 +12,9 @@
 #include <zmq_addon.hpp>
 
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -92,6 +94,11 @@ class service final : public detail::reply_reader {
     router_fd_ = router_.get(zmq::sockopt::fd);
     for (auto const& s : core_.config().seeds)
       if (s != endpoint_) contact(s);
+    if (core_.config().io_thread_runs_handlers) {
+      relief_timer_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+      relief_stop_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+      if (relief_timer_ >= 0 && relief_stop_ >= 0) relief_thread_ = std::thread([this] { relief_loop(); });
+    }
     thread_ = std::thread([this] { loop(); });
   }
 
@@ -107,6 +114,14 @@ class service final : public detail::reply_reader {
     if (stopped_.exchange(true)) return;
     cmds_.ring();
     if (thread_.joinable()) thread_.join();
+    if (relief_thread_.joinable()) {
+      std::uint64_t one = 1;
+      [[maybe_unused]] auto r = ::write(relief_stop_, &one, sizeof one);
+      relief_thread_.join();
+    }
+    for (int fd : {relief_timer_, relief_stop_})
+      if (fd >= 0) ::close(fd);
+    relief_timer_ = relief_stop_ = -1;
   }
 
   /// Sends a request to member `node`; `cb` gets the reply or an error frame exactly once.
@@ -311,67 +326,122 @@ class service final : public detail::reply_reader {
   }
 
   void loop() {
-    auto const hb = core_.config().heartbeat_interval;
-    auto next_tick = clock::now();
+    next_tick_ = clock::now();
     lock_io();
-    while (!stopped_.load()) {
-      if (poll_dirty_) rebuild_poll_items();
-      bool const tick_due = clock::now() >= next_tick;
-      // Queued sends first: the reads below then leave the ROUTER armed.
-      cmds_.drain([&](command&& c) { handle(std::move(c)); });
-      if (!router_armed_ || (poll_fds_[0].revents & (POLLIN | POLLERR))) {
-        // Activations the requests make runnable are collected, not queued (see run_inline).
-        if (core_.config().io_thread_runs_handlers && clock::now() >= inline_off_until_) detail::inline_target() = &inline_;
-        read_router();
-        detail::inline_target() = nullptr;
-      }
-      // read_router() may drop or replace peers: their entries are stale until the rebuild.
-      for (std::size_t i = 0; i < poll_peers_.size() && !poll_dirty_; ++i) {
-        peer& p = *poll_peers_[i];
-        if (p.read_now || (poll_fds_[2 + i].revents & (POLLIN | POLLERR)) || (tick_due && !p.armed)) read_dealer(p);
-      }
-      if (inline_.n) {
-        unlock_io();
-        run_inline();
-        lock_io();
-      }
-      auto now = clock::now();
-      expire_pending(now);
-      if (tick_due) {
-        tick(now);
-        next_tick = now + hb;
-        now = clock::now();
-      }
-      if (poll_dirty_) rebuild_poll_items();
-      // Sleep only when nothing is left: every socket armed (read until EAGAIN, or checked) and
-      // without a message, no command queued. Whatever arrives from now on wakes the poll(2).
-      auto const wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick - now);
-      auto const timeout = std::max(std::chrono::milliseconds(0), std::min(wait, std::chrono::milliseconds(20)));
-      bool const sleeping = timeout.count() > 0 && !messages_waiting() && cmds_.prepare_sleep();
-      // While callers wait in call_state::wait_reading they watch the ROUTER (and read it): we
-      // leave it out (poll(2) ignores a negative fd), so that a reply wakes one thread, not two
-      // competing for the cores. Their waits end without telling us, so such a sleep lasts at
-      // most 1 ms: the longest a request can wait unread after the last caller stopped watching.
-      bool const skip_router = sleeping && watchers_.load(std::memory_order_relaxed) > 0;
-      poll_fds_[0].fd = skip_router ? -1 : router_fd_;
-      auto const sleep_ms = skip_router ? std::min<long>(timeout.count(), 1) : static_cast<long>(timeout.count());
-      unlock_io();
-      // One poll(2) per iteration, also when not sleeping (timeout 0): it tells which armed
-      // sockets received something, which is cheaper than asking each of them.
-      int const rc = ::poll(poll_fds_.data(), static_cast<nfds_t>(poll_fds_.size()), sleeping ? static_cast<int>(sleep_ms) : 0);
-      if (sleeping) cmds_.end_sleep();
-      if (skip_router) {
-        poll_fds_[0].fd = router_fd_;
-        poll_fds_[0].revents = 0;
-      }
-      if (rc > 0 && (poll_fds_[1].revents & POLLIN)) cmds_.clear_doorbell();
-      if (rc <= 0)
-        for (auto& pf : poll_fds_) pf.revents = 0;
-      lock_io();
-    }
+    while (!stopped_.load()) iteration(true);
     cmds_.drain([&](command&& c) { handle(std::move(c)); });  // sent before the leave, as queued
     leave();
     unlock_io();
+  }
+
+  /// One pass of the I/O loop: sends, reads, timers, then one poll(2) (a sleep when nothing is
+  /// left). Called with the I/O lock held; returns with it held. `may_inline`: the I/O thread's
+  /// own passes (see run_inline); the relief thread's are not.
+  void iteration(bool may_inline) {
+    auto const hb = core_.config().heartbeat_interval;
+    if (poll_dirty_) rebuild_poll_items();
+    bool const tick_due = clock::now() >= next_tick_;
+    // Queued sends first: the reads below then leave the ROUTER armed.
+    cmds_.drain([&](command&& c) { handle(std::move(c)); });
+    if (!router_armed_ || (poll_fds_[0].revents & (POLLIN | POLLERR))) {
+      // Activations the requests make runnable are collected, not queued (see run_inline).
+      if (may_inline && relief_thread_.joinable() && clock::now() >= inline_off_until_) detail::inline_target() = &inline_;
+      read_router();
+      detail::inline_target() = nullptr;
+    }
+    // read_router() may drop or replace peers: their entries are stale until the rebuild.
+    for (std::size_t i = 0; i < poll_peers_.size() && !poll_dirty_; ++i) {
+      peer& p = *poll_peers_[i];
+      if (p.read_now || (poll_fds_[2 + i].revents & (POLLIN | POLLERR)) || (tick_due && !p.armed)) read_dealer(p);
+    }
+    if (may_inline && inline_.n) {
+      unlock_io();
+      run_inline();
+      lock_io();
+    }
+    auto now = clock::now();
+    expire_pending(now);
+    if (tick_due) {
+      tick(now);
+      next_tick_ = now + hb;
+      now = clock::now();
+    }
+    if (poll_dirty_) rebuild_poll_items();
+    // Sleep only when nothing is left: every socket armed (read until EAGAIN, or checked) and
+    // without a message, no command queued. Whatever arrives from now on wakes the poll(2).
+    auto const wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick_ - now);
+    auto const timeout = std::max(std::chrono::milliseconds(0), std::min(wait, std::chrono::milliseconds(20)));
+    bool const sleeping = timeout.count() > 0 && !messages_waiting() && cmds_.prepare_sleep();
+    // While callers wait in call_state::wait_reading they watch the ROUTER (and read it): we
+    // leave it out (poll(2) ignores a negative fd), so that a reply wakes one thread, not two
+    // competing for the cores. Their waits end without telling us, so such a sleep lasts at
+    // most 1 ms: the longest a request can wait unread after the last caller stopped watching.
+    bool const skip_router = sleeping && watchers_.load(std::memory_order_relaxed) > 0;
+    poll_fds_[0].fd = skip_router ? -1 : router_fd_;
+    auto const sleep_ms = skip_router ? std::min<long>(timeout.count(), 1) : static_cast<long>(timeout.count());
+    unlock_io();
+    // One poll(2) per iteration, also when not sleeping (timeout 0): it tells which armed
+    // sockets received something, which is cheaper than asking each of them.
+    int const rc = ::poll(poll_fds_.data(), static_cast<nfds_t>(poll_fds_.size()), sleeping ? static_cast<int>(sleep_ms) : 0);
+    if (sleeping) cmds_.end_sleep();
+    if (skip_router) {
+      poll_fds_[0].fd = router_fd_;
+      poll_fds_[0].revents = 0;
+    }
+    if (rc > 0 && (poll_fds_[1].revents & POLLIN)) cmds_.clear_doorbell();
+    if (rc <= 0)
+      for (auto& pf : poll_fds_) pf.revents = 0;
+    lock_io();
+  }
+
+  // ---- relief: the I/O loop while the I/O thread runs a handler --------------------------------
+  //
+  // While the I/O thread runs handlers (run_inline), nobody reads the sockets, sends heartbeats
+  // or expires calls. A timerfd (armed at most once per 2 ms, by the batch that finds it idle)
+  // wakes the relief thread, which takes over when the current batch has run 2 ms, or at once
+  // when a handler starts waiting for a call. The relief thread then hands the
+  // rest of the batch to the workers and runs the I/O loop's passes (requests go to the workers)
+  // until the I/O thread is back; only one of them runs passes at a time (relief_active_).
+
+  void arm_relief(std::chrono::nanoseconds after) noexcept {
+    itimerspec its{};
+    its.it_value.tv_sec = static_cast<time_t>(after.count() / 1'000'000'000);
+    its.it_value.tv_nsec = static_cast<long>(after.count() % 1'000'000'000);
+    ::timerfd_settime(relief_timer_, 0, &its, nullptr);
+  }
+
+  /// Submits the batch's unclaimed items to the workers (either thread).
+  void release_inline_rest() {
+    for (int i; (i = inline_claim_.fetch_add(1, std::memory_order_acq_rel)) < inline_n_.load(std::memory_order_acquire);)
+      core_.pool().submit(inline_.items[i]);
+  }
+
+  void relief_loop() {
+    pollfd fds[2] = {{relief_timer_, POLLIN, 0}, {relief_stop_, POLLIN, 0}};
+    while (!stopped_.load()) {
+      if (::poll(fds, 2, -1) <= 0) continue;
+      std::uint64_t v;
+      [[maybe_unused]] auto r = ::read(relief_timer_, &v, sizeof v);
+      relief_armed_.store(false, std::memory_order_seq_cst);
+      // Dekker with run_inline's end: it clears inline_running_ then reads relief_active_.
+      relief_active_.store(true, std::memory_order_seq_cst);
+      if (inline_running_.load(std::memory_order_seq_cst) && !stopped_.load()) {
+        // The timer was armed for an earlier batch: this one may have just started.
+        auto const ran = std::chrono::nanoseconds(clock::now().time_since_epoch().count() -
+                                                  inline_started_.load(std::memory_order_acquire));
+        if (ran < relief_after && !relief_now_.exchange(false)) {
+          relief_active_.store(false, std::memory_order_seq_cst);
+          relief_armed_.store(true, std::memory_order_seq_cst);
+          arm_relief(relief_after - ran);
+          continue;
+        }
+        release_inline_rest();
+        lock_io();
+        while (inline_running_.load(std::memory_order_seq_cst) && !stopped_.load()) iteration(false);
+        unlock_io();
+      }
+      relief_active_.store(false, std::memory_order_seq_cst);
+    }
   }
 
   /// node_config::io_thread_runs_handlers: runs the activations read_router() made runnable, on
@@ -383,19 +453,26 @@ class service final : public detail::reply_reader {
   void run_inline() {
     struct rest final : detail::deferred_work {
       service& s;
-      int next = 0;
       explicit rest(service& owner) : s(owner) {}
       void release_all() override {  // a handler is about to wait: it may take long
         s.inline_off_until_ = clock::now() + std::chrono::seconds(1);
-        for (int i = next; i < s.inline_.n; ++i) s.core_.pool().submit(s.inline_.items[i]);
-        s.inline_.n = next;
+        s.release_inline_rest();
+        s.relief_now_.store(true);
+        s.arm_relief(std::chrono::nanoseconds(1));  // the loop's passes go on meanwhile
       }
     } r{*this};
     auto* const outer = detail::current_deferred();
     detail::current_deferred() = &r;
+    inline_claim_.store(0, std::memory_order_relaxed);
+    inline_n_.store(inline_.n, std::memory_order_release);
+    relief_now_.store(false, std::memory_order_relaxed);
+    inline_started_.store(clock::now().time_since_epoch().count(), std::memory_order_release);
+    inline_running_.store(true, std::memory_order_seq_cst);
+    // One timer per 2 ms at most, not one system call per batch: when it fires during a later,
+    // younger batch, the relief thread re-arms it for that batch's remaining time.
+    if (!relief_armed_.exchange(true, std::memory_order_seq_cst)) arm_relief(relief_after);
     auto const start = clock::now();
-    for (int i = 0; i < inline_.n; ++i) {
-      r.next = i + 1;
+    for (int i; (i = inline_claim_.fetch_add(1, std::memory_order_acq_rel)) < inline_.n;) {
       auto* const item = inline_.items[i];
       // An activation runs at most 64 messages per turn, then resubmits itself: keep that turn
       // here (`again` collects it) for up to 500 us, then give the sockets their turn.
@@ -408,16 +485,22 @@ class service final : public detail::reply_reader {
         detail::inline_target() = nullptr;
         auto const t1 = clock::now();
         bool const slow = t1 - t0 > std::chrono::milliseconds(1);
-        if (again.n && (slow || t1 - start > std::chrono::microseconds(500))) core_.pool().submit(item);
+        bool const stop_here = !again.n || slow || t1 - start > std::chrono::microseconds(500);
+        if (again.n && stop_here) core_.pool().submit(item);
         if (slow) {
           inline_off_until_ = t1 + std::chrono::seconds(1);
-          r.release_all();
+          release_inline_rest();
         }
-        if (!again.n || slow || t1 - start > std::chrono::microseconds(500)) break;
+        if (stop_here) break;
         t0 = t1;
       }
     }
     detail::current_deferred() = outer;
+    inline_running_.store(false, std::memory_order_seq_cst);
+    if (relief_active_.load(std::memory_order_seq_cst)) {
+      cmds_.ring();  // its poll(2) includes the doorbell
+      while (relief_active_.load(std::memory_order_seq_cst)) std::this_thread::yield();
+    }
     inline_.n = 0;
   }
 
@@ -989,8 +1072,17 @@ class service final : public detail::reply_reader {
   std::vector<completion> completions_;  // run by unlock_io()
   std::atomic<bool> io_closed_{false};   // leave() closed the sockets
   std::atomic<int> watchers_{0};            // callers in wait_reading (see watching)
-  detail::inline_batch inline_;          // see run_inline (I/O thread only)
+  detail::inline_batch inline_;          // see run_inline (items: I/O thread; claims: atomic)
+  std::atomic<int> inline_claim_{0};      // next item of inline_ to run or hand over
+  std::atomic<int> inline_n_{0};          // inline_.n, published for the relief thread
   clock::time_point inline_off_until_{};  // inlining is off until then (a slow handler ran inline)
+  clock::time_point next_tick_{};         // next heartbeat tick (whoever runs the loop's passes)
+  std::thread relief_thread_;             // see "relief"; only with io_thread_runs_handlers
+  int relief_timer_ = -1, relief_stop_ = -1;
+  std::atomic<bool> inline_running_{false}, relief_active_{false};
+  std::atomic<bool> relief_armed_{false}, relief_now_{false};  // timer pending; take over at once
+  std::atomic<clock::rep> inline_started_{0};                  // the current batch's start
+  static constexpr std::chrono::nanoseconds relief_after = std::chrono::milliseconds(2);
 
   std::atomic<std::uint64_t> frames_in_{0}, frames_out_{0}, bad_frames_{0}, send_failures_{0}, refused_{0};
 };
