@@ -257,8 +257,10 @@ class call_state {
   R take(std::string_view actor = {}, std::string_view id = {}) {
     if (auto* h = current_wait_helper(); h && !completed()) h->help_while_waiting([this] { return completed(); }, deadline_);
     if (!is_ready()) {
-      // A reply usually arrives within microseconds: watch for it briefly before sleeping.
-      for (int i = 0; i < 128 && !is_ready(); ++i) {
+      // A local reply usually arrives within microseconds: watch for it briefly before sleeping.
+      // A remote one takes a network round trip: spinning would only take a core from the
+      // threads carrying it.
+      for (int i = 0; i < 128 && !reader_ && !is_ready(); ++i) {
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
 #endif
