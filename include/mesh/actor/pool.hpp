@@ -317,7 +317,12 @@ class worker_pool final : public wait_helper {
           sleeping_.fetch_add(1, std::memory_order_relaxed);
           spinning_.fetch_sub(1, std::memory_order_relaxed);
           std::atomic_thread_fence(std::memory_order_seq_cst);
-          while (!stopping_.load() && (r = q_.pop()) == nullptr && q_.empty()) cv_.wait(lk);
+          // The timeout is a backstop, not the protocol: under ASan on a slow host about 1 run in
+          // 100 of a test with two sleeping workers and two quick submits left the second worker
+          // asleep with work queued (the wake-up sent by submit got lost; an earlier commit
+          // rebuilt shows it too; consistent with glibc bug 25847, a pthread_cond_signal that
+          // wakes nobody, in Debian 12's glibc 2.36). An idle worker looks again every 50 ms.
+          while (!stopping_.load() && (r = q_.pop()) == nullptr && q_.empty()) cv_.wait_for(lk, std::chrono::milliseconds(50));
           sleeping_.fetch_sub(1, std::memory_order_relaxed);
           if (!r) r = q_.pop();
           if (!r) {
