@@ -139,16 +139,8 @@ class service final : public detail::reply_reader {
   /// reply_reader: a thread waiting for a reply reads the ROUTER (where replies arrive) when the
   /// I/O thread sleeps, as the I/O thread would have (see "who may touch the sockets").
   bool try_read() override {
-    if (holds_io_lock() || !io_m_.try_lock()) return false;
-    io_owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
-    bool const open = !io_closed_.load(std::memory_order_relaxed);
-    if (open) {
-      cmds_.drain([&](command&& q) { handle(std::move(q)); });
-      read_router();
-      if (cmds_.consumer_sleeping() && messages_waiting()) cmds_.ring();
-    }
-    unlock_io();
-    return open;
+    bool open = true;
+    return run_if_io_free([&] { read_router(); }, [&] { open = false; }) && open;
   }
   int readable_fd() const noexcept override { return router_fd_; }
 
@@ -277,23 +269,32 @@ class service final : public detail::reply_reader {
 
   /// Sends a request or reply from any thread: at once when the I/O lock is free, else queued.
   void submit(command&& c) {
-    if (!holds_io_lock() && io_m_.try_lock()) {
-      io_owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
-      if (io_closed_.load(std::memory_order_relaxed)) {
-        if (c.k == command::request && c.cb)
-          finish(std::move(c.cb), detail::error_frame(0, errc::shutting_down, "node is leaving the cluster"));
-      } else {
-        // Commands queued before this one (maybe by this thread) go first: per-sender order.
-        cmds_.drain([&](command&& q) { handle(std::move(q)); });
-        handle(std::move(c));
-        // Our sends may have eaten the ZMQ_FD signal of a message the I/O thread sleeps on. (It
-        // announces its sleep under the lock; if it has not, it reads the disarmed ROUTER first.)
-        if (cmds_.consumer_sleeping() && messages_waiting()) cmds_.ring();
-      }
-      unlock_io();
-      return;
+    bool const sent = run_if_io_free([&] { handle(std::move(c)); },
+                                     [&] {
+                                       if (c.k == command::request && c.cb)
+                                         finish(std::move(c.cb), detail::error_frame(0, errc::shutting_down, "node is leaving the cluster"));
+                                     });
+    if (!sent) cmds_.push(std::move(c));
+  }
+
+  /// Runs `work()` on this thread under the I/O lock when nobody holds it (the I/O thread sleeps),
+  /// after the commands queued before it (per-sender order), or `closed()` once leave() closed the
+  /// sockets. False when the lock was busy (neither ran).
+  template <class Work, class Closed>
+  bool run_if_io_free(Work&& work, Closed&& closed) {
+    if (holds_io_lock() || !io_m_.try_lock()) return false;
+    io_owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+    if (io_closed_.load(std::memory_order_relaxed)) {
+      closed();
+    } else {
+      cmds_.drain([&](command&& q) { handle(std::move(q)); });
+      work();
+      // Our libzmq calls may have eaten the ZMQ_FD signal of a message the I/O thread sleeps on.
+      // (It announces its sleep under the lock; if it has not, it reads the disarmed ROUTER first.)
+      if (cmds_.consumer_sleeping() && messages_waiting()) cmds_.ring();
     }
-    cmds_.push(std::move(c));
+    unlock_io();
+    return true;
   }
 
   /// Rebuilds the poll set (ROUTER, command doorbell, one DEALER per peer) after peers changed.
@@ -410,6 +411,13 @@ class service final : public detail::reply_reader {
     ::timerfd_settime(relief_timer_, 0, &its, nullptr);
   }
 
+  /// A handler ran long or waits: inlining stops for a second, the batch's rest goes to the
+  /// workers (I/O thread only).
+  void pause_inlining(clock::time_point now) {
+    inline_off_until_ = now + std::chrono::seconds(1);
+    release_inline_rest();
+  }
+
   /// Submits the batch's unclaimed items to the workers (either thread).
   void release_inline_rest() {
     for (int i; (i = inline_claim_.fetch_add(1, std::memory_order_acq_rel)) < inline_n_.load(std::memory_order_acquire);)
@@ -455,8 +463,7 @@ class service final : public detail::reply_reader {
       service& s;
       explicit rest(service& owner) : s(owner) {}
       void release_all() override {  // a handler is about to wait: it may take long
-        s.inline_off_until_ = clock::now() + std::chrono::seconds(1);
-        s.release_inline_rest();
+        s.pause_inlining(clock::now());
         s.relief_now_.store(true);
         s.arm_relief(std::chrono::nanoseconds(1));  // the loop's passes go on meanwhile
       }
@@ -466,12 +473,12 @@ class service final : public detail::reply_reader {
     inline_claim_.store(0, std::memory_order_relaxed);
     inline_n_.store(inline_.n, std::memory_order_release);
     relief_now_.store(false, std::memory_order_relaxed);
-    inline_started_.store(clock::now().time_since_epoch().count(), std::memory_order_release);
+    auto const start = clock::now();
+    inline_started_.store(start.time_since_epoch().count(), std::memory_order_release);
     inline_running_.store(true, std::memory_order_seq_cst);
     // One timer per 2 ms at most, not one system call per batch: when it fires during a later,
     // younger batch, the relief thread re-arms it for that batch's remaining time.
     if (!relief_armed_.exchange(true, std::memory_order_seq_cst)) arm_relief(relief_after);
-    auto const start = clock::now();
     for (int i; (i = inline_claim_.fetch_add(1, std::memory_order_acq_rel)) < inline_.n;) {
       auto* const item = inline_.items[i];
       // An activation runs at most 64 messages per turn, then resubmits itself: keep that turn
@@ -487,10 +494,7 @@ class service final : public detail::reply_reader {
         bool const slow = t1 - t0 > std::chrono::milliseconds(1);
         bool const stop_here = !again.n || slow || t1 - start > std::chrono::microseconds(500);
         if (again.n && stop_here) core_.pool().submit(item);
-        if (slow) {
-          inline_off_until_ = t1 + std::chrono::seconds(1);
-          release_inline_rest();
-        }
+        if (slow) pause_inlining(t1);
         if (stop_here) break;
         t0 = t1;
       }
