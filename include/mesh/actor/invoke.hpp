@@ -120,8 +120,7 @@ template <class R>
 struct message_ops {
   invoke_fn invoke;
   void (*encode)(std::string& out, void const* msg);
-  wire::detail::convert_fn decode;
-  std::string_view type;
+  wire::detail::decode_fn decode;
   std::uint32_t index;
   void (*move_into)(void* dst, void* src);     // move-constructs the payload at dst from src
   void (*make_default)(void* dst, void* src);  // default-constructs one at dst (src unused)
@@ -132,8 +131,7 @@ struct message_ops {
 template <class A, class M>
 inline constexpr message_ops<reply_t<A, M>> ops_v{&invoke_into<A, M>,
                                                  &encode_erased<M>,
-                                                 &wire::detail::convert_erased<M>,
-                                                 wire::type_name<M>(),
+                                                 &wire::detail::decode_erased_into<M>,
                                                  static_cast<std::uint32_t>(message_index_v<A, M>),
                                                  &move_payload<M>,
                                                  &default_payload<M>,
@@ -189,8 +187,7 @@ struct actor_ops {
   void* (*new_init)(void* src);
   void (*delete_init)(void*) noexcept;
   void (*encode_init)(std::string& out, void const* init);
-  wire::detail::convert_fn decode_init;
-  std::string_view init_type;
+  wire::detail::decode_fn decode_init;
 };
 
 template <class A>
@@ -201,8 +198,7 @@ inline constexpr actor_ops actor_ops_v{actor_name_v<A>,
                                        &new_init<A>,
                                        &delete_init<A>,
                                        &encode_erased<init_arg_t<A>>,
-                                       &wire::detail::convert_erased<init_arg_t<A>>,
-                                       wire::type_name<init_arg_t<A>>()};
+                                       &wire::detail::decode_erased_into<init_arg_t<A>>};
 
 // ---- envelopes: one type per reply type --------------------------------------------------------
 
@@ -606,18 +602,17 @@ void remote_envelope<R>::fail(error e) {
 /// deadline. An error means the request is malformed (not a template: shared by every type).
 [[gnu::noinline]] inline result<void> read_request(node_core& core, actor_ops const& a, wire::frame& f,
                                                    std::function<void(wire::frame&&)>&& respond, envelope_base& e,
-                                                   remote_request& r, wire::detail::convert_fn decode,
-                                                   std::string_view type) {
+                                                   remote_request& r, wire::detail::decode_fn decode) {
   r.request_id = f.h.request_id;
   if (f.h.k == wire::kind::call) r.respond = std::move(respond);
   wire::limits lim;
   lim.max_payload_bytes = core.config().max_payload_bytes;
-  if (auto ok = wire::detail::decode_erased(f.body[0], lim, r.msg, decode, type); !ok)
+  if (auto ok = decode(f.body[0], lim, r.msg); !ok)
     return undecodable("payload", f.h.message_index, a.name, ok.error());
   if (f.h.has_init) {
     if (f.body.size() < 2) return fail(errc::bad_message, "frame announces an init argument but has none");
     r.set_init(a, nullptr);
-    if (auto ok = wire::detail::decode_erased(f.body[1], lim, r.init_arg, a.decode_init, a.init_type); !ok)
+    if (auto ok = a.decode_init(f.body[1], lim, r.init_arg); !ok)
       return undecodable("init argument", f.h.message_index, a.name, ok.error());
   }
   if (r.respond)
@@ -634,7 +629,7 @@ void dispatch_remote(actor_table_base& table, actor_ops const& a, wire::frame&& 
   node_core& core = table.core();
   auto* e = new_envelope<remote_envelope<R>>(ops, ops.make_default, nullptr);
   envelope_ptr owner(e);
-  auto ok = read_request(core, a, f, std::move(respond), *e, *e, ops.decode, ops.type);
+  auto ok = read_request(core, a, f, std::move(respond), *e, *e, ops.decode);
   if (ok) ok = push_envelope(core, &table, a.name, f.h.id, owner);
   if (!ok) e->fail(std::move(ok).error());
 }

@@ -7,6 +7,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -160,12 +162,209 @@ void convert_erased(msgpack::object const& o, void* v) {
   else o.convert(*static_cast<T*>(v));
 }
 
-/// Validate + parse (into the thread's reused zone) + convert + error mapping, written once: each
-/// decode<T> only supplies its converter.
+// ---- direct decoding -----------------------------------------------------------------------
+// Most messages are structs of numbers, strings, vectors, optionals and structs. Those are read
+// straight from the bytes into the C++ value: no msgpack::object tree, no zone, none of the
+// parser's stack allocations (2 of them per msgpack::unpack). The conversion rules are msgpack-c's
+// (tests/wire compare both paths): an integer must fit its type, a float accepts integers, a
+// string accepts str and bin, an optional accepts nil, a struct is an array of exactly its fields;
+// anything else throws msgpack::type_error. Other types (maps, tuples, arrays, byte vectors, ...)
+// keep the msgpack::object path.
+
+/// A cursor over bytes that validate() accepted: lengths are backed by bytes and nesting is
+/// bounded, so reading needs no checks beyond the type of each value.
+struct direct_reader {
+  unsigned char const* p;
+  unsigned char const* end;
+
+  [[noreturn, gnu::cold]] static void mismatch() { throw msgpack::type_error(); }
+  unsigned char next() {
+    if (p == end) mismatch();  // unreachable after validate(); cheap insurance
+    return *p++;
+  }
+  std::uint64_t take(int n) {
+    if (end - p < n) mismatch();
+    auto const v = be(p, n);
+    p += n;
+    return v;
+  }
+  /// An integer of any encoding: true with u set when non-negative, false with i set otherwise
+  /// (msgpack-c's POSITIVE_INTEGER / NEGATIVE_INTEGER).
+  bool integer(std::uint64_t& u, std::int64_t& i) {
+    unsigned char const t = next();
+    std::int64_t s;
+    if (t <= 0x7f) { u = t; return true; }
+    if (t >= 0xe0) { i = static_cast<std::int8_t>(t); return false; }
+    switch (t) {
+      case 0xcc: u = take(1); return true;
+      case 0xcd: u = take(2); return true;
+      case 0xce: u = take(4); return true;
+      case 0xcf: u = take(8); return true;
+      case 0xd0: s = static_cast<std::int8_t>(take(1)); break;
+      case 0xd1: s = static_cast<std::int16_t>(take(2)); break;
+      case 0xd2: s = static_cast<std::int32_t>(take(4)); break;
+      case 0xd3: s = static_cast<std::int64_t>(take(8)); break;
+      default: mismatch();
+    }
+    if (s >= 0) {
+      u = static_cast<std::uint64_t>(s);
+      return true;
+    }
+    i = s;
+    return false;
+  }
+  template <class T>
+  T integral() {
+    std::uint64_t u;
+    std::int64_t i;
+    if (integer(u, i)) {
+      if (u > static_cast<std::uint64_t>(std::numeric_limits<T>::max())) mismatch();
+      return static_cast<T>(u);
+    }
+    if constexpr (std::is_signed_v<T>) {
+      if (i < static_cast<std::int64_t>(std::numeric_limits<T>::min())) mismatch();
+      return static_cast<T>(i);
+    } else {
+      mismatch();
+    }
+  }
+  template <class T>
+  T floating() {
+    if (p == end) mismatch();
+    unsigned char const t = *p;
+    if (t == 0xca) {
+      ++p;
+      auto bits = static_cast<std::uint32_t>(take(4));
+      // msgpack-c widens a float32 to double on parsing, which quiets a signalling NaN: so do we.
+      if ((bits & 0x7f800000u) == 0x7f800000u && (bits & 0x007fffffu)) bits |= 0x00400000u;
+      float f;
+      std::memcpy(&f, &bits, sizeof f);
+      return static_cast<T>(f);
+    }
+    if (t == 0xcb) {
+      ++p;
+      auto const bits = take(8);
+      double d;
+      std::memcpy(&d, &bits, sizeof d);
+      return static_cast<T>(d);
+    }
+    std::uint64_t u;
+    std::int64_t i;
+    return integer(u, i) ? static_cast<T>(u) : static_cast<T>(i);
+  }
+  bool boolean() {
+    unsigned char const t = next();
+    if (t == 0xc2) return false;
+    if (t == 0xc3) return true;
+    mismatch();
+  }
+  /// A str or bin value's bytes.
+  std::string_view bytes() {
+    unsigned char const t = next();
+    std::uint64_t n;
+    if (t >= 0xa0 && t <= 0xbf) n = t & 0x1f;
+    else if (t == 0xd9 || t == 0xc4) n = take(1);
+    else if (t == 0xda || t == 0xc5) n = take(2);
+    else if (t == 0xdb || t == 0xc6) n = take(4);
+    else mismatch();
+    if (static_cast<std::uint64_t>(end - p) < n) mismatch();
+    std::string_view const v(reinterpret_cast<char const*>(p), static_cast<std::size_t>(n));
+    p += n;
+    return v;
+  }
+  std::uint32_t array() {
+    unsigned char const t = next();
+    if (t >= 0x90 && t <= 0x9f) return t & 0x0f;
+    if (t == 0xdc) return static_cast<std::uint32_t>(take(2));
+    if (t == 0xdd) return static_cast<std::uint32_t>(take(4));
+    mismatch();
+  }
+  bool nil() {
+    if (p != end && *p == 0xc0) {
+      ++p;
+      return true;
+    }
+    return false;
+  }
+};
+
+template <class T>
+constexpr bool direct_decodable();
+template <class T, class Names, auto... Ptrs>
+constexpr bool fields_direct(member_fields<Names, Ptrs...>) {
+  return (direct_decodable<std::remove_cvref_t<decltype(std::declval<T&>().*Ptrs)>>() && ...);
+}
+/// True when T (and everything inside it) has a direct decoder.
+template <class T>
+constexpr bool direct_decodable() {
+  using U = std::remove_cv_t<T>;
+  if constexpr (std::is_arithmetic_v<U> || std::is_enum_v<U> || std::is_same_v<U, std::string>) return true;
+  else if constexpr (is_vector<U>::value) {
+    using E = typename U::value_type;  // byte and bool vectors have msgpack-c adaptors of their own
+    return !std::is_same_v<E, char> && !std::is_same_v<E, unsigned char> && !std::is_same_v<E, std::byte> &&
+           !std::is_same_v<E, bool> && direct_decodable<E>();
+  } else if constexpr (is_optional<U>::value) return direct_decodable<typename U::value_type>();
+  else if constexpr (has_member_fields<U>()) return fields_direct<U>(fields_t<U>{});
+  else if constexpr (is_tag_v<U>) return true;
+  else return false;
+}
+
+template <class T>
+void read_direct(direct_reader& r, T& v);
+template <class T>
+[[gnu::noinline]] void read_one(direct_reader& r, T& v) {  // one per field type, as convert_one
+  read_direct(r, v);
+}
+template <class T, class Names, auto... Ptrs>
+void read_fields(direct_reader& r, T& v, member_fields<Names, Ptrs...>) {
+  if (r.array() != sizeof...(Ptrs)) direct_reader::mismatch();
+  (read_one(r, v.*Ptrs), ...);
+}
+template <class T>
+void read_direct(direct_reader& r, T& v) {
+  if constexpr (std::is_same_v<T, bool>) v = r.boolean();
+  else if constexpr (std::is_floating_point_v<T>) v = r.floating<T>();
+  else if constexpr (std::is_integral_v<T>) v = r.integral<T>();
+  else if constexpr (std::is_enum_v<T>) v = static_cast<T>(r.integral<std::underlying_type_t<T>>());
+  else if constexpr (std::is_same_v<T, std::string>) v.assign(r.bytes());
+  else if constexpr (is_vector<T>::value) {
+    auto const n = r.array();
+    v.clear();
+    v.resize(n);  // validate() guarantees n elements follow (each at least one byte)
+    for (auto& e : v) read_one(r, e);
+  } else if constexpr (is_optional<T>::value) {
+    if (r.nil()) {
+      v.reset();
+    } else {
+      if (!v) v.emplace();
+      read_one(r, *v);
+    }
+  } else if constexpr (has_member_fields<T>()) {
+    read_fields(r, v, fields_t<T>{});
+  } else {
+    static_assert(is_tag_v<T>);
+    if (r.array() != 0) direct_reader::mismatch();
+  }
+}
+
+using read_fn = void (*)(direct_reader&, void*);
+template <class T>
+void read_erased(direct_reader& r, void* v) {
+  read_direct(r, *static_cast<T*>(v));
+}
+
+/// Validate + parse (into the thread's reused zone, or directly when `direct` is given) + convert
+/// + error mapping, written once: each decode<T> only supplies its converter.
 [[gnu::noinline]] inline result<void> decode_erased(std::string_view bytes, limits const& lim, void* v, convert_fn conv,
-                                                    std::string_view type) {
+                                                    std::string_view type, read_fn direct = nullptr) {
   if (auto ok = validate(bytes, lim); !ok) return ok;
   try {
+    if (direct) {
+      auto const* b = reinterpret_cast<unsigned char const*>(bytes.data());
+      direct_reader r{b, b + bytes.size()};
+      direct(r, v);
+      return {};
+    }
     std::size_t const n = bytes.size();
     msgpack::unpack_limit ul(n, n, n, n, n, lim.max_depth);
     with_unpacked(bytes, ul, [&](msgpack::object const& o) { conv(o, v); });
@@ -182,6 +381,25 @@ void convert_erased(msgpack::object const& o, void* v) {
 /// and v is left unspecified but valid.
 template <class T>
 result<void> decode_into(std::string_view bytes, T& v, limits const& lim = {}) {
+  if constexpr (detail::direct_decodable<T>())
+    return detail::decode_erased(bytes, lim, &v, nullptr, type_name<T>(), &detail::read_erased<T>);
+  else
+    return detail::decode_erased(bytes, lim, &v, &detail::convert_erased<T>, type_name<T>());
+}
+
+namespace detail {
+/// decode_into for a payload known only as a pointer (the request paths' tables of operations).
+using decode_fn = result<void> (*)(std::string_view bytes, limits const& lim, void* v);
+template <class T>
+result<void> decode_erased_into(std::string_view bytes, limits const& lim, void* v) {
+  return decode_into(bytes, *static_cast<T*>(v), lim);
+}
+}  // namespace detail
+
+/// msgpack-c's path for any T (decode_into picks the direct reader when T has one); tests compare
+/// the two.
+template <class T>
+result<void> decode_into_via_object(std::string_view bytes, T& v, limits const& lim = {}) {
   return detail::decode_erased(bytes, lim, &v, &detail::convert_erased<T>, type_name<T>());
 }
 
