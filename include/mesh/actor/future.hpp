@@ -285,7 +285,7 @@ class call_state {
   bool wait_until(clock::time_point until) {
     if (auto* d = current_deferred(); d && !is_ready()) d->release_all();
 #if defined(__linux__)
-    if (reader_) return wait_reading(until);
+    if (reader_ && !current_wait_helper()) return wait_reading(until);
 #endif
     return park_until(until);
   }
@@ -365,6 +365,10 @@ class call_state {
         if (!state_.compare_exchange_weak(s, s | waiting, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
         s |= waiting;
       }
+      // Read what is there before sleeping: with calls pipelined, replies usually are.
+      if (w.on && !reader_->try_read()) w.stop();
+      s = state_.load(std::memory_order_acquire);
+      if (s & ready) break;
       int timeout = -1;
       if (until != clock::time_point::max()) {
         auto const left = until - clock::now();
