@@ -329,3 +329,74 @@ TEST_CASE("encode_header cuts an error text above 16 KiB so that the error frame
   REQUIRE(back.has_value());
   CHECK(back->h.text == f.h.text);
 }
+
+namespace {
+// msgpack-c's packer writing the documented header fields: encode_header_to must produce exactly
+// these bytes (it writes them itself, without the packer, because it runs on every request).
+std::string header_by_msgpack_c(wire::header const& h) {
+  std::string out;
+  struct writer {
+    std::string* s;
+    void write(char const* d, std::size_t k) { s->append(d, k); }
+  } w{&out};
+  msgpack::packer<writer> pk(w);
+  auto const v = static_cast<std::uint8_t>(mesh::protocol_version);
+  auto const k = static_cast<std::uint8_t>(h.k);
+  switch (h.k) {
+    case wire::kind::call:
+    case wire::kind::cast:
+      pk.pack_array(9);
+      pk.pack(v); pk.pack(k); pk.pack(h.request_id); pk.pack(h.fingerprint); pk.pack(h.actor); pk.pack(h.id);
+      pk.pack(h.message_index); pk.pack(h.timeout_ms); pk.pack(h.has_init);
+      break;
+    case wire::kind::reply:
+      pk.pack_array(4);
+      pk.pack(v); pk.pack(k); pk.pack(h.request_id); pk.pack(h.node);
+      break;
+    case wire::kind::error:
+      pk.pack_array(5);
+      pk.pack(v); pk.pack(k); pk.pack(h.request_id); pk.pack(static_cast<std::uint16_t>(h.code));
+      pk.pack(std::string_view(h.text).substr(0, wire::max_error_text_bytes));  // ASCII text: no UTF-8 boundary to find
+      break;
+    case wire::kind::control:
+      pk.pack_array(4);
+      pk.pack(v); pk.pack(k); pk.pack(h.request_id); pk.pack(h.control);
+      break;
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("encode_header writes the same bytes as msgpack-c's packer for every kind, number and length class") {
+  std::uint64_t const numbers[] = {0, 1, 127, 128, 255, 256, 65535, 65536, 0xffffffffull, 0x100000000ull, ~0ull};
+  std::size_t const lengths[] = {0, 1, 31, 32, 255, 256, 65535, 65536, 70000};
+  std::uint64_t seed = 0x5eed0007;
+  auto next = [&] { return seed = seed * 6364136223846793005ull + 1442695040888963407ull; };
+  int checked = 0;
+  for (int kind = 0; kind <= 4; ++kind)
+    for (std::uint64_t n : numbers)
+      for (std::size_t len : lengths) {
+        wire::header h;
+        h.k = static_cast<wire::kind>(kind);
+        h.request_id = n;
+        h.fingerprint = next();
+        h.actor = std::string(len, 'a');
+        h.id = std::string(lengths[next() % std::size(lengths)], 'i');
+        h.message_index = static_cast<std::uint32_t>(n);
+        h.timeout_ms = static_cast<std::uint32_t>(next());
+        h.has_init = (next() & 1) != 0;
+        h.node = std::string(len, 'n');
+        h.code = mesh::errc::timeout;
+        h.text = std::string(len, 't');
+        h.control = static_cast<std::uint16_t>(n);
+        auto const bytes = wire::encode_header(h);
+        CHECK(bytes == header_by_msgpack_c(h));
+        if (bytes.size() <= wire::max_header_bytes) {  // and it still reads back
+          auto back = wire::decode_header(bytes);
+          REQUIRE(back);
+          CHECK(back->request_id == n);
+        }
+        ++checked;
+      }
+  CHECK(checked == 5 * 11 * 9);
+}

@@ -353,6 +353,15 @@ void same_as_msgpack_c(std::string_view input, law_stats& st) {
                                   << " as " << wire::type_name<T>() << ": " << hex(input));
     return;
   }
+  // decode_body_into skips validate() (frame bodies passed it already): on any bytes it must not
+  // crash, and it must decide as decode_into does (only the message of a malformed body differs).
+  T body{};
+  auto const c = wire::decode_body_into(input, body);
+  if (c.has_value() != a.has_value())
+    FAIL_CHECK("decode_body_into " << (c ? "accepts" : "rejects") << " what decode_into " << (a ? "accepts" : "rejects")
+                                   << " as " << wire::type_name<T>() << ": " << hex(input));
+  else if (c && wire::encode(body) != wire::encode(direct))
+    FAIL_CHECK("decode_body_into and decode_into disagree on the value of " << wire::type_name<T>() << ": " << hex(input));
   if (!a) {
     CHECK(a.error().code == errc::bad_message);
     CHECK(a.error().message == b.error().message);

@@ -399,9 +399,9 @@ result<reply<R>> read_reply(wire::frame&& f, std::string_view actor, std::string
   } else {
     wire::limits lim;
     lim.max_payload_bytes = max_payload;
-    auto v = wire::decode<R>(f.body[0], lim);
-    if (!v) return std::move(v).error();
-    return reply<R>{std::move(*v), std::move(ref)};
+    R v{};
+    if (auto ok = wire::decode_body_into(f.body[0], v, lim); !ok) return std::move(ok).error();  // validated by the frame decode
+    return reply<R>{std::move(v), std::move(ref)};
   }
 }
 

@@ -329,8 +329,9 @@ void read_direct(direct_reader& r, T& v) {
   else if constexpr (std::is_same_v<T, std::string>) v.assign(r.bytes());
   else if constexpr (is_vector<T>::value) {
     auto const n = r.array();
+    if (n > static_cast<std::size_t>(r.end - r.p)) direct_reader::mismatch();  // each element takes a byte
     v.clear();
-    v.resize(n);  // validate() guarantees n elements follow (each at least one byte)
+    v.resize(n);
     for (auto& e : v) read_one(r, e);
   } else if constexpr (is_optional<T>::value) {
     if (r.nil()) {
@@ -353,16 +354,20 @@ void read_erased(direct_reader& r, void* v) {
   read_direct(r, *static_cast<T*>(v));
 }
 
-/// Validate + parse (into the thread's reused zone, or directly when `direct` is given) + convert
-/// + error mapping, written once: each decode<T> only supplies its converter.
+/// Validate (unless the caller already did) + parse (into the thread's reused zone, or directly
+/// when `direct` is given) + convert + error mapping, written once: each decode<T> only supplies
+/// its converter.
 [[gnu::noinline]] inline result<void> decode_erased(std::string_view bytes, limits const& lim, void* v, convert_fn conv,
-                                                    std::string_view type, read_fn direct = nullptr) {
-  if (auto ok = validate(bytes, lim); !ok) return ok;
+                                                    std::string_view type, read_fn direct = nullptr,
+                                                    bool validated = false) {
+  if (!validated)
+    if (auto ok = validate(bytes, lim); !ok) return ok;
   try {
     if (direct) {
       auto const* b = reinterpret_cast<unsigned char const*>(bytes.data());
       direct_reader r{b, b + bytes.size()};
       direct(r, v);
+      if (r.p != r.end) direct_reader::mismatch();  // unreachable after validate()
       return {};
     }
     std::size_t const n = bytes.size();
@@ -387,12 +392,22 @@ result<void> decode_into(std::string_view bytes, T& v, limits const& lim = {}) {
     return detail::decode_erased(bytes, lim, &v, &detail::convert_erased<T>, type_name<T>());
 }
 
+/// decode_into for a body that already passed validate() with `lim` (a frame body from
+/// decode_frame_into): the direct reader skips the second validation pass.
+template <class T>
+result<void> decode_body_into(std::string_view bytes, T& v, limits const& lim = {}) {
+  if constexpr (detail::direct_decodable<T>())
+    return detail::decode_erased(bytes, lim, &v, nullptr, type_name<T>(), &detail::read_erased<T>, true);
+  else
+    return detail::decode_erased(bytes, lim, &v, &detail::convert_erased<T>, type_name<T>());
+}
+
 namespace detail {
-/// decode_into for a payload known only as a pointer (the request paths' tables of operations).
+/// decode_body_into for a payload known only as a pointer (the request paths' tables of operations).
 using decode_fn = result<void> (*)(std::string_view bytes, limits const& lim, void* v);
 template <class T>
 result<void> decode_erased_into(std::string_view bytes, limits const& lim, void* v) {
-  return decode_into(bytes, *static_cast<T*>(v), lim);
+  return decode_body_into(bytes, *static_cast<T*>(v), lim);
 }
 }  // namespace detail
 

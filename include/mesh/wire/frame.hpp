@@ -7,6 +7,7 @@
 #include <mesh/wire/codec.hpp>
 
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -90,36 +91,75 @@ bool read(msgpack::object const& o, T& out) {
 }
 }  // namespace detail
 
+namespace detail {
+/// Writes msgpack in the smallest encoding of each value, byte for byte what msgpack-c's packer
+/// writes for the same calls (tests/wire check the bytes), straight into a byte buffer: headers
+/// are written on every request and reply, and the packer's per-field append calls cost more
+/// than the rest of the header.
+struct header_writer {
+  char* p;
+  void byte(unsigned x) { *p++ = static_cast<char>(x); }
+  void be(std::uint64_t v, int n) {
+    for (int i = n - 1; i >= 0; --i) *p++ = static_cast<char>((v >> (8 * i)) & 0xff);
+  }
+  void uint(std::uint64_t v) {
+    if (v < 128) byte(static_cast<unsigned>(v));
+    else if (v <= 0xff) { byte(0xcc); be(v, 1); }
+    else if (v <= 0xffff) { byte(0xcd); be(v, 2); }
+    else if (v <= 0xffffffffu) { byte(0xce); be(v, 4); }
+    else { byte(0xcf); be(v, 8); }
+  }
+  void str(std::string_view s) {
+    auto const n = s.size();
+    if (n < 32) byte(0xa0u | static_cast<unsigned>(n));
+    else if (n < 256) { byte(0xd9); be(n, 1); }
+    else if (n < 65536) { byte(0xda); be(n, 2); }
+    else { byte(0xdb); be(n, 4); }
+    std::memcpy(p, s.data(), n);
+    p += n;
+  }
+  /// Bytes a str(s) takes at most.
+  static std::size_t str_bound(std::string_view s) { return 5 + s.size(); }
+};
+}  // namespace detail
+
 /// Encodes the header part of a frame into `out` (replacing its contents; its capacity is reused).
 inline void encode_header_to(std::string& out, header const& h) {
-  out.clear();
-  struct writer {
-    std::string* s;
-    void write(char const* d, std::size_t k) { s->append(d, k); }
-  } w{&out};
-  msgpack::packer<writer> pk(w);
+  constexpr std::size_t fixed = 1 + 2 + 2 + 9 + 9 + 5 + 5 + 3 + 1;  // array, version, kind, numbers, bool
+  std::string_view const text = h.k == kind::error ? detail::clip_error_text(h.text) : std::string_view();
+  std::size_t bound = fixed;
+  switch (h.k) {
+    case kind::call:
+    case kind::cast: bound += detail::header_writer::str_bound(h.actor) + detail::header_writer::str_bound(h.id); break;
+    case kind::reply: bound += detail::header_writer::str_bound(h.node); break;
+    case kind::error: bound += detail::header_writer::str_bound(text); break;
+    case kind::control: break;
+  }
+  out.resize(bound);  // overwritten below, then cut to what was written
+  detail::header_writer w{out.data()};
   auto const v = static_cast<std::uint8_t>(protocol_version);
+  auto const k = static_cast<std::uint8_t>(h.k);
   switch (h.k) {
     case kind::call:
     case kind::cast:
-      pk.pack_array(9);
-      pk.pack(v); pk.pack(static_cast<std::uint8_t>(h.k)); pk.pack(h.request_id); pk.pack(h.fingerprint);
-      pk.pack(h.actor); pk.pack(h.id); pk.pack(h.message_index); pk.pack(h.timeout_ms); pk.pack(h.has_init);
+      w.byte(0x99);
+      w.uint(v); w.uint(k); w.uint(h.request_id); w.uint(h.fingerprint);
+      w.str(h.actor); w.str(h.id); w.uint(h.message_index); w.uint(h.timeout_ms); w.byte(h.has_init ? 0xc3 : 0xc2);
       break;
     case kind::reply:
-      pk.pack_array(4);
-      pk.pack(v); pk.pack(static_cast<std::uint8_t>(h.k)); pk.pack(h.request_id); pk.pack(h.node);
+      w.byte(0x94);
+      w.uint(v); w.uint(k); w.uint(h.request_id); w.str(h.node);
       break;
     case kind::error:
-      pk.pack_array(5);
-      pk.pack(v); pk.pack(static_cast<std::uint8_t>(h.k)); pk.pack(h.request_id);
-      pk.pack(static_cast<std::uint16_t>(h.code)); pk.pack(detail::clip_error_text(h.text));
+      w.byte(0x95);
+      w.uint(v); w.uint(k); w.uint(h.request_id); w.uint(static_cast<std::uint16_t>(h.code)); w.str(text);
       break;
     case kind::control:
-      pk.pack_array(4);
-      pk.pack(v); pk.pack(static_cast<std::uint8_t>(h.k)); pk.pack(h.request_id); pk.pack(h.control);
+      w.byte(0x94);
+      w.uint(v); w.uint(k); w.uint(h.request_id); w.uint(h.control);
       break;
   }
+  out.resize(static_cast<std::size_t>(w.p - out.data()));
 }
 
 /// Encodes the header part of a frame.
