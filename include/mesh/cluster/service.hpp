@@ -411,10 +411,14 @@ class service final : public detail::reply_reader {
     ::timerfd_settime(relief_timer_, 0, &its, nullptr);
   }
 
-  /// A handler ran long or waits: inlining stops for a second, the batch's rest goes to the
-  /// workers (I/O thread only).
+  /// A handler ran long or waits: inlining stops for a while, the batch's rest goes to the
+  /// workers (I/O thread only). 10 ms at first, doubling up to a second while handlers keep being
+  /// slow: a quick handler that the kernel preempted looks slow once (common on a busy machine),
+  /// and a second of worker hand-offs for it would cost more than the slow handler did.
   void pause_inlining(clock::time_point now) {
-    inline_off_until_ = now + std::chrono::seconds(1);
+    bool const again = now < inline_off_until_ + inline_pause_;  // slow again soon after the last pause
+    inline_pause_ = again ? std::min<clock::duration>(inline_pause_ * 2, std::chrono::seconds(1)) : std::chrono::milliseconds(10);
+    inline_off_until_ = now + inline_pause_;
     release_inline_rest();
   }
 
@@ -457,7 +461,7 @@ class service final : public detail::reply_reader {
   /// waits for a remote reply reads it itself). A raw cppzmq server answers on the thread that
   /// reads; waking a worker instead costs a thread hand-off per request. Guards: a handler about
   /// to wait hands the rest of the batch to the workers (deferred_work), and that or a handler
-  /// that ran longer than a millisecond turns inlining off for a second.
+  /// that ran longer than a millisecond turns inlining off for a while (see pause_inlining).
   void run_inline() {
     struct rest final : detail::deferred_work {
       service& s;
@@ -1080,6 +1084,7 @@ class service final : public detail::reply_reader {
   std::atomic<int> inline_claim_{0};      // next item of inline_ to run or hand over
   std::atomic<int> inline_n_{0};          // inline_.n, published for the relief thread
   clock::time_point inline_off_until_{};  // inlining is off until then (a slow handler ran inline)
+  clock::duration inline_pause_{};        // length of the last pause (see pause_inlining)
   clock::time_point next_tick_{};         // next heartbeat tick (whoever runs the loop's passes)
   std::thread relief_thread_;             // see "relief"; only with io_thread_runs_handlers
   int relief_timer_ = -1, relief_stop_ = -1;
