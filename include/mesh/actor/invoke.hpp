@@ -407,14 +407,14 @@ result<reply<R>> read_reply(wire::frame&& f, std::string_view actor, std::string
 
 /// Sends an encoded call and completes `state` with the reply (one copy per reply type).
 template <class R>
-[[gnu::noinline]] void send_call_frame(node_core& core, std::string const& owner, wire::frame&& f, clock::time_point deadline,
-                                       state_ptr<R> state) {
+[[gnu::noinline]] void send_call_frame(node_core& core, std::string const& owner, std::string_view actor, wire::frame&& f,
+                                       clock::time_point deadline, state_ptr<R> state) {
   auto const max_payload = core.config().max_payload_bytes;
-  // The reply frame names only the node; the ref's actor and id come from the request.
-  std::string actor = f.h.actor, id = f.h.id;
+  // The reply frame names only the node; the ref's actor (a static name) and id come from the request.
+  std::string id = f.h.id;
   core.send_remote(owner, std::move(f), deadline,
-                   [state = std::move(state), max_payload, actor = std::move(actor), id = std::move(id)](wire::frame&& r) {
-                     state->complete(read_reply<R>(std::move(r), actor, id, max_payload));
+                   [state = std::move(state), max_payload, actor, id = std::move(id)](wire::frame&& r) {
+                     state->complete_with([&] { return read_reply<R>(std::move(r), actor, id, max_payload); });
                    });
 }
 
@@ -471,7 +471,7 @@ template <class R>
     state = new_call_state<R>(deadline);
     // A worker helps with queued work while it waits; any other thread may read the reply itself.
     if (!current_wait_helper()) state->read_by(core.reader());
-    send_call_frame<R>(core, rt->node,
+    send_call_frame<R>(core, rt->node, a.name,
                        make_request_frame(core, a, wire::kind::call, id, msg, ops.encode, ops.index, init, deadline),
                        deadline, state);
   }
@@ -498,7 +498,7 @@ template <class R>
     state->read_by(core.reader());  // whoever waits for it may read the reply itself (see take)
     if (!rt) complete_error<R>(*state, std::move(rt).error());
     else
-      send_call_frame<R>(core, rt->node,
+      send_call_frame<R>(core, rt->node, a.name,
                          make_request_frame(core, a, wire::kind::call, id, msg, ops.encode, ops.index, init, deadline),
                          deadline, state);
   }

@@ -608,22 +608,32 @@ class service final : public detail::reply_reader {
     spare_pending_.push_back(std::move(nh));
   }
 
-  static bool recv_all(zmq::socket_t& s, std::vector<zmq::message_t>& parts) {
-    parts.clear();
+  /// Receives one multipart message into rx_parts_[0, rx_n_): the messages are reused from one
+  /// receive to the next (libzmq releases a message's old content when it receives into it), so
+  /// a part costs one zmq_msg_recv, not an init, a move and a close besides.
+  bool recv_all(zmq::socket_t& s) {
+    auto& parts = rx_parts_;
+    rx_n_ = 0;
     try {
-      auto r = zmq::recv_multipart(s, std::back_inserter(parts), zmq::recv_flags::dontwait);
-      return r.has_value();
+      for (;;) {
+        if (rx_n_ == parts.size()) parts.emplace_back();
+        auto& m = parts[rx_n_];
+        // Later parts of a multipart message are there once the first is (libzmq delivers it whole).
+        if (!s.recv(m, zmq::recv_flags::dontwait)) return rx_n_ > 0;
+        ++rx_n_;
+        if (!m.more()) return true;
+      }
     } catch (zmq::error_t const&) {
       return false;
     }
   }
 
-  /// Decodes parts[first...] into rx_frame_, which keeps the capacity of its strings and body from
-  /// one frame to the next unless a consumer moved them away.
-  bool decode(std::vector<zmq::message_t> const& parts, std::size_t first) {
+  /// Decodes rx_parts_[first, rx_n_) into rx_frame_, which keeps the capacity of its strings and
+  /// body from one frame to the next unless a consumer moved them away.
+  bool decode(std::size_t first) {
     auto& views = rx_views_;
     views.clear();
-    for (std::size_t i = first; i < parts.size(); ++i) views.emplace_back(parts[i].data<char>(), parts[i].size());
+    for (std::size_t i = first; i < rx_n_; ++i) views.emplace_back(rx_parts_[i].data<char>(), rx_parts_[i].size());
     wire::limits lim;
     lim.max_payload_bytes = core_.config().max_payload_bytes;
     return static_cast<bool>(wire::decode_frame_into(rx_frame_, views, lim));
@@ -634,12 +644,12 @@ class service final : public detail::reply_reader {
     int n = 0;
     router_armed_ = false;
     for (; n < 1024; ++n) {
-      if (!recv_all(router_, parts)) {
+      if (!recv_all(router_)) {
         router_armed_ = true;  // drained (or failed: nothing to read either)
         break;
       }
       ++frames_in_;
-      if (parts.size() < 2) {
+      if (rx_n_ < 2) {
         ++bad_frames_;
         continue;
       }
@@ -650,7 +660,7 @@ class service final : public detail::reply_reader {
           ++bad_frames_;  // a peer that keeps misbehaving is ignored
           continue;
         }
-      if (!decode(parts, 1)) {
+      if (!decode(1)) {
         ++bad_frames_;
         ++bad_by_peer_[rid];
         continue;
@@ -661,17 +671,16 @@ class service final : public detail::reply_reader {
   }
 
   int read_dealer(peer& p) {
-    auto& parts = rx_parts_;
     int n = 0;
     p.armed = false;
     p.read_now = false;
     for (; n < 1024 && p.dealer; ++n) {
-      if (!recv_all(*p.dealer, parts)) {
+      if (!recv_all(*p.dealer)) {
         p.armed = true;
         break;
       }
       ++frames_in_;
-      if (!decode(parts, 0)) {
+      if (!decode(0)) {
         ++bad_frames_;
         continue;
       }
@@ -880,11 +889,17 @@ class service final : public detail::reply_reader {
     return p;
   }
 
+  /// The member called `name`, if any. Cached like member_by_routing_id: requests come in runs
+  /// to one owner.
   peer* find_member(std::string const& name) {
-    auto it = by_name_.find(name);
-    if (it == by_name_.end()) return nullptr;
-    auto p = peers_.find(it->second);
-    return p == peers_.end() || !p->second.member ? nullptr : &p->second;
+    if (name_cache_.gen == topology_gen_ && name_cache_.name == name) return name_cache_.p;
+    peer* found = nullptr;
+    if (auto it = by_name_.find(name); it != by_name_.end())
+      if (auto p = peers_.find(it->second); p != peers_.end() && p->second.member) found = &p->second;
+    name_cache_.name = name;
+    name_cache_.gen = topology_gen_;
+    name_cache_.p = found;
+    return found;
   }
 
   [[gnu::cold]] peer& ensure_peer(std::string const& endpoint) {
@@ -1059,6 +1074,11 @@ class service final : public detail::reply_reader {
     std::uint64_t gen = ~std::uint64_t{0};
     peer* p = nullptr;
   } rid_cache_;  // see member_by_routing_id
+  struct {
+    std::string name;
+    std::uint64_t gen = ~std::uint64_t{0};
+    peer* p = nullptr;
+  } name_cache_;  // see find_member
   std::map<std::string, std::uint64_t> tombstones_;          // dead name -> incarnation
   std::unordered_map<std::string, std::uint64_t> bad_by_peer_;
   std::set<std::string> logged_refusals_;
@@ -1072,7 +1092,8 @@ class service final : public detail::reply_reader {
   bool router_armed_ = false;     // see "who may touch the sockets"
   std::vector<peer*> poll_peers_;
   bool poll_dirty_ = true;
-  std::vector<zmq::message_t> rx_parts_;
+  std::vector<zmq::message_t> rx_parts_;  // see recv_all
+  std::size_t rx_n_ = 0;
   std::vector<std::string_view> rx_views_;
   std::string rx_rid_;
   wire::frame rx_frame_;
