@@ -208,7 +208,7 @@ class node : public detail::node_core {
   }
 
   void send_remote(std::string const& target, wire::frame&& f, detail::clock::time_point deadline,
-                   std::function<void(wire::frame&&)> on_reply) override {
+                   detail::frame_callback on_reply) override {
     if (!service_) return detail::node_core::send_remote(target, std::move(f), deadline, std::move(on_reply));
     service_->send(target, std::move(f), deadline, std::move(on_reply));
   }

@@ -581,7 +581,7 @@ class actor_table final : public actor_table_base {
   std::string_view actor_name() const noexcept override { return actor_name_v<A>; }
   std::string_view capability() const noexcept override { return A::capability::name; }
 
-  void deliver_remote(wire::frame&& f, std::function<void(wire::frame&&)> respond) override;
+  void deliver_remote(wire::frame&& f, frame_callback respond) override;
 
  private:
   std::shared_ptr<activation_base> create(std::string id) override {

@@ -326,7 +326,7 @@ struct tail_allocator {
 
 /// The untyped part of a request from a peer: its payload, how to answer it, and its id.
 struct remote_request : payload_slot {
-  std::function<void(wire::frame&&)> respond;  // empty for casts
+  frame_callback respond;  // empty for casts
   std::uint64_t request_id = 0;
 };
 
@@ -566,7 +566,7 @@ inline wire::frame error_frame(std::uint64_t request_id, errc code, std::string 
 }
 
 /// Answers a peer's request (not a template: shared by every type).
-[[gnu::noinline]] inline void respond_reply(std::function<void(wire::frame&&)> const& respond, std::uint64_t request_id,
+[[gnu::noinline]] inline void respond_reply(frame_callback const& respond, std::uint64_t request_id,
                                             std::string const& node, std::string body) {
   wire::frame f;
   f.h.k = wire::kind::reply;
@@ -576,7 +576,7 @@ inline wire::frame error_frame(std::uint64_t request_id, errc code, std::string 
   respond(std::move(f));
 }
 
-[[gnu::noinline]] inline void respond_error(std::function<void(wire::frame&&)> const& respond, std::uint64_t request_id,
+[[gnu::noinline]] inline void respond_error(frame_callback const& respond, std::uint64_t request_id,
                                             error e) {
   if (respond) respond(error_frame(request_id, e.code, std::move(e.message)));
 }
@@ -602,7 +602,7 @@ void remote_envelope<R>::fail(error e) {
 /// Reads a peer's request frame into a fresh envelope: responder, id, payload, init argument and
 /// deadline. An error means the request is malformed (not a template: shared by every type).
 [[gnu::noinline]] inline result<void> read_request(node_core& core, actor_ops const& a, wire::frame& f,
-                                                   std::function<void(wire::frame&&)>&& respond, envelope_base& e,
+                                                   frame_callback&& respond, envelope_base& e,
                                                    remote_request& r, wire::detail::decode_fn decode) {
   r.request_id = f.h.request_id;
   if (f.h.k == wire::kind::call) r.respond = std::move(respond);
@@ -625,7 +625,7 @@ void remote_envelope<R>::fail(error e) {
 /// `erased_ops` is the message's message_ops<R>).
 template <class R>
 void dispatch_remote(actor_table_base& table, actor_ops const& a, wire::frame&& f,
-                     std::function<void(wire::frame&&)>&& respond, void const* erased_ops) {
+                     frame_callback&& respond, void const* erased_ops) {
   auto const& ops = *static_cast<message_ops<R> const*>(erased_ops);
   node_core& core = table.core();
   auto* e = new_envelope<remote_envelope<R>>(ops, ops.make_default, nullptr);
@@ -637,7 +637,7 @@ void dispatch_remote(actor_table_base& table, actor_ops const& a, wire::frame&& 
 
 /// Answers a request for a message index the actor does not have.
 [[gnu::cold, gnu::noinline]] inline void reject_message_index(wire::frame const& f,
-                                                              std::function<void(wire::frame&&)> const& respond,
+                                                              frame_callback const& respond,
                                                               std::string_view actor) {
   if (f.h.k == wire::kind::call && respond)
     respond(error_frame(f.h.request_id, errc::bad_message,
@@ -645,11 +645,11 @@ void dispatch_remote(actor_table_base& table, actor_ops const& a, wire::frame&& 
 }
 
 template <class A>
-void actor_table<A>::deliver_remote(wire::frame&& f, std::function<void(wire::frame&&)> respond) {
+void actor_table<A>::deliver_remote(wire::frame&& f, frame_callback respond) {
   // One (dispatcher, ops) pair per message index: the dispatcher is per reply type, so the table
   // adds no function per message.
   struct handler {
-    void (*dispatch)(actor_table_base&, actor_ops const&, wire::frame&&, std::function<void(wire::frame&&)>&&, void const*);
+    void (*dispatch)(actor_table_base&, actor_ops const&, wire::frame&&, frame_callback&&, void const*);
     void const* ops;
   };
   static constexpr auto handlers = []<class... Ms>(list<Ms...>*) {

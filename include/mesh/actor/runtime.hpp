@@ -8,6 +8,7 @@
 #include <mesh/cluster/shard.hpp>
 #include <mesh/config.hpp>
 #include <mesh/core/error.hpp>
+#include <mesh/core/function.hpp>
 #include <mesh/wire/frame.hpp>
 
 #include <atomic>
@@ -21,6 +22,10 @@
 #include <vector>
 
 namespace mesh::detail {
+
+/// Receives the reply or error frame of a remote request, or answers one (exactly once). Room for
+/// a call's state, its actor name and id inline: no allocation per call.
+using frame_callback = inplace_function<void(wire::frame&&), 80>;
 
 /// Unique address per actor type: the key of the actor-table registry.
 template <class A>
@@ -42,7 +47,7 @@ class table_base {
   /// Deactivates and destroys every activation (after workers stopped).
   virtual void shutdown() = 0;
   /// Delivers a request that arrived from the network (payload still encoded).
-  virtual void deliver_remote(wire::frame&& f, std::function<void(wire::frame&&)> respond) = 0;
+  virtual void deliver_remote(wire::frame&& f, frame_callback respond) = 0;
 };
 
 /// Where a request goes.
@@ -115,7 +120,7 @@ class node_core {
   /// Sends a request frame to a remote owner; the cluster layer overrides it. `on_reply` gets the
   /// reply or error frame (or a synthesized error frame on failure) exactly once.
   virtual void send_remote(std::string const& node, wire::frame&& f, clock::time_point deadline,
-                           std::function<void(wire::frame&&)> on_reply) {
+                           frame_callback on_reply) {
     (void)deadline;
     (void)f;
     wire::frame err;

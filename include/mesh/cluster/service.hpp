@@ -74,7 +74,7 @@ inline std::uint64_t random_incarnation() noexcept {
 
 class service final : public detail::reply_reader {
   using clock = detail::clock;
-  using callback = std::function<void(wire::frame&&)>;
+  using callback = detail::frame_callback;
 
  public:
   explicit service(detail::node_core& core)
@@ -130,7 +130,10 @@ class service final : public detail::reply_reader {
       cb(detail::error_frame(0, errc::shutting_down, "node is leaving the cluster"));
       return;
     }
-    submit(command{command::request, node, {}, std::move(f), deadline, std::move(cb)});
+    // At once when the I/O lock is free; a command only when it must be queued.
+    bool const sent = run_if_io_free([&] { send_request(node, f, deadline, std::move(cb)); },
+                                     [&] { finish(std::move(cb), leaving_error()); });
+    if (!sent) cmds_.push(command{command::request, node, {}, std::move(f), deadline, std::move(cb)});
   }
 
   /// Announces this node's capabilities to every peer now (not only at the next heartbeat).
@@ -267,14 +270,16 @@ class service final : public detail::reply_reader {
   /// Completes a request (run after the I/O lock is released).
   void finish(callback&& cb, wire::frame&& f) { completions_.emplace_back(std::move(cb), std::move(f)); }
 
-  /// Sends a request or reply from any thread: at once when the I/O lock is free, else queued.
-  void submit(command&& c) {
-    bool const sent = run_if_io_free([&] { handle(std::move(c)); },
-                                     [&] {
-                                       if (c.k == command::request && c.cb)
-                                         finish(std::move(c.cb), detail::error_frame(0, errc::shutting_down, "node is leaving the cluster"));
-                                     });
-    if (!sent) cmds_.push(std::move(c));
+  [[gnu::cold]] static wire::frame leaving_error() {
+    return detail::error_frame(0, errc::shutting_down, "node is leaving the cluster");
+  }
+
+  /// Sends the answer to a request from `rid` from any thread: at once when the I/O lock is free,
+  /// else queued (the frame is dropped once the sockets are closed: its requester hears nothing
+  /// more from us either way).
+  void submit_answer(std::string_view rid, wire::frame&& f) {
+    bool const sent = run_if_io_free([&] { send_answer(rid, f); }, [] {});
+    if (!sent) cmds_.push(command{command::reply, {}, std::string(rid), std::move(f), {}, {}});
   }
 
   /// Runs `work()` on this thread under the I/O lock when nobody holds it (the I/O thread sleeps),
@@ -515,33 +520,33 @@ class service final : public detail::reply_reader {
   /// Runs a command; returns the socket it sent on, if any.
   zmq::socket_t* handle(command&& c) {
     switch (c.k) {
-      case command::request: return send_request(std::move(c));
+      case command::request: return send_request(c.node, c.frame, c.deadline, std::move(c.cb));
       case command::reply: return send_answer(c.routing_id, c.frame);
       case command::announce: heartbeat_all(); return nullptr;
     }
     return nullptr;
   }
 
-  zmq::socket_t* send_request(command&& c) {
-    peer* p = find_member(c.node);
+  zmq::socket_t* send_request(std::string const& node, wire::frame& f, clock::time_point deadline, callback&& cb) {
+    peer* p = find_member(node);
     if (!p || !p->dealer) {
       ++send_failures_;
-      finish(std::move(c.cb), detail::error_frame(c.frame.h.request_id, errc::node_unreachable,
-                                                  "node '" + c.node + "' is not a reachable member"));
+      finish(std::move(cb), detail::error_frame(f.h.request_id, errc::node_unreachable,
+                                                "node '" + node + "' is not a reachable member"));
       return nullptr;
     }
     std::uint64_t const id = ++next_request_id_;
-    c.frame.h.request_id = id;
-    bool const expects_reply = c.frame.h.k == wire::kind::call;
-    if (!send_parts(*p->dealer, p->armed, c.frame)) {
-      finish(std::move(c.cb), detail::error_frame(id, errc::overloaded, "send queue to node '" + c.node + "' is full"));
+    f.h.request_id = id;
+    bool const expects_reply = f.h.k == wire::kind::call;
+    if (!send_parts(*p->dealer, p->armed, f)) {
+      finish(std::move(cb), detail::error_frame(id, errc::overloaded, "send queue to node '" + node + "' is full"));
       return p->dealer.get();
     }
-    if (expects_reply) add_pending(id, pending{std::move(c.node), c.deadline, std::move(c.cb)});
+    if (expects_reply) add_pending(id, pending{node, deadline, std::move(cb)});
     return p->dealer.get();
   }
 
-  bool send_parts(zmq::socket_t& s, bool& armed, wire::frame const& f, std::string const* routing_id = nullptr) {
+  bool send_parts(zmq::socket_t& s, bool& armed, wire::frame const& f, std::string_view const* routing_id = nullptr) {
     // The parts of wire::encode_frame, sent without building them: header, then the body as is.
     wire::encode_header_to(tx_header_, f.h);
     armed = false;  // the send may process the socket's commands (see "who may touch the sockets")
@@ -567,11 +572,11 @@ class service final : public detail::reply_reader {
     return true;
   }
 
-  void send_router(std::string const& routing_id, wire::frame const& f) { send_parts(router_, router_armed_, f, &routing_id); }
+  void send_router(std::string_view routing_id, wire::frame const& f) { send_parts(router_, router_armed_, f, &routing_id); }
 
   /// Sends the answer to a request that came in on the ROUTER from `routing_id`: on our DEALER to
   /// that member (see "which socket carries what"), else back through the ROUTER.
-  zmq::socket_t* send_answer(std::string const& routing_id, wire::frame const& f) {
+  zmq::socket_t* send_answer(std::string_view routing_id, wire::frame const& f) {
     if (peer* p = member_by_routing_id(routing_id); p && p->dealer) {
       send_parts(*p->dealer, p->armed, f);
       return p->dealer.get();
@@ -741,12 +746,12 @@ class service final : public detail::reply_reader {
         respond = [this, packed](wire::frame&& r) {
           if (stopped_.load()) return;
           auto const* b = reinterpret_cast<char const*>(&packed);
-          submit(command{command::reply, {}, std::string(b + 1, static_cast<unsigned char>(b[0])), std::move(r), {}, {}});
+          submit_answer(std::string_view(b + 1, static_cast<unsigned char>(b[0])), std::move(r));
         };
       } else {
         respond = [this, rid](wire::frame&& r) {
           if (stopped_.load()) return;
-          submit(command{command::reply, {}, rid, std::move(r), {}, {}});
+          submit_answer(rid, std::move(r));
         };
       }
     }
@@ -879,10 +884,10 @@ class service final : public detail::reply_reader {
   /// The member whose DEALER has this ROUTER identity, if any. Cached: frames come in runs from
   /// one peer, and the answers go back to it. (topology_gen_ changes with peers_, by_name_ and
   /// by_routing_id_.)
-  peer* member_by_routing_id(std::string const& rid) {
+  peer* member_by_routing_id(std::string_view rid) {
     if (rid_cache_.gen == topology_gen_ && rid_cache_.rid == rid) return rid_cache_.p;
     peer* p = nullptr;
-    if (auto it = by_routing_id_.find(rid); it != by_routing_id_.end()) p = find_member(it->second);
+    if (auto it = by_routing_id_.find(std::string(rid)); it != by_routing_id_.end()) p = find_member(it->second);
     rid_cache_.rid = rid;
     rid_cache_.gen = topology_gen_;
     rid_cache_.p = p;

@@ -230,7 +230,8 @@ inline bool decode_header_fast(std::string_view b, header& h) {
       p += w;
     }
     if (static_cast<std::size_t>(end - p) < n) return false;
-    out.assign(reinterpret_cast<char const*>(p), n);
+    // Requests come in runs for one actor type (often one id): keep an equal string as it is.
+    if (out.size() != n || std::memcmp(out.data(), p, n) != 0) out.assign(reinterpret_cast<char const*>(p), n);
     p += n;
     return true;
   };
@@ -248,8 +249,15 @@ inline bool decode_header_fast(std::string_view b, header& h) {
     unsigned char const t = *p++;
     if (t != 0xc2 && t != 0xc3) return false;
     h.has_init = t == 0xc3;
+    h.node.clear();
   } else if (k == static_cast<std::uint8_t>(kind::reply)) {
     if (size != 4 || !str(h.node)) return false;
+    h.fingerprint = 0;
+    h.actor.clear();
+    h.id.clear();
+    h.message_index = 0;
+    h.timeout_ms = 0;
+    h.has_init = false;
   } else {
     return false;  // error and control frames are rare: the general path reads them
   }
@@ -316,14 +324,7 @@ inline result<void> decode_header_into(std::string_view bytes, header& h, limits
   // The exact reader checks every length and accepts only one flat array with nothing after it,
   // so only the size limit of validate() is left to check when it succeeds.
   if (bytes.size() <= hl.max_payload_bytes && !bytes.empty()) {
-    h.fingerprint = 0;
-    h.actor.clear();
-    h.id.clear();
-    h.message_index = 0;
-    h.timeout_ms = 0;
-    h.has_init = false;
-    h.node.clear();
-    h.code = errc::ok;
+    h.code = errc::ok;  // the fields neither hot kind has (the fast reader resets the others)
     h.text.clear();
     h.control = 0;
     if (detail::decode_header_fast(bytes, h)) return {};
