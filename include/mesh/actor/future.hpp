@@ -290,9 +290,13 @@ class call_state {
     return park_until(until);
   }
 
-  /// Lets the thread that waits for this call read `r`'s sockets itself (a synchronous remote
-  /// call; `r` outlives the wait). Set before the call is sent.
-  void read_by(reply_reader* r) noexcept { reader_ = r; }
+  /// Lets the thread that waits for this call read `r`'s sockets itself (a remote call; `r`
+  /// outlives the wait, or the call completes before `r` goes away). Set before the call is
+  /// sent. `read_first`: read before the first sleep (a future, whose reply may be there).
+  void read_by(reply_reader* r, bool read_first = false) noexcept {
+    reader_ = r;
+    read_first_ = read_first;
+  }
 
   /// Registers a continuation run by whoever completes the call (or now, if already complete).
   void then(std::function<void(R)> f) {
@@ -365,10 +369,14 @@ class call_state {
         if (!state_.compare_exchange_weak(s, s | waiting, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
         s |= waiting;
       }
-      // Read what is there before sleeping: with calls pipelined, replies usually are.
-      if (w.on && !reader_->try_read()) w.stop();
-      s = state_.load(std::memory_order_acquire);
-      if (s & ready) break;
+      // An asynchronous call's reply is often there already (calls pipelined): read before the
+      // first sleep. (A synchronous caller has just sent: its reply cannot be there yet.)
+      if (read_first_ && w.on) {
+        read_first_ = false;
+        if (!reader_->try_read()) w.stop();
+        s = state_.load(std::memory_order_acquire);
+        if (s & ready) break;
+      }
       int timeout = -1;
       if (until != clock::time_point::max()) {
         auto const left = until - clock::now();
@@ -407,6 +415,7 @@ class call_state {
   std::atomic<std::uint32_t> state_{0};
   bool has_value_ = false;  // storage_ holds an R (written before `ready`, by one thread at a time)
   reply_reader* reader_ = nullptr;  // see read_by
+  bool read_first_ = false;         // see read_by and wait_reading
   int wake_fd_ = -1;                // the waiter's eventfd while it is in wait_reading
   clock::time_point deadline_;
   alignas(R) unsigned char storage_[sizeof(R)];

@@ -495,7 +495,7 @@ template <class R>
     }
   } else {
     state = new_call_state<R>(deadline);
-    state->read_by(core.reader());  // whoever waits for it may read the reply itself (see take)
+    state->read_by(core.reader(), true);  // whoever waits for it may read the reply itself (see take)
     if (!rt) complete_error<R>(*state, std::move(rt).error());
     else
       send_call_frame<R>(core, rt->node, a.name,
