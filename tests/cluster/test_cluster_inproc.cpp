@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <set>
@@ -258,6 +259,43 @@ TEST_CASE("call_async keeps 256 calls to a remote node outstanding and every one
   // Futures dropped without get() do not block, and their replies are discarded.
   for (int i = 0; i < 64; ++i) (void)caller.call_async<app::Counter>("pipe", app::Add{1});
   REQUIRE(wait_until([&] { return caller.call<app::Counter>("pipe", app::Get{})->value == 320; }));
+}
+
+TEST_CASE("threads pipelining futures to one remote node each get every reply, whoever reads it" * doctest::timeout(60)) {
+  // A future's waiter reads the caller node's ROUTER itself (call_state::wait_reading): with four
+  // threads doing so at once, each reply must reach its own future exactly once, whichever thread
+  // (or the I/O thread) read it off the socket.
+  pair_fixture p;
+  auto& caller = *p.caller;
+  constexpr int threads = 4, per_thread = 400, window = 24;
+  std::vector<int> wrong(threads, 0), done(threads, 0);
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t)
+    ts.emplace_back([&, t] {
+      std::string const id = "fan-" + std::to_string(t);
+      std::deque<mesh::future<long>> q;
+      long expected = 0;
+      auto take_front = [&] {
+        auto r = q.front().get();
+        q.pop_front();
+        // Add{1} on this thread's own counter, in order: the n-th reply is n.
+        if (!r || r->value != ++expected || r->ref.id != id) ++wrong[static_cast<std::size_t>(t)];
+        ++done[static_cast<std::size_t>(t)];
+      };
+      for (int i = 0; i < per_thread; ++i) {
+        if (static_cast<int>(q.size()) >= window) take_front();
+        q.push_back(caller.call_async<app::Counter>(id, app::Add{1}, 10000ms));
+      }
+      while (!q.empty()) take_front();
+    });
+  for (auto& t : ts) t.join();
+  for (int t = 0; t < threads; ++t) {
+    CHECK(done[static_cast<std::size_t>(t)] == per_thread);
+    CHECK(wrong[static_cast<std::size_t>(t)] == 0);
+    auto g = caller.call<app::Counter>("fan-" + std::to_string(t), app::Get{});
+    REQUIRE(g);
+    CHECK(g->value == per_thread);
+  }
 }
 
 TEST_CASE("cast to a remote actor is delivered in order without a reply" * doctest::timeout(60)) {

@@ -264,7 +264,8 @@ class service final : public detail::reply_reader {
       }
     } r{done, own};
     if (own) tl.busy = true;
-    for (auto& c : done) c.cb(std::move(c.f));
+    for (auto& c : done)
+      if (c.cb) c.cb(std::move(c.f));
   }
 
   /// Completes a request (run after the I/O lock is released).
@@ -320,8 +321,11 @@ class service final : public detail::reply_reader {
   }
 
   /// True when the ROUTER is disarmed and holds a message (ZMQ_EVENTS, which arms it otherwise),
-  /// or a DEALER has more to read now. (See "who may touch the sockets".)
+  /// or a DEALER has more to read now. (See "who may touch the sockets".) Also true while the
+  /// poll set is stale (a read dropped or replaced a peer: poll_peers_ may point at freed
+  /// peers), so that the I/O thread wakes and rebuilds it.
   bool messages_waiting() {
+    if (poll_dirty_) return true;
     if (!router_armed_) {
       if (router_.get(zmq::sockopt::events) & ZMQ_POLLIN) return true;
       router_armed_ = true;

@@ -171,15 +171,16 @@ void convert_erased(msgpack::object const& o, void* v) {
 // anything else throws msgpack::type_error. Other types (maps, tuples, arrays, byte vectors, ...)
 // keep the msgpack::object path.
 
-/// A cursor over bytes that validate() accepted: lengths are backed by bytes and nesting is
-/// bounded, so reading needs no checks beyond the type of each value.
+/// A cursor over msgpack bytes. Every read is bounds-checked and nesting follows the C++ type
+/// (not the input), so it is safe on any bytes, also ones that skipped validate() (frame bodies
+/// validated once already, see decode_body_into); running out of bytes is a type mismatch.
 struct direct_reader {
   unsigned char const* p;
   unsigned char const* end;
 
   [[noreturn, gnu::cold]] static void mismatch() { throw msgpack::type_error(); }
   unsigned char next() {
-    if (p == end) mismatch();  // unreachable after validate(); cheap insurance
+    if (p == end) mismatch();
     return *p++;
   }
   std::uint64_t take(int n) {
