@@ -91,29 +91,34 @@ class node_core {
   /// Where the activation of (capability, id) lives now: owner = sorted(nodes_for(cap))[shard % n].
   [[gnu::noinline]] result<route> route_for(std::string_view capability, std::string_view id) const {
     if (id.size() > mesh::max_id_bytes) return id_too_long(id.size());
-    // Per-thread memo of "this node alone hosts `capability`" in the current snapshot (the common
-    // single-node case): no map lookup, no hashing of the id. Checked against the membership's
-    // version before fetching the snapshot (a snapshot's version is the version it published).
+    // Per-thread memo of "one node alone hosts `capability`" in the current snapshot (the
+    // single-node case, or a caller whose calls all go to one host): no map lookup, no hashing of
+    // the id. Checked against the membership's version before fetching the snapshot (a
+    // snapshot's version is the version it published).
     struct sole_owner_memo {
       std::uint64_t core = 0, version = 0;
       std::string capability;
+      bool local = true;
+      std::string owner;  // when remote
     };
     thread_local sole_owner_memo memo;
-    if (memo.core == uid_ && memo.version == members_.version() && memo.capability == capability) return local_route();
+    if (memo.core == uid_ && memo.version == members_.version() && memo.capability == capability)
+      return memo.local ? local_route() : result<route>(route{false, memo.owner});
     auto const* snap = members_.current();
     auto const* nodes = snap->nodes_for(capability);
     if (!nodes || nodes->empty()) return cluster::no_nodes_error(capability);
     // One candidate owns every shard: no need to hash the id.
     auto const& owner = nodes->size() == 1 ? nodes->front() : (*nodes)[shard_for(id, cfg_.shard_count) % nodes->size()];
-    if (owner == cfg_.name) {
-      if (nodes->size() == 1) {
-        memo.core = uid_;
-        memo.version = snap->version;
-        memo.capability.assign(capability);
-      }
-      return local_route();
+    bool const local = owner == cfg_.name;
+    if (!local && snap->incompatible.count(owner)) return incompatible_owner(owner, id);
+    if (nodes->size() == 1) {
+      memo.core = uid_;
+      memo.version = snap->version;
+      memo.capability.assign(capability);
+      memo.local = local;
+      if (!local) memo.owner = owner;
     }
-    if (snap->incompatible.count(owner)) return incompatible_owner(owner, id);
+    if (local) return local_route();
     return route{false, owner};
   }
 

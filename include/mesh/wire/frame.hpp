@@ -9,9 +9,11 @@
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace mesh::wire {
@@ -47,10 +49,79 @@ struct header {
   friend bool operator==(header const&, header const&) = default;
 };
 
+/// The body parts of a frame: at most two (a payload and an init argument; one control body),
+/// kept inside the frame so that building or receiving one allocates nothing but its bytes.
+/// A vector-like subset: push_back/emplace_back beyond two parts throw std::length_error.
+class body_parts {
+ public:
+  static constexpr std::size_t capacity = 2;
+
+  body_parts() = default;
+  body_parts(body_parts const&) = default;
+  body_parts& operator=(body_parts const&) = default;
+  /// A moved-from body is empty, as a moved-from vector is.
+  body_parts(body_parts&& o) noexcept : n_(o.n_) {
+    for (std::size_t i = 0; i < n_; ++i) p_[i] = std::move(o.p_[i]);
+    o.clear();
+  }
+  body_parts& operator=(body_parts&& o) noexcept {
+    if (this != &o) {
+      for (std::size_t i = 0; i < o.n_; ++i) p_[i] = std::move(o.p_[i]);
+      for (std::size_t i = o.n_; i < n_; ++i) p_[i].clear();
+      n_ = o.n_;
+      o.clear();
+    }
+    return *this;
+  }
+
+  std::size_t size() const noexcept { return n_; }
+  bool empty() const noexcept { return n_ == 0; }
+  std::string& operator[](std::size_t i) noexcept { return p_[i]; }
+  std::string const& operator[](std::size_t i) const noexcept { return p_[i]; }
+  std::string* begin() noexcept { return p_; }
+  std::string* end() noexcept { return p_ + n_; }
+  std::string const* begin() const noexcept { return p_; }
+  std::string const* end() const noexcept { return p_ + n_; }
+  std::string& back() noexcept { return p_[n_ - 1]; }
+
+  void reserve(std::size_t) noexcept {}
+  /// Parts past size() are kept empty (with their capacity), so a new part starts empty.
+  template <class... A>
+  std::string& emplace_back(A&&... a) {
+    check_room();
+    if constexpr (sizeof...(A) > 0) p_[n_] = std::string(std::forward<A>(a)...);
+    return p_[n_++];
+  }
+  void push_back(std::string const& s) { emplace_back().assign(s); }
+  void push_back(std::string&& s) { emplace_back() = std::move(s); }
+  void resize(std::size_t n) {
+    if (n > capacity) throw std::length_error("mesh::wire::body_parts holds at most 2 parts");
+    for (std::size_t i = n; i < n_; ++i) p_[i].clear();
+    n_ = n;
+  }
+  void clear() noexcept {
+    for (std::size_t i = 0; i < n_; ++i) p_[i].clear();
+    n_ = 0;
+  }
+  friend bool operator==(body_parts const& a, body_parts const& b) noexcept {
+    if (a.n_ != b.n_) return false;
+    for (std::size_t i = 0; i < a.n_; ++i)
+      if (a.p_[i] != b.p_[i]) return false;
+    return true;
+  }
+
+ private:
+  void check_room() const {
+    if (n_ == capacity) throw std::length_error("mesh::wire::body_parts holds at most 2 parts");
+  }
+  std::string p_[capacity];
+  std::size_t n_ = 0;
+};
+
 /// A decoded frame: header plus body parts (payload, init argument, control body).
 struct frame {
   header h;
-  std::vector<std::string> body;
+  body_parts body;
   friend bool operator==(frame const&, frame const&) = default;
 };
 
