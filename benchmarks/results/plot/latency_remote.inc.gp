@@ -5,8 +5,8 @@ array sys_colors[4] = ["#1f5fbf", "#e8743b", "#3f9f4f", "#c9a227"]
 groups_n = 2
 set xtics ("p50" 0, "p99" 1)
 panel_label_rot = 0
-panel_ymin = 33.344
-panel_ymax = 6451.2
+panel_ymin = 36.7488
+panel_ymax = 7870.46
 panel_ylabel = "µs per round trip (log scale)"
 panel_title = "Remote sequential call, 2 processes, loopback"
 panel_log = 1
