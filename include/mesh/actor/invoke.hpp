@@ -382,7 +382,6 @@ struct remote_envelope final : envelope_base, remote_request {
     f.h.timeout_ms = static_cast<std::uint32_t>(std::clamp<long long>(left, 1, 0xffffffffLL));
   }
   f.h.has_init = init != nullptr;
-  f.body.reserve(init ? 2 : 1);
   encode(f.body.emplace_back(), msg);
   if (init) a.encode_init(f.body.emplace_back(), init);
   return f;

@@ -8,7 +8,6 @@
 
 #include <cstddef>
 #include <functional>  // std::bad_function_call
-#include <memory>
 #include <new>
 #include <type_traits>
 #include <utility>

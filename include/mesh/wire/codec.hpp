@@ -368,7 +368,7 @@ void read_erased(direct_reader& r, void* v) {
       auto const* b = reinterpret_cast<unsigned char const*>(bytes.data());
       direct_reader r{b, b + bytes.size()};
       direct(r, v);
-      if (r.p != r.end) direct_reader::mismatch();  // unreachable after validate()
+      if (r.p != r.end) direct_reader::mismatch();  // trailing bytes (validate() rejects them first when it ran)
       return {};
     }
     std::size_t const n = bytes.size();
@@ -383,24 +383,30 @@ void read_erased(direct_reader& r, void* v) {
 }
 }  // namespace detail
 
+namespace detail {
+/// decode_into and decode_body_into: the direct reader when T has one, else msgpack-c's path
+/// (which always validates first: msgpack-c's allocation is bounded only for validated input).
+template <class T>
+result<void> decode_typed(std::string_view bytes, T& v, limits const& lim, bool validated) {
+  if constexpr (direct_decodable<T>())
+    return decode_erased(bytes, lim, &v, nullptr, type_name<T>(), &read_erased<T>, validated);
+  else
+    return decode_erased(bytes, lim, &v, &convert_erased<T>, type_name<T>());
+}
+}  // namespace detail
+
 /// Decodes msgpack bytes into v. Any malformed, oversized or mistyped input is errc::bad_message,
 /// and v is left unspecified but valid.
 template <class T>
 result<void> decode_into(std::string_view bytes, T& v, limits const& lim = {}) {
-  if constexpr (detail::direct_decodable<T>())
-    return detail::decode_erased(bytes, lim, &v, nullptr, type_name<T>(), &detail::read_erased<T>);
-  else
-    return detail::decode_erased(bytes, lim, &v, &detail::convert_erased<T>, type_name<T>());
+  return detail::decode_typed(bytes, v, lim, false);
 }
 
 /// decode_into for a body that already passed validate() with `lim` (a frame body from
 /// decode_frame_into): the direct reader skips the second validation pass.
 template <class T>
 result<void> decode_body_into(std::string_view bytes, T& v, limits const& lim = {}) {
-  if constexpr (detail::direct_decodable<T>())
-    return detail::decode_erased(bytes, lim, &v, nullptr, type_name<T>(), &detail::read_erased<T>, true);
-  else
-    return detail::decode_erased(bytes, lim, &v, &detail::convert_erased<T>, type_name<T>());
+  return detail::decode_typed(bytes, v, lim, true);
 }
 
 namespace detail {

@@ -82,9 +82,7 @@ class body_parts {
   std::string* end() noexcept { return p_ + n_; }
   std::string const* begin() const noexcept { return p_; }
   std::string const* end() const noexcept { return p_ + n_; }
-  std::string& back() noexcept { return p_[n_ - 1]; }
 
-  void reserve(std::size_t) noexcept {}
   /// Parts past size() are kept empty (with their capacity), so a new part starts empty.
   template <class... A>
   std::string& emplace_back(A&&... a) {
