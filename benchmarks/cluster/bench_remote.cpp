@@ -1,5 +1,7 @@
 // Remote call benchmark: two OS processes on loopback, 64-byte payload.
-//   mesh: a client node calls an Echo actor hosted by a server node (another process).
+//   mesh: a client node calls an Echo actor hosted by a server node (another process); also as
+//         mesh_workers (the server runs the handler on a worker) and mesh_no_spin (the client's
+//         waiting callers sleep at once: node_config::reply_spin = 0).
 //   raw:  cppzmq DEALER -> ROUTER echo with the same frames (header + payload), the transport floor.
 //   caf:  (when built with the C++ Actor Framework 0.17, libcaf-dev: MESH_BENCH_HAVE_CAF) a
 //         scoped_actor requests an echo actor that another process published through CAF's
@@ -213,8 +215,13 @@ figures measure(Call&& call, Async&& async_window, round_sizes z, double duratio
   return f;
 }
 
-figures bench_mesh(std::string const& ep, std::string const& payload, round_sizes z, double duration_s) {
-  mesh::node<bench_app> n{mesh::node_config{.name = "client", .listen = "tcp://127.0.0.1:*", .seeds = {ep}, .logger = [](std::string_view) {}}};
+figures bench_mesh(std::string const& ep, std::string const& payload, round_sizes z, double duration_s,
+                   std::chrono::microseconds reply_spin = mesh::node_config{}.reply_spin) {
+  mesh::node<bench_app> n{mesh::node_config{.name = "client",
+                                            .listen = "tcp://127.0.0.1:*",
+                                            .seeds = {ep},
+                                            .reply_spin = reply_spin,
+                                            .logger = [](std::string_view) {}}};
   auto until = bench_clock::now() + 10s;
   while (n.nodes_for<echo_cap>().empty() && bench_clock::now() < until) std::this_thread::sleep_for(5ms);
   int errors = 0;
@@ -368,7 +375,9 @@ int main(int argc, char** argv) {
   std::string const payload(64, 'x');
   // "mesh": default configuration (the server's I/O thread runs the echo handler itself);
   // "mesh_workers": the server sets node_config::io_thread_runs_handlers = false (a worker runs it).
-  std::vector<figures> mesh_runs, mesh_workers_runs, raw_runs, caf_runs;
+  // "mesh_no_spin": default server; the client sets node_config::reply_spin = 0 (a caller sleeps
+  // at once while it waits for a reply, as the raw client does in zmq_recv).
+  std::vector<figures> mesh_runs, mesh_workers_runs, mesh_no_spin_runs, raw_runs, caf_runs;
   auto progress = [](char const* sys, int r, figures const& f) {
     std::fprintf(stderr, "[bench] remote/%s run %d: sequential %.0f calls/s (%zu rounds), p50 %.1f us; "
                  "16 outstanding %.0f calls/s (%zu rounds); 256 outstanding %.0f calls/s (%zu rounds)\n",
@@ -388,6 +397,10 @@ int main(int argc, char** argv) {
     mesh_workers_runs.push_back(bench_mesh(iep, payload, z, duration_s));
     stop_server(ip);
     progress("mesh_workers", r, mesh_workers_runs.back());
+    auto [np, nep] = spawn_server([](int fd) { return run_mesh_server(fd, true); });
+    mesh_no_spin_runs.push_back(bench_mesh(nep, payload, z, duration_s, std::chrono::microseconds(0)));
+    stop_server(np);
+    progress("mesh_no_spin", r, mesh_no_spin_runs.back());
 #ifdef MESH_BENCH_HAVE_CAF
     if (caf) {
       auto [cp, cport] = spawn_server(run_caf_server);
@@ -443,15 +456,19 @@ int main(int argc, char** argv) {
   std::cout << "  \"caf\": {\"available\": false, \"note\": \"built without the C++ Actor Framework (libcaf-dev, "
             << "CAF 0.17 not found at configure time): every \\\"caf\\\" figure is null\"},\n";
 #endif
-  double ratios[5], workers_ratios[5];
+  double ratios[5], workers_ratios[5], no_spin_ratios[5];
   for (int i = 0; i < 5; ++i) {
     auto [mm, ms] = pick(mesh_runs, metrics[i].m, metrics[i].work);
     auto [wm, ws] = pick(mesh_workers_runs, metrics[i].m, metrics[i].work);
+    auto [nm, ns] = pick(mesh_no_spin_runs, metrics[i].m, metrics[i].work);
     auto [rm, rs] = pick(raw_runs, metrics[i].m, metrics[i].work);
     ratios[i] = rm > 0 ? mm / rm : 0;
     workers_ratios[i] = rm > 0 ? wm / rm : 0;
+    no_spin_ratios[i] = rm > 0 ? nm / rm : 0;
     std::cout << "  \"" << metrics[i].name << "\": {\n    \"mesh\": " << ms << ",\n    \"mesh_workers\": " << ws
-              << ",\n    \"raw_cppzmq\": " << rs << ",\n    \"mesh_workers_over_raw\": " << workers_ratios[i];
+              << ",\n    \"mesh_no_spin\": " << ns << ",\n    \"raw_cppzmq\": " << rs
+              << ",\n    \"mesh_workers_over_raw\": " << workers_ratios[i]
+              << ",\n    \"mesh_no_spin_over_raw\": " << no_spin_ratios[i];
     if (!caf_runs.empty()) {
       auto [cm, cs] = pick(caf_runs, metrics[i].m, metrics[i].work);
       std::cout << ",\n    \"caf\": " << cs;
@@ -460,19 +477,22 @@ int main(int argc, char** argv) {
       std::cout << ",\n    \"caf\": null, \"mesh_over_raw\": " << ratios[i] << ", \"mesh_over_caf\": null},\n";
     }
   }
-  int const mesh_failed = failed(mesh_runs) + failed(mesh_workers_runs), caf_failed = failed(caf_runs);
+  int const mesh_failed = failed(mesh_runs) + failed(mesh_workers_runs) + failed(mesh_no_spin_runs),
+            caf_failed = failed(caf_runs);
   std::cout << "  \"failed_calls\": {\"mesh\": " << mesh_failed << ", \"caf\": ";
   if (caf_runs.empty()) std::cout << "null";
   else std::cout << caf_failed;
   std::cout << "},\n";
   auto const mp50 = pick(mesh_runs, &figures::p50_us, &figures::seq_work).first;
   auto const wp50 = pick(mesh_workers_runs, &figures::p50_us, &figures::seq_work).first;
+  auto const np50 = pick(mesh_no_spin_runs, &figures::p50_us, &figures::seq_work).first;
   auto const rp50 = pick(raw_runs, &figures::p50_us, &figures::seq_work).first;
   auto targets = [&](double const* r, double p50) {
     return std::string("{\"pipelined_at_least_70pct_of_raw\": ") + (r[3] >= 0.7 && r[4] >= 0.7 ? "true" : "false") +
            ", \"sequential_p50_within_raw_plus_15us\": " + (p50 <= rp50 + 15 ? "true" : "false") + "}";
   };
   std::cout << "  \"targets\": " << targets(ratios, mp50) << ",\n  \"targets_mesh_workers\": "
-            << targets(workers_ratios, wp50) << "\n}\n";
+            << targets(workers_ratios, wp50) << ",\n  \"targets_mesh_no_spin\": " << targets(no_spin_ratios, np50)
+            << "\n}\n";
   return mesh_failed == 0 && caf_failed == 0 ? 0 : 1;
 }

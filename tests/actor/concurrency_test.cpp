@@ -380,3 +380,49 @@ TEST_CASE("calls that race their deadline end with the reply or with timeout, no
   CHECK(other.load() == 0);
   CHECK(replies.load() + timeouts.load() == callers * per_caller);
 }
+
+TEST_CASE("reply_spin: a thread spins while its spins end with a reply, backs off when they do not, and recovers") {
+  using mesh::detail::reply_spin;
+  auto const budget = std::chrono::microseconds(100);
+  // A fresh thread: the statistics are per thread.
+  std::thread([&] {
+    CHECK_FALSE(reply_spin::begin(std::chrono::microseconds(0)));  // reply_spin = 0: never
+    for (int i = 0; i < 50; ++i) {
+      REQUIRE(reply_spin::begin(budget));
+      reply_spin::end(true);
+    }
+    // Spins that end without a message: the share of hits (weighted 1/8 per spin) falls below a
+    // quarter after the 11th (0.875^11 < 0.25 <= 0.875^10); from then on only every 16th wait spins.
+    int spins = 0;
+    for (int i = 0; i < 20; ++i)
+      if (reply_spin::begin(budget)) {
+        ++spins;
+        reply_spin::end(false);
+      }
+    CHECK(spins == 11);
+    int probes = 0;
+    for (int i = 0; i < 160; ++i)
+      if (reply_spin::begin(budget)) {
+        ++probes;
+        reply_spin::end(false);
+      }
+    CHECK(probes == 10);
+    // Probes that hit bring it back: once the share is a quarter again, every wait spins.
+    int waits = 0;
+    for (int streak = 0; streak < 5 && waits < 200; ++waits) {
+      bool const spun = reply_spin::begin(budget);
+      if (spun) reply_spin::end(true);
+      streak = spun ? streak + 1 : 0;
+    }
+    CHECK(waits < 100);
+  }).join();
+  // At most max_spinners() threads spin at once (here: slots held by one thread).
+  std::thread([&] {
+    int held = 0;
+    while (held < 1000 && reply_spin::begin(budget)) ++held;
+    CHECK(held == reply_spin::max_spinners());
+    for (int i = 0; i < held; ++i) reply_spin::end(true);
+    CHECK(reply_spin::begin(budget));  // slots are given back
+    reply_spin::end(true);
+  }).join();
+}

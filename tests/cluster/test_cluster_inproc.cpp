@@ -7,6 +7,7 @@
 #include <zmq.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -296,6 +297,63 @@ TEST_CASE("threads pipelining futures to one remote node each get every reply, w
     REQUIRE(g);
     CHECK(g->value == per_thread);
   }
+}
+
+TEST_CASE("callers that spin for replies (reply_spin) get the same results as callers that sleep, within their deadlines" *
+          doctest::timeout(60)) {
+  auto host = start("host");
+  host->register_capabilities<app::game>();
+  // A spin budget far longer than any reply or deadline here: every wait polls until its reply,
+  // its deadline or a completion by another thread ends it.
+  auto spin_cfg = config("spinner", {host->endpoint()});
+  spin_cfg.reply_spin = std::chrono::microseconds(2'000'000);
+  auto sleep_cfg = config("sleeper", {host->endpoint()});
+  sleep_cfg.reply_spin = std::chrono::microseconds(0);
+  app_node spinner(spin_cfg), sleeper(sleep_cfg);
+  REQUIRE(converged({host.get(), &spinner, &sleeper}, {"host", "sleeper", "spinner"}, {"host"}));
+  for (auto* n : {&spinner, &sleeper}) {
+    std::string const id = n == &spinner ? "spin" : "sleep";
+    CAPTURE(id);
+    for (long i = 1; i <= 50; ++i) {
+      auto r = n->call<app::Counter>(id, app::Add{1});
+      REQUIRE(r);
+      CHECK(r->value == i);
+      CHECK(r->ref.node == "host");
+    }
+    std::deque<mesh::future<long>> q;
+    for (int i = 0; i < 64; ++i) q.push_back(n->call_async<app::Counter>(id, app::Add{1}));
+    long expected = 50;
+    for (auto& f : q) {
+      auto r = f.get();
+      REQUIRE(r);
+      CHECK(r->value == ++expected);
+    }
+  }
+  // Two threads spin at once on one node (or one spins and one sleeps, on a 2-core machine):
+  // each gets its own replies.
+  std::vector<std::thread> ts;
+  std::atomic<int> good{0};
+  for (int t = 0; t < 2; ++t)
+    ts.emplace_back([&, t] {
+      for (long i = 1; i <= 100; ++i) {
+        auto r = spinner.call<app::Counter>("spin-" + std::to_string(t), app::Add{1});
+        if (r && r->value == i) ++good;
+      }
+    });
+  for (auto& t : ts) t.join();
+  CHECK(good == 200);
+  // The spin ends at the call's deadline: a 100 ms call to a busy actor times out after ~100 ms,
+  // not after the 2 s budget.
+  auto busy = spinner.call_async<app::Counter>("spin-busy", app::Sleep{1500}, 5000ms);
+  std::this_thread::sleep_for(50ms);
+  auto const t0 = steady::now();
+  auto late = spinner.call<app::Counter>("spin-busy", app::Get{}, 100ms);
+  auto const took = elapsed_ms(t0);
+  REQUIRE_FALSE(late);
+  CHECK(late.error().code == mesh::errc::timeout);
+  CHECK(took >= 90);
+  CHECK(took < 1000);
+  CHECK(busy.get().has_value());
 }
 
 TEST_CASE("cast to a remote actor is delivered in order without a reply" * doctest::timeout(60)) {
