@@ -132,10 +132,10 @@ inline int thread_wake_fd() noexcept {
 #endif
 
 /// Spin-then-sleep for threads that wait for remote replies (call_state::wait_reading). Waking a
-/// thread that sleeps in poll(2) costs tens of microseconds on a virtual machine (a reply that
-/// arrives 20 us after the caller fell asleep reaches it 40-60 us later), and a reply to a call
-/// on a nearby node usually comes within that: a waiter first polls the sockets without sleeping
-/// for up to the transport's spin_budget(). Spinning burns a core, so it is adaptive and bounded:
+/// thread that sleeps in poll(2) costs tens of microseconds on a virtual machine (~40 us on our
+/// 2-core VMs, as much as a loopback round trip), and a reply from a nearby node usually comes
+/// sooner than that: a waiter first polls the sockets without sleeping for up to the transport's
+/// spin_budget(). Spinning burns a core, so it is adaptive and bounded:
 /// a thread spins while at least a quarter of its recent spins ended with a message (an average
 /// weighted 1/8 per spin); otherwise only every 16th wait spins, to notice when replies become
 /// quick again (far nodes, slow handlers or an idle pipeline stop it). At most half the cores spin
@@ -450,7 +450,7 @@ class call_state {
           for (int k = 0; k < 32; ++k) __builtin_ia32_pause();
 #endif
         } while (clock::now() < spin_end);
-        reply_spin::end(rc != 0);
+        reply_spin::end(rc > 0);
       }
       may_spin = false;
       if (rc == 0) rc = ::poll(fds, w.on ? 2 : 1, timeout);
