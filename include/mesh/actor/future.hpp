@@ -139,7 +139,7 @@ inline int thread_wake_fd() noexcept {
 /// a thread spins while at least a quarter of its recent spins ended with a message (an average
 /// weighted 1/8 per spin); otherwise only every 16th wait spins, to notice when replies become
 /// quick again (far nodes, slow handlers or an idle pipeline stop it). At most half the cores spin
-/// at once.
+/// at once (none on a single core).
 class reply_spin {
  public:
   /// Claims a spinning slot for a wait on this thread; false: sleep at once.
@@ -158,9 +158,10 @@ class reply_spin {
     auto& h = mine().hits;
     h += ((hit ? 1.0f : 0.0f) - h) / 8;
   }
-  /// How many threads may spin at once: half the cores, at least one.
+  /// How many threads may spin at once: half the cores (none on one core, where a spinning
+  /// waiter would only keep the reply's threads from running).
   static int max_spinners() noexcept {
-    static int const m = static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / 2));
+    static int const m = static_cast<int>(std::thread::hardware_concurrency() / 2);
     return m;
   }
 
