@@ -216,7 +216,7 @@ figures measure(Call&& call, Async&& async_window, round_sizes z, double duratio
 }
 
 figures bench_mesh(std::string const& ep, std::string const& payload, round_sizes z, double duration_s,
-                   std::chrono::microseconds reply_spin = mesh::node_config{}.reply_spin) {
+                   std::chrono::microseconds reply_spin) {
   mesh::node<bench_app> n{mesh::node_config{.name = "client",
                                             .listen = "tcp://127.0.0.1:*",
                                             .seeds = {ep},
@@ -389,18 +389,20 @@ int main(int argc, char** argv) {
     raw_runs.push_back(bench_raw(rep, payload, z, duration_s));
     stop_server(rp);
     progress("raw_cppzmq", r, raw_runs.back());
-    auto [mp, mep] = spawn_server([](int fd) { return run_mesh_server(fd, true); });
-    mesh_runs.push_back(bench_mesh(mep, payload, z, duration_s));
-    stop_server(mp);
-    progress("mesh", r, mesh_runs.back());
-    auto [ip, iep] = spawn_server([](int fd) { return run_mesh_server(fd, false); });
-    mesh_workers_runs.push_back(bench_mesh(iep, payload, z, duration_s));
-    stop_server(ip);
-    progress("mesh_workers", r, mesh_workers_runs.back());
-    auto [np, nep] = spawn_server([](int fd) { return run_mesh_server(fd, true); });
-    mesh_no_spin_runs.push_back(bench_mesh(nep, payload, z, duration_s, std::chrono::microseconds(0)));
-    stop_server(np);
-    progress("mesh_no_spin", r, mesh_no_spin_runs.back());
+    // A fresh mesh server process per configuration: its I/O thread runs handlers or not; the
+    // client's reply_spin.
+    auto mesh_run = [&](char const* name, std::vector<figures>& out, bool inline_handlers,
+                        std::chrono::microseconds reply_spin) {
+      auto [pid, ep] = inline_handlers ? spawn_server([](int fd) { return run_mesh_server(fd, true); })
+                                       : spawn_server([](int fd) { return run_mesh_server(fd, false); });
+      out.push_back(bench_mesh(ep, payload, z, duration_s, reply_spin));
+      stop_server(pid);
+      progress(name, r, out.back());
+    };
+    auto const default_spin = mesh::node_config{}.reply_spin;
+    mesh_run("mesh", mesh_runs, true, default_spin);
+    mesh_run("mesh_workers", mesh_workers_runs, false, default_spin);
+    mesh_run("mesh_no_spin", mesh_no_spin_runs, true, std::chrono::microseconds(0));
 #ifdef MESH_BENCH_HAVE_CAF
     if (caf) {
       auto [cp, cport] = spawn_server(run_caf_server);

@@ -392,33 +392,25 @@ TEST_CASE("reply_spin: a thread spins while its spins end with a reply, backs of
   // A fresh thread: the statistics are per thread.
   std::thread([&] {
     CHECK_FALSE(reply_spin::begin(std::chrono::microseconds(0)));  // reply_spin = 0: never
-    for (int i = 0; i < 50; ++i) {
-      REQUIRE(reply_spin::begin(budget));
-      reply_spin::end(true);
-    }
+    // One wait: true when it spun; a spin ends with a message when `hit`.
+    auto wait_once = [&](bool hit) {
+      if (!reply_spin::begin(budget)) return false;
+      reply_spin::end(hit);
+      return true;
+    };
+    auto spins_in = [&](int waits, bool hit) {
+      int n = 0;
+      for (int i = 0; i < waits; ++i) n += wait_once(hit);
+      return n;
+    };
+    REQUIRE(spins_in(50, true) == 50);
     // Spins that end without a message: the share of hits (weighted 1/8 per spin) falls below a
     // quarter after the 11th (0.875^11 < 0.25 <= 0.875^10); from then on only every 16th wait spins.
-    int spins = 0;
-    for (int i = 0; i < 20; ++i)
-      if (reply_spin::begin(budget)) {
-        ++spins;
-        reply_spin::end(false);
-      }
-    CHECK(spins == 11);
-    int probes = 0;
-    for (int i = 0; i < 160; ++i)
-      if (reply_spin::begin(budget)) {
-        ++probes;
-        reply_spin::end(false);
-      }
-    CHECK(probes == 10);
+    CHECK(spins_in(20, false) == 11);
+    CHECK(spins_in(160, false) == 10);
     // Probes that hit bring it back: once the share is a quarter again, every wait spins.
     int waits = 0;
-    for (int streak = 0; streak < 5 && waits < 200; ++waits) {
-      bool const spun = reply_spin::begin(budget);
-      if (spun) reply_spin::end(true);
-      streak = spun ? streak + 1 : 0;
-    }
+    for (int streak = 0; streak < 5 && waits < 200; ++waits) streak = wait_once(true) ? streak + 1 : 0;
     CHECK(waits < 100);
   }).join();
   // At most max_spinners() threads spin at once (here: slots held by one thread).

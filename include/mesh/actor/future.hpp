@@ -415,7 +415,6 @@ class call_state {
       }
       ~watch() { stop(); }
     } w{reader_};
-    auto const started = clock::now();
     bool may_spin = true;
     auto s = state_.load(std::memory_order_acquire);
     while (!(s & ready)) {
@@ -442,8 +441,8 @@ class call_state {
       pollfd fds[2] = {{efd, POLLIN, 0}, {reader_->readable_fd(), POLLIN, 0}};
       int rc = 0;
       // Before the first sleep: poll without sleeping for a while (see reply_spin).
-      if (may_spin && reply_spin::begin(reader_->spin_budget())) {
-        auto const spin_end = std::min(until, started + reader_->spin_budget());
+      if (auto const budget = reader_->spin_budget(); may_spin && reply_spin::begin(budget)) {
+        auto const spin_end = std::min(until, clock::now() + budget);
         do {
           rc = ::poll(fds, w.on ? 2 : 1, 0);
           if (rc != 0) break;

@@ -155,7 +155,7 @@ class service final : public detail::reply_reader {
   }
 
   /// reply_reader: node_config::reply_spin.
-  clock::duration spin_budget() const noexcept override { return spin_budget_; }
+  clock::duration spin_budget() const noexcept override { return core_.config().reply_spin; }
 
   [[gnu::cold]] transport_stats stats() const {
     transport_stats s;
@@ -1113,7 +1113,6 @@ class service final : public detail::reply_reader {
   std::vector<completion> completions_;  // run by unlock_io()
   std::atomic<bool> io_closed_{false};   // leave() closed the sockets
   std::atomic<int> watchers_{0};            // callers in wait_reading (see watching)
-  clock::duration const spin_budget_ = core_.config().reply_spin;  // see spin_budget
   detail::inline_batch inline_;          // see run_inline (items: I/O thread; claims: atomic)
   std::atomic<int> inline_claim_{0};      // next item of inline_ to run or hand over
   std::atomic<int> inline_n_{0};          // inline_.n, published for the relief thread
