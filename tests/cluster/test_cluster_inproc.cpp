@@ -356,6 +356,40 @@ TEST_CASE("callers that spin for replies (reply_spin) get the same results as ca
   CHECK(busy.get().has_value());
 }
 
+TEST_CASE("pipelined replies of mixed sizes each carry their own bytes (answer bodies are reused)" * doctest::timeout(60)) {
+  // The thread that reads a batch of answers keeps their body buffers for its next reads: a
+  // buffer that held a long reply must carry a short one next (and vice versa) without a byte of
+  // the previous one, and replies over the reused size (2 KiB) still arrive whole.
+  auto host = start("host");
+  host->register_capabilities<app::chat>();
+  auto caller = start("caller", {host->endpoint()});
+  REQUIRE(converged({host.get(), caller.get()}, {"caller", "host"}, {}));
+  REQUIRE(wait_until([&] { return caller->nodes_for<app::chat>() == names{"host"}; }));
+  std::vector<std::pair<std::string, std::vector<std::string>>> rooms = {
+      {"tiny", {}}, {"short", {}}, {"long", {}}, {"huge", {}}};
+  auto post = [&](std::size_t room, std::string text) {
+    auto r = caller->call<app::ChatRoom>(rooms[room].first, app::Post{"u", text});
+    REQUIRE(r);
+    rooms[room].second.push_back("u: " + text);
+    CHECK(r->value == rooms[room].second.size());
+  };
+  post(1, "hi");
+  for (int i = 0; i < 12; ++i) post(2, std::string(100, static_cast<char>('a' + i)));       // ~1.2 KB reply
+  for (int i = 0; i < 6; ++i) post(3, std::string(1000, static_cast<char>('A' + i)));       // ~6 KB reply
+  for (int round = 0; round < 3; ++round) {
+    std::deque<std::pair<std::size_t, mesh::future<std::vector<std::string>>>> q;
+    for (int i = 0; i < 200; ++i) {
+      auto const room = static_cast<std::size_t>((i * 7 + round) % 4);
+      q.emplace_back(room, caller->call_async<app::ChatRoom>(rooms[room].first, app::History{}));
+    }
+    for (auto& [room, f] : q) {
+      auto r = f.get();
+      REQUIRE(r);
+      CHECK(r->value == rooms[room].second);
+    }
+  }
+}
+
 TEST_CASE("cast to a remote actor is delivered in order without a reply" * doctest::timeout(60)) {
   pair_fixture p;
   for (int i = 0; i < 100; ++i) REQUIRE(p.caller->cast<app::Counter>("casted", app::Add{1}));
