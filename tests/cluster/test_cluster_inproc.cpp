@@ -356,10 +356,10 @@ TEST_CASE("callers that spin for replies (reply_spin) get the same results as ca
   CHECK(busy.get().has_value());
 }
 
-TEST_CASE("pipelined replies of mixed sizes each carry their own bytes (answer bodies are reused)" * doctest::timeout(60)) {
-  // The thread that reads a batch of answers keeps their body buffers for its next reads: a
-  // buffer that held a long reply must carry a short one next (and vice versa) without a byte of
-  // the previous one, and replies over the reused size (2 KiB) still arrive whole.
+TEST_CASE("pipelined replies of mixed sizes each carry their own bytes" * doctest::timeout(60)) {
+  // Answers are read in batches into buffers that keep their capacity from one frame to the
+  // next: a short reply after a long one (and a reply of several KiB among short ones) must
+  // arrive exactly, without a byte of its neighbours.
   auto host = start("host");
   host->register_capabilities<app::chat>();
   auto caller = start("caller", {host->endpoint()});

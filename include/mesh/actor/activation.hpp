@@ -6,7 +6,6 @@
 #include <mesh/actor/reply.hpp>
 #include <mesh/actor/runtime.hpp>
 #include <mesh/core/actor_traits.hpp>
-#include <mesh/core/block_cache.hpp>
 #include <mesh/wire/codec.hpp>
 
 #include <array>
@@ -49,11 +48,9 @@ struct envelope_base {
   envelope_base* next = nullptr;
   clock::time_point deadline = clock::time_point::max();
   virtual ~envelope_base() = default;
-  // Envelopes come and go in bursts (a batch of requests): their blocks are cached per thread.
-  // Unsized: an envelope may share its block with its payload (see new_envelope), so the size a
-  // sized delete would pass is not the size allocated (the cache records it).
-  static void* operator new(std::size_t n) { return block_cache::allocate(n); }
-  static void operator delete(void* p) noexcept { block_cache::deallocate(p); }
+  // Unsized: an envelope may share its allocation with its payload (see new_envelope), so the
+  // size a sized delete would pass is not the size allocated.
+  static void operator delete(void* p) noexcept { ::operator delete(p); }
   /// Releases the envelope once it left the mailbox (a local call shares it with the caller's
   /// call state and frees it when both are done).
   virtual void dispose() noexcept { delete this; }

@@ -233,8 +233,8 @@ template <class E, class R>
   E* e;
   if (ops.align <= __STDCPP_DEFAULT_NEW_ALIGNMENT__) {
     std::size_t const off = (sizeof(E) + ops.align - 1) / ops.align * ops.align;
-    void* mem = block_cache::allocate(off + ops.size);  // freed by envelope_base's operator delete
-    e = ::new (mem) E();
+    void* mem = ::operator new(off + ops.size);
+    e = new (mem) E();
     try {
       make(static_cast<char*>(mem) + off, src);
     } catch (...) {

@@ -267,43 +267,8 @@ class service final : public detail::reply_reader {
       }
     } r{done, own};
     if (own) tl.busy = true;
-    for (auto& c : done) {
+    for (auto& c : done)
       if (c.cb) c.cb(std::move(c.f));
-      reuse_body(c.f);
-    }
-  }
-
-  // An answer's frame moves on to its completion, body and all, so reading a batch of N answers
-  // would allocate N bodies at once (malloc's slow paths, see block_cache). The thread that reads
-  // a batch runs its completions (unlock_io) and keeps their bodies for its next reads.
-  struct spare_bodies {
-    std::vector<std::string> v;
-    std::size_t bytes = 0;
-    static spare_bodies& mine() {
-      thread_local spare_bodies s;
-      return s;
-    }
-  };
-
-  static void reuse_body(wire::frame& f) {
-    if (f.body.empty()) return;
-    auto& b = f.body[0];
-    auto& spare = spare_bodies::mine();
-    // At most 256 KiB per thread, in bodies of at most 2 KiB; others go back to the allocator.
-    auto const cap = b.capacity();
-    if (cap <= std::string().capacity() || cap > 2048 || spare.bytes + cap > (std::size_t(256) << 10)) return;
-    spare.bytes += cap;
-    spare.v.push_back(std::move(b));
-  }
-
-  void fill_body() {
-    auto& b = rx_frame_.body[0];  // parts past size() keep their storage (body_parts)
-    if (b.capacity() > std::string().capacity()) return;
-    auto& spare = spare_bodies::mine();
-    if (spare.v.empty()) return;
-    b.swap(spare.v.back());
-    spare.v.pop_back();
-    spare.bytes -= b.capacity();
   }
 
   /// Completes a request (run after the I/O lock is released).
@@ -678,7 +643,6 @@ class service final : public detail::reply_reader {
   /// Decodes rx_parts_[first, rx_n_) into rx_frame_, which keeps the capacity of its strings and
   /// body from one frame to the next unless a consumer moved them away.
   bool decode(std::size_t first) {
-    fill_body();
     auto& views = rx_views_;
     views.clear();
     for (std::size_t i = first; i < rx_n_; ++i) views.emplace_back(rx_parts_[i].data<char>(), rx_parts_[i].size());
