@@ -393,8 +393,7 @@ int main(int argc, char** argv) {
     // client's reply_spin.
     auto mesh_run = [&](char const* name, std::vector<figures>& out, bool inline_handlers,
                         std::chrono::microseconds reply_spin) {
-      auto [pid, ep] = inline_handlers ? spawn_server([](int fd) { return run_mesh_server(fd, true); })
-                                       : spawn_server([](int fd) { return run_mesh_server(fd, false); });
+      auto [pid, ep] = spawn_server([inline_handlers](int fd) { return run_mesh_server(fd, inline_handlers); });
       out.push_back(bench_mesh(ep, payload, z, duration_s, reply_spin));
       stop_server(pid);
       progress(name, r, out.back());

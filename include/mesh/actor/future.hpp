@@ -415,6 +415,7 @@ class call_state {
       }
       ~watch() { stop(); }
     } w{reader_};
+    auto const spin_budget = reader_->spin_budget();  // once per wait: only its first sleep spins
     bool may_spin = true;
     auto s = state_.load(std::memory_order_acquire);
     while (!(s & ready)) {
@@ -441,8 +442,8 @@ class call_state {
       pollfd fds[2] = {{efd, POLLIN, 0}, {reader_->readable_fd(), POLLIN, 0}};
       int rc = 0;
       // Before the first sleep: poll without sleeping for a while (see reply_spin).
-      if (auto const budget = reader_->spin_budget(); may_spin && reply_spin::begin(budget)) {
-        auto const spin_end = std::min(until, clock::now() + budget);
+      if (may_spin && reply_spin::begin(spin_budget)) {
+        auto const spin_end = std::min(until, clock::now() + spin_budget);
         do {
           rc = ::poll(fds, w.on ? 2 : 1, 0);
           if (rc != 0) break;

@@ -93,7 +93,7 @@ class body_parts {
   void push_back(std::string const& s) { emplace_back().assign(s); }
   void push_back(std::string&& s) { emplace_back() = std::move(s); }
   void resize(std::size_t n) {
-    if (n > capacity) throw std::length_error("mesh::wire::body_parts holds at most 2 parts");
+    if (n > capacity) too_many();
     for (std::size_t i = n; i < n_; ++i) p_[i].clear();
     n_ = n;
   }
@@ -110,8 +110,9 @@ class body_parts {
 
  private:
   void check_room() const {
-    if (n_ == capacity) throw std::length_error("mesh::wire::body_parts holds at most 2 parts");
+    if (n_ == capacity) too_many();
   }
+  [[noreturn]] static void too_many() { throw std::length_error("mesh::wire::body_parts holds at most 2 parts"); }
   std::string p_[capacity];
   std::size_t n_ = 0;
 };
