@@ -14,6 +14,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include <climits>
 #include <cstdint>
@@ -115,6 +116,23 @@ class reply_reader {
  protected:
   ~reply_reader() = default;
 };
+
+/// A call completion stored while a transport held its I/O lock, published once it has released
+/// it (publishing wakes a waiter and may run a continuation: never under the lock).
+struct stored_completion {
+  std::shared_ptr<void> state;     // keeps the call state alive until published
+  void (*publish)(void* state);    // call_state<R>::publish_stored
+};
+using stored_completion_list = std::vector<stored_completion>;
+
+/// Set by a transport on the thread that dispatches answers under its I/O lock: a reply
+/// callback that finds it set stores the reply in its call state right away (decoded from the
+/// received frame in place, which keeps its buffers) and appends the state here, and the
+/// transport publishes the list after releasing the lock. Null elsewhere: complete at once.
+inline stored_completion_list*& publish_later() noexcept {
+  thread_local stored_completion_list* v = nullptr;
+  return v;
+}
 
 #if defined(__linux__)
 /// This thread's eventfd, on which it sleeps in call_state::wait_reading (-1 when none could be
@@ -292,15 +310,26 @@ class call_state {
   /// already completed.
   template <class F>
   bool complete_with(F&& make) {
+    if (!store_with(make)) return false;
+    publish();
+    return true;
+  }
+
+  /// The first half of complete_with: claims the call and builds its value, but wakes nobody and
+  /// runs no continuation, so it may run under a transport's lock (see publish_later). Returns
+  /// false when the call was already completed; else publish_stored() must follow.
+  template <class F>
+  bool store_with(F&& make) {
     if (!claim()) return false;
     try {
       ::new (static_cast<void*>(storage_)) R(in_place_from<std::remove_reference_t<F>>{make});
     } catch (...) {  // building the reply threw (out of memory): still complete, without allocating
       ::new (static_cast<void*>(storage_)) R(error{errc::actor_failed, std::string()});
     }
-    publish();
     return true;
   }
+  /// The second half: wakes the waiter, runs a registered continuation.
+  void publish_stored() { publish(); }
 
   bool completed() const noexcept { return state_.load(std::memory_order_acquire) & claimed; }
   clock::time_point deadline() const noexcept { return deadline_; }

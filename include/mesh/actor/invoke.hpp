@@ -412,8 +412,20 @@ template <class R>
   // The reply frame names only the node; the ref's actor (a static name) and id come from the request.
   std::string id = f.h.id;
   core.send_remote(owner, std::move(f), deadline,
-                   [state = std::move(state), max_payload, actor, id = std::move(id)](wire::frame&& r) {
-                     state->complete_with([&] { return read_reply<R>(std::move(r), actor, id, max_payload); });
+                   [state = std::move(state), max_payload, actor, id = std::move(id)](wire::frame&& r) mutable {
+                     auto make = [&] { return read_reply<R>(std::move(r), actor, id, max_payload); };
+                     auto* const later = publish_later();
+                     if (!later) {
+                       state->complete_with(make);
+                       return;
+                     }
+                     // Room first: once stored, the call must be published (a bad_alloc here
+                     // leaves it unclaimed, to time out at its deadline).
+                     if (later->size() == later->capacity()) later->reserve(later->size() * 2 + 16);
+                     if (state->store_with(make))
+                       later->push_back({std::move(state), [](void* s) {
+                                           static_cast<call_state<call_result<R>>*>(s)->publish_stored();
+                                         }});
                    });
 }
 

@@ -123,7 +123,9 @@ class node_core {
   }
 
   /// Sends a request frame to a remote owner; the cluster layer overrides it. `on_reply` gets the
-  /// reply or error frame (or a synthesized error frame on failure) exactly once.
+  /// reply or error frame (or a synthesized error frame on failure) exactly once. It may be called
+  /// while the transport holds its sockets, with detail::publish_later() set: it then only stores
+  /// the outcome and appends what to wake there (no I/O, no wake-ups).
   virtual void send_remote(std::string const& node, wire::frame&& f, clock::time_point deadline,
                            frame_callback on_reply) {
     (void)deadline;

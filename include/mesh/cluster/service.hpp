@@ -211,8 +211,9 @@ class service final : public detail::reply_reader {
   // which releases it only while it sleeps in poll(2) on the sockets' ZMQ_FDs and the command
   // doorbell. A thread that sends (a caller's request, a worker's reply) takes it with try_lock
   // and sends itself, saving two thread hand-offs per round trip; when the lock is busy the
-  // command goes through the queue as before. Callbacks (call completions) never run under the
-  // lock: they are collected in completions_ and run by the thread that releases it.
+  // command goes through the queue as before. Nothing that wakes a thread or runs user code
+  // happens under the lock: a small reply is stored in its call state there (on_answer) and the
+  // state published, like every other completion, by the thread that releases it (unlock_io).
   //
   // Which socket carries what: requests, casts and control go DEALER -> ROUTER; the answer to a
   // request (reply or error) goes back the same way, on the answering node's DEALER to the
@@ -241,32 +242,40 @@ class service final : public detail::reply_reader {
     io_owner_.store(std::this_thread::get_id(), std::memory_order_relaxed);
   }
 
-  /// Releases the I/O lock and runs the callbacks completed meanwhile.
+  /// Releases the I/O lock, then publishes the replies stored meanwhile and runs the callbacks
+  /// completed meanwhile.
   void unlock_io() {
-    // The completions go to a per-thread vector whose (empty) storage completions_ takes over, so
+    // Both lists go to per-thread vectors whose (empty) storage the members take over, so
     // neither allocates again once grown. A callback that completes more (nested unlock_io on
-    // this thread, maybe of another node) uses a local vector.
+    // this thread, maybe of another node) uses local vectors.
     struct spare {
       std::vector<completion> v;
+      detail::stored_completion_list s;
       bool busy = false;
     };
     thread_local spare tl;
     std::vector<completion> local;
+    detail::stored_completion_list local_stored;
     bool const own = !tl.busy;
     auto& done = own ? tl.v : local;
+    auto& stored = own ? tl.s : local_stored;
     done.swap(completions_);
+    stored.swap(stored_);
     io_owner_.store(std::thread::id{}, std::memory_order_relaxed);
     io_m_.unlock();
-    if (done.empty()) return;
+    if (done.empty() && stored.empty()) return;
     struct release {
       std::vector<completion>& done;
+      detail::stored_completion_list& stored;
       bool own;
       ~release() {
         done.clear();
+        stored.clear();
         if (own) tl.busy = false;
       }
-    } r{done, own};
+    } r{done, stored, own};
     if (own) tl.busy = true;
+    for (auto& c : stored) c.publish(c.state.get());
     for (auto& c : done)
       if (c.cb) c.cb(std::move(c.f));
   }
@@ -592,13 +601,26 @@ class service final : public detail::reply_reader {
     return &router_;
   }
 
-  /// A reply or error frame for one of our requests (from either socket).
+  /// A reply or error frame for one of our requests (from either socket). A small one is
+  /// stored in its call state right here by the call's callback, decoded from the received frame
+  /// (whose buffers the next receive reuses), and the wake-up is left to unlock_io (see
+  /// detail::publish_later); a large one is decoded after the sockets are released, as other
+  /// callbacks run, so that its decoding does not hold up other threads' sends.
   void on_answer(wire::frame&& f) {
     auto it = pending_.find(f.h.request_id);
     if (it == pending_.end()) return;  // late reply after a timeout: dropped
     auto cb = std::move(it->second.cb);
     recycle(pending_.extract(it));
-    finish(std::move(cb), std::move(f));
+    std::size_t bytes = 0;
+    for (auto const& b : f.body) bytes += b.size();
+    if (bytes > decode_under_lock_max) return finish(std::move(cb), std::move(f));
+    auto* const outer = detail::publish_later();
+    detail::publish_later() = &stored_;
+    struct restore {
+      detail::stored_completion_list* outer;
+      ~restore() { detail::publish_later() = outer; }
+    } r{outer};
+    cb(std::move(f));
   }
 
   /// Records a pending call in a recycled map node when one is spare (no allocation per call).
@@ -1110,7 +1132,9 @@ class service final : public detail::reply_reader {
   std::string rx_rid_;
   wire::frame rx_frame_;
   std::string tx_header_;
-  std::vector<completion> completions_;  // run by unlock_io()
+  std::vector<completion> completions_;   // run by unlock_io()
+  detail::stored_completion_list stored_;  // replies stored under the lock, published by unlock_io()
+  static constexpr std::size_t decode_under_lock_max = 16 * 1024;  // reply bytes (see on_answer)
   std::atomic<bool> io_closed_{false};   // leave() closed the sockets
   std::atomic<int> watchers_{0};            // callers in wait_reading (see watching)
   detail::inline_batch inline_;          // see run_inline (items: I/O thread; claims: atomic)
