@@ -20,6 +20,8 @@
 
 #include "../common/timed.hpp"
 
+#include <zmq_addon.hpp>  // zmq::recv_multipart (the raw cppzmq peer)
+
 #ifdef MESH_BENCH_HAVE_CAF
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>

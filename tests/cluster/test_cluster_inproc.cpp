@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 #include <zmq.hpp>
+#include <zmq_addon.hpp>  // zmq::recv_multipart
 
 #include <algorithm>
 #include <atomic>

@@ -9,7 +9,6 @@
 #include <mesh/wire/frame.hpp>
 
 #include <zmq.hpp>
-#include <zmq_addon.hpp>
 
 #include <poll.h>
 #include <sys/eventfd.h>
