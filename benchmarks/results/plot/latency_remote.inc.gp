@@ -5,8 +5,8 @@ array sys_colors[5] = ["#1f5fbf", "#e8743b", "#3f9f4f", "#c9a227", "#17a2b8"]
 groups_n = 2
 set xtics ("p50" 0, "p99" 1)
 panel_label_rot = 90
-panel_ymin = 21.9072
-panel_ymax = 8245.25
+panel_ymin = 21.9584
+panel_ymax = 7142.4
 panel_ylabel = "µs per round trip (log scale)"
 panel_title = "Remote sequential call, 2 processes, loopback"
 panel_log = 1
