@@ -395,6 +395,29 @@ TEST_CASE("pipelined replies of mixed sizes each carry their own bytes" * doctes
   }
 }
 
+TEST_CASE("a remote call's future waited on by one thread and then another, and calls whose deadline meets their reply, complete once" * doctest::timeout(60)) {
+  pair_fixture p;
+  // One future, two threads waiting in turn: the first gives up (wait_for), the second must be
+  // woken by the reply itself, not by the call's deadline (each wait says where it sleeps).
+  auto f = p.caller->call_async<app::Counter>("wait-twice", app::Sleep{150}, 10s);
+  std::thread([&] { CHECK_FALSE(f.wait_for(20ms)); }).join();
+  auto const t0 = steady::now();
+  std::optional<mesh::result<mesh::reply<int>>> r;
+  std::thread([&] { r = f.get(); }).join();
+  REQUIRE(r);
+  REQUIRE(*r);
+  CHECK((*r)->value == 150);
+  CHECK(elapsed_ms(t0) < 5000);  // the reply comes ~130 ms later; the deadline is 10 s away
+  // Deadlines that fall as the reply comes (the I/O thread's expiry and the reply race the
+  // caller's own timeout): each call ends exactly once, with its reply or errc::timeout.
+  for (int i = 0; i < 40; ++i) {
+    auto c = p.caller->call<app::Counter>("edge-" + std::to_string(i % 4), app::Sleep{20},
+                                         20ms + std::chrono::milliseconds(i % 5));
+    if (c) CHECK(c->value == 20);
+    else CHECK(c.error().code == mesh::errc::timeout);
+  }
+}
+
 TEST_CASE("cast to a remote actor is delivered in order without a reply" * doctest::timeout(60)) {
   pair_fixture p;
   for (int i = 0; i < 100; ++i) REQUIRE(p.caller->cast<app::Counter>("casted", app::Add{1}));

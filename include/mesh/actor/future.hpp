@@ -390,13 +390,16 @@ class call_state {
   /// Marks the stored value ready, wakes parked waiters, runs a registered continuation.
   void publish() {
     has_value_ = true;
-    auto const old = state_.fetch_or(ready, std::memory_order_acq_rel);
+    // seq_cst with the waiter's store of wake_fd_ and its next load of state_: either it sees
+    // `ready`, or we see the fd it sleeps on now (see wait_reading and park_until).
+    auto const old = state_.fetch_or(ready, std::memory_order_seq_cst);
     if (old & waiting) {
 #if defined(__linux__)
-      if (wake_fd_ >= 0) {  // the waiter sleeps in poll(2) (wait_reading), unless it is us
-        if (wake_fd_ != thread_wake_fd()) {
+      int const fd = wake_fd_.load(std::memory_order_seq_cst);
+      if (fd >= 0) {  // the waiter sleeps in poll(2) (wait_reading), unless it is us
+        if (fd != thread_wake_fd()) {
           std::uint64_t one = 1;
-          [[maybe_unused]] auto r = ::write(wake_fd_, &one, sizeof one);
+          [[maybe_unused]] auto r = ::write(fd, &one, sizeof one);
         }
       } else
 #endif
@@ -409,7 +412,9 @@ class call_state {
 
   /// Parks until the value is stored or `until` passes; true when it is stored.
   bool park_until(clock::time_point until) {
-    auto s = state_.load(std::memory_order_acquire);
+    // An earlier wait of this call may have slept in poll(2) (wait_reading): wake the futex now.
+    if (wake_fd_.load(std::memory_order_relaxed) >= 0) wake_fd_.store(-1, std::memory_order_seq_cst);
+    auto s = state_.load(std::memory_order_seq_cst);
     while (!(s & ready)) {
       if (!(s & waiting)) {
         if (!state_.compare_exchange_weak(s, s | waiting, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
@@ -433,7 +438,9 @@ class call_state {
       reader_ = nullptr;
       return park_until(until);
     }
-    wake_fd_ = efd;  // published to publish() by the CAS that sets `waiting`
+    // Stored on every wait (a later wait may come after a timeout, or from another thread) and
+    // paired with publish(): seq_cst store here, seq_cst load of state_ below.
+    wake_fd_.store(efd, std::memory_order_seq_cst);
     struct watch {
       reply_reader* r;
       bool on = true;
@@ -446,7 +453,7 @@ class call_state {
     } w{reader_};
     auto const spin_budget = reader_->spin_budget();  // once per wait: only its first sleep spins
     bool may_spin = true;
-    auto s = state_.load(std::memory_order_acquire);
+    auto s = state_.load(std::memory_order_seq_cst);
     while (!(s & ready)) {
       if (!(s & waiting)) {
         if (!state_.compare_exchange_weak(s, s | waiting, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
@@ -513,7 +520,7 @@ class call_state {
   bool has_value_ = false;  // storage_ holds an R (written before `ready`, by one thread at a time)
   reply_reader* reader_ = nullptr;  // see read_by
   bool read_first_ = false;         // see read_by and wait_reading
-  int wake_fd_ = -1;                // the waiter's eventfd while it is in wait_reading
+  std::atomic<int> wake_fd_{-1};    // the waiter's eventfd while it is in wait_reading
   clock::time_point deadline_;
   alignas(R) unsigned char storage_[sizeof(R)];
   std::function<void(R)> cont_;
