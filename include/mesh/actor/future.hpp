@@ -412,7 +412,8 @@ class call_state {
 
   /// Parks until the value is stored or `until` passes; true when it is stored.
   bool park_until(clock::time_point until) {
-    // An earlier wait of this call may have slept in poll(2) (wait_reading): wake the futex now.
+    // An earlier wait of this call may have slept in poll(2) (wait_reading): from now on the
+    // reply must wake the futex, not that eventfd.
     if (wake_fd_.load(std::memory_order_relaxed) >= 0) wake_fd_.store(-1, std::memory_order_seq_cst);
     auto s = state_.load(std::memory_order_seq_cst);
     while (!(s & ready)) {

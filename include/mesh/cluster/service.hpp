@@ -19,6 +19,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
@@ -274,9 +275,19 @@ class service final : public detail::reply_reader {
       }
     } r{done, stored, own};
     if (own) tl.busy = true;
-    for (auto& c : stored) c.publish(c.state.get());
+    // A stored call is claimed: it must be published even if a continuation run by an earlier
+    // one throws, or its waiter would wait for ever. The first exception goes on afterwards.
+    std::exception_ptr thrown;
+    for (auto& c : stored) {
+      try {
+        c.publish(c.state.get());
+      } catch (...) {
+        if (!thrown) thrown = std::current_exception();
+      }
+    }
     for (auto& c : done)
       if (c.cb) c.cb(std::move(c.f));
+    if (thrown) std::rethrow_exception(thrown);
   }
 
   /// Completes a request (run after the I/O lock is released).
