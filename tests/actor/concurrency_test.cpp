@@ -4,8 +4,15 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <numeric>
+#include <optional>
 #include <set>
+
+#if defined(__linux__)
+#include <sys/eventfd.h>
+#include <unistd.h>
+#endif
 
 using namespace actor_test;
 
@@ -423,3 +430,41 @@ TEST_CASE("reply_spin: a thread spins while its spins end with a reply, backs of
     reply_spin::end(true);
   }).join();
 }
+
+#if defined(__linux__)
+TEST_CASE("a call given up in poll(2) by one thread, then waited on by a helping worker, is woken by its completion") {
+  using namespace mesh::detail;
+  using namespace std::chrono_literals;
+  // A transport whose fd never signals: the waits below end by the call's own wake-up or deadline.
+  struct quiet_reader final : reply_reader {
+    int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    ~quiet_reader() { ::close(fd); }
+    bool try_read() override { return true; }
+    int readable_fd() const noexcept override { return fd; }
+    void watching(bool) noexcept override {}
+  } reader;
+  struct idle_helper final : wait_helper {  // a worker with nothing else to run
+    void help_while_waiting(std::function<bool()> const&, clock::time_point) override {}
+  } helper;
+  auto st = std::make_shared<call_state<mesh::result<int>>>(clock::now() + 3s);
+  st->read_by(&reader);
+  // The first waiter sleeps in poll(2) on its thread's eventfd, gives up, and its thread ends.
+  std::thread([&] { CHECK_FALSE(st->wait_until(clock::now() + 20ms)); }).join();
+  // The second waits as a worker does (on the futex); the completion must wake it there.
+  std::thread completer([&] {
+    std::this_thread::sleep_for(100ms);
+    CHECK(st->complete(7));
+  });
+  auto const t0 = clock::now();
+  std::optional<mesh::result<int>> r;
+  std::thread([&] {
+    current_wait_helper() = &helper;
+    r = st->take();
+  }).join();
+  completer.join();
+  REQUIRE(r);
+  REQUIRE(r->has_value());
+  CHECK(**r == 7);
+  CHECK(clock::now() - t0 < 2s);  // ~100 ms; the deadline, 3 s away, would mean the wake-up went astray
+}
+#endif

@@ -136,12 +136,38 @@ inline stored_completion_list*& publish_later() noexcept {
 
 #if defined(__linux__)
 /// This thread's eventfd, on which it sleeps in call_state::wait_reading (-1 when none could be
-/// made: the caller then parks as usual).
+/// made: the caller then parks as usual). It outlives the thread: a call the thread gave up
+/// waiting for still names it (publish() writes the fd of the call's last wait), so at thread
+/// exit it goes to a pool that later threads take from, and is never closed. Its number is thus
+/// never reused by another file; a late write only wakes its next owner once, spuriously.
 inline int thread_wake_fd() noexcept {
+  struct pool {
+    std::mutex m;
+    std::vector<int> fds;
+  };
+  static pool* const spare = new pool;  // never destroyed: thread exits may outlive statics
   struct holder {
-    int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    int fd = -1;
+    holder() noexcept {
+      try {
+        std::lock_guard lk(spare->m);
+        if (!spare->fds.empty()) {
+          fd = spare->fds.back();
+          spare->fds.pop_back();
+        }
+      } catch (...) {
+      }
+      if (fd < 0) fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    }
     ~holder() {
-      if (fd >= 0) ::close(fd);
+      if (fd < 0) return;
+      std::uint64_t v;
+      [[maybe_unused]] auto r = ::read(fd, &v, sizeof v);  // drop a count left for this thread
+      try {
+        std::lock_guard lk(spare->m);
+        spare->fds.push_back(fd);
+      } catch (...) {  // out of memory: keep it open anyway (closing could let its number be reused)
+      }
     }
   };
   thread_local holder h;
