@@ -347,6 +347,70 @@ TEST_CASE("future then runs its continuation exactly once, on reply and on timeo
   CHECK(runs == 1);
 }
 
+TEST_CASE("a continuation that throws is logged, and the thread that ran it goes on") {
+  probe.reset();
+  struct log_lines {
+    std::mutex m;
+    std::vector<std::string> v;
+    std::size_t count(std::string_view text) {
+      std::lock_guard lk(m);
+      return static_cast<std::size_t>(std::count_if(v.begin(), v.end(), [&](auto const& l) { return l.find(text) != std::string::npos; }));
+    }
+  };
+  auto lines = std::make_shared<log_lines>();
+  auto cfg = local_config(2);
+  cfg.logger = [lines](std::string_view l) {
+    std::lock_guard lk(lines->m);
+    lines->v.emplace_back(l);
+  };
+  test_node n{cfg};
+  n.register_capabilities<work, counters>();
+
+  // Run by a worker (the reply to a held call), by the timer (deadline), and at once by then()
+  // on this thread (already complete): none of them lets the exception out.
+  std::atomic<int> ran{0};
+  auto held = n.call_async<Gated>("g", Hold{});
+  REQUIRE(eventually([] { return probe.held.load() == 1; }));
+  held.then([&](mesh::result<mesh::reply<bool>>) {
+    ++ran;
+    throw std::runtime_error("boom on a worker");
+  });
+  n.call_async<Gated>("g", Ping{}, 30ms).then([&](mesh::result<mesh::reply<long>> r) {
+    ++ran;
+    if (!r) throw std::runtime_error("boom on the timer");
+  });
+  CHECK(eventually([&] { return ran.load() == 1; }, 5s));  // the timeout fired first
+  probe.hold_gate.open();
+  CHECK(eventually([&] { return ran.load() == 2; }, 5s));
+  auto done = n.call_async<Counter>("c", Add{1});
+  REQUIRE(done.wait_for(5s));
+  CHECK_NOTHROW(done.then([&](mesh::result<mesh::reply<long>>) {
+    ++ran;
+    throw 42;  // not a std::exception
+  }));
+  CHECK(ran.load() == 3);
+  CHECK(eventually([&] {
+    return lines->count("boom on a worker") == 1 && lines->count("boom on the timer") == 1 &&
+           lines->count("non-std exception") == 1;
+  }));
+  CHECK(lines->count("continuation threw") == 3);
+
+  // The worker and the timer survived: calls and timeouts still work.
+  auto again = n.call<Counter>("c", Add{1});
+  REQUIRE(again.has_value());
+  CHECK(again->value == 2);
+  std::atomic<int> timed_out{0};
+  probe.hold_gate.close();
+  auto blocker = n.call_async<Gated>("g2", Hold{});
+  REQUIRE(eventually([] { return probe.held.load() == 1; }));
+  n.call_async<Gated>("g2", Ping{}, 20ms).then([&](mesh::result<mesh::reply<long>> r) {
+    if (!r && r.error().code == mesh::errc::timeout) ++timed_out;
+  });
+  CHECK(eventually([&] { return timed_out.load() == 1; }, 5s));
+  probe.hold_gate.open();
+  CHECK(blocker.get().has_value());
+}
+
 TEST_CASE("destroying a call_async future without get does not block") {
   probe.reset();
   test_node n{local_config(2)};

@@ -12,8 +12,10 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -416,6 +418,52 @@ TEST_CASE("a remote call's future waited on by one thread and then another, and 
     if (c) CHECK(c->value == 20);
     else CHECK(c.error().code == mesh::errc::timeout);
   }
+}
+
+TEST_CASE("a remote call's continuation that throws is logged, and the thread that read its reply goes on" * doctest::timeout(60)) {
+  // Continuations run on whichever thread completes the call: here the caller node's I/O thread,
+  // or this thread while it reads the socket waiting for its own futures. An exception from one
+  // must neither end that thread nor come out of an unrelated get().
+  struct log_lines {
+    std::mutex m;
+    std::vector<std::string> v;
+    int count(std::string_view text) {
+      std::lock_guard lk(m);
+      return static_cast<int>(std::count_if(v.begin(), v.end(), [&](auto const& l) { return l.find(text) != std::string::npos; }));
+    }
+  };
+  auto lines = std::make_shared<log_lines>();
+  auto host = start("host");
+  auto cfg = config("caller", {host->endpoint()});
+  cfg.logger = [lines](std::string_view l) {
+    std::lock_guard lk(lines->m);
+    lines->v.emplace_back(l);
+  };
+  auto caller = std::make_unique<app_node>(cfg);
+  host->register_capabilities<app::game>();
+  REQUIRE(converged({host.get(), caller.get()}, {"caller", "host"}, {"host"}));
+
+  std::atomic<int> ran{0};
+  std::vector<mesh::future<long>> mine;
+  for (int i = 0; i < 64; ++i) {
+    caller->call_async<app::Counter>("throws", app::Add{1}).then([&ran](mesh::result<mesh::reply<long>> r) {
+      ++ran;
+      throw std::runtime_error(r ? "boom after a reply" : "boom after an error");
+    });
+    mine.push_back(caller->call_async<app::Counter>("throws", app::Add{1}));
+  }
+  int ok = 0;
+  for (auto& f : mine) {
+    std::optional<mesh::result<mesh::reply<long>>> r;
+    CHECK_NOTHROW(r = f.get());
+    if (r && *r) ++ok;
+  }
+  CHECK(ok == 64);
+  CHECK(wait_until([&] { return ran.load() == 64; }));
+  CHECK(wait_until([&] { return lines->count("continuation threw: boom after a reply") == 64; }));
+  auto g = caller->call<app::Counter>("throws", app::Get{});  // the I/O thread still serves
+  REQUIRE(g);
+  CHECK(g->value == 128);
 }
 
 TEST_CASE("cast to a remote actor is delivered in order without a reply" * doctest::timeout(60)) {

@@ -18,6 +18,11 @@
 
 #include <climits>
 #include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <type_traits>
 #include <new>
 
 #if defined(__linux__)
@@ -557,8 +562,31 @@ class call_state {
 /// at the latest). Implemented by the node runtime.
 struct deadline_scheduler {
   virtual void at(clock::time_point when, std::function<void()> fire) = 0;
+  /// Writes one line to the node's log (node_config::logger).
+  virtual void report(std::string_view line) noexcept = 0;
   virtual ~deadline_scheduler() = default;
 };
+
+/// A continuation's exception has no caller to go to, and the thread that ran it (the I/O
+/// thread, a worker, the timer, another call's waiter) must go on: it is logged through the
+/// node's logger (stderr once the node is gone).
+[[gnu::cold, gnu::noinline]] inline void continuation_threw(std::weak_ptr<deadline_scheduler> const& sched,
+                                                             std::exception_ptr ep) noexcept {
+  try {
+    std::string line = "a future's continuation threw";
+    try {
+      std::rethrow_exception(ep);
+    } catch (std::exception const& e) {
+      line += std::string(": ") + e.what();
+    } catch (...) {
+      line += " a non-std exception";
+    }
+    line += " (ignored; continuations must not throw)";
+    if (auto s = sched.lock()) s->report(line);
+    else std::fprintf(stderr, "[mesh] %s\n", line.c_str());
+  } catch (...) {  // out of memory while reporting: nothing more to do
+  }
+}
 
 }  // namespace detail
 
@@ -591,20 +619,32 @@ class [[nodiscard]] future {
   }
 
   /// Runs `f(result)` once the call completes, on the thread that completes it (a worker, the
-  /// I/O thread or the deadline timer): keep it short. Consumes the future.
+  /// I/O thread or the deadline timer): keep it short. Consumes the future. An exception
+  /// escaping `f` is logged through node_config::logger and goes no further.
   template <class F>
   void then(F&& f) {
-    if (!state_) return;
-    auto s = std::move(state_);
-    if (!s->completed()) {
-      if (auto sched = sched_.lock()) {
-        std::weak_ptr<detail::call_state<value_type>> w = s;
-        sched->at(s->deadline(), [w] {
-          if (auto st = w.lock()) st->complete(fail(errc::timeout, "call did not answer before its deadline"));
-        });
+    constexpr bool usable = std::is_invocable_v<std::decay_t<F>&, value_type> && std::is_copy_constructible_v<std::decay_t<F>>;
+    if constexpr (!usable) {
+      static_assert(usable, "mesh: future<T>::then(f) needs a copyable f callable with one mesh::result<mesh::reply<T>>");
+    } else {
+      if (!state_) return;
+      auto s = std::move(state_);
+      if (!s->completed()) {
+        if (auto sched = sched_.lock()) {
+          std::weak_ptr<detail::call_state<value_type>> w = s;
+          sched->at(s->deadline(), [w] {
+            if (auto st = w.lock()) st->complete(fail(errc::timeout, "call did not answer before its deadline"));
+          });
+        }
       }
+      s->then(std::function<void(value_type)>([fn = std::decay_t<F>(std::forward<F>(f)), w = sched_](value_type v) mutable {
+        try {
+          fn(std::move(v));
+        } catch (...) {
+          detail::continuation_threw(w, std::current_exception());
+        }
+      }));
     }
-    s->then(std::function<void(value_type)>(std::forward<F>(f)));
   }
 
  private:

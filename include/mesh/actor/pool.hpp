@@ -10,11 +10,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <queue>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -363,8 +365,17 @@ class worker_pool final : public wait_helper {
 /// One thread running callbacks at their time: continuation deadlines and periodic maintenance.
 class timer_thread : public deadline_scheduler {
  public:
-  timer_thread() : t_([this] { loop(); }) {}
+  /// `log` writes a line to the node's log (it must not refer to the node: the timer may outlive it).
+  explicit timer_thread(std::function<void(std::string_view)> log = {}) : log_(std::move(log)), t_([this] { loop(); }) {}
   ~timer_thread() override { stop(); }
+
+  void report(std::string_view line) noexcept override {
+    try {
+      if (log_) return log_(line);
+    } catch (...) {  // a throwing logger: fall back to stderr
+    }
+    std::fprintf(stderr, "[mesh] %.*s\n", static_cast<int>(line.size()), line.data());
+  }
 
   void at(clock::time_point when, std::function<void()> fire) override {
     {
@@ -417,6 +428,7 @@ class timer_thread : public deadline_scheduler {
       lk.lock();
     }
   }
+  std::function<void(std::string_view)> log_;
   std::mutex m_;
   std::condition_variable cv_;
   std::priority_queue<item, std::vector<item>, std::greater<>> q_;

@@ -56,12 +56,20 @@ struct route {
   std::string node;  // owner name when remote
 };
 
+/// One log line through `logger`, or to stderr tagged with the node's name when there is none.
+inline void write_log(std::function<void(std::string_view)> const& logger, std::string const& node, std::string_view line) {
+  if (logger) logger(line);
+  else std::fprintf(stderr, "[mesh %s] %.*s\n", node.c_str(), static_cast<int>(line.size()), line.data());
+}
+
 class node_core {
  public:
   explicit node_core(node_config cfg)
       : cfg_(normalize(std::move(cfg))),
         pool_(cfg_.workers),
-        timer_(std::make_shared<timer_thread>()) {
+        timer_(std::make_shared<timer_thread>([logger = cfg_.logger, name = cfg_.name](std::string_view line) {
+          write_log(logger, name, line);
+        })) {
     members_.set_capabilities(cfg_.name, {});
   }
   node_core(node_core const&) = delete;
@@ -147,10 +155,7 @@ class node_core {
   }
 
   /// Writes one log line through node_config::logger (stderr by default).
-  void log(std::string_view line) const {
-    if (cfg_.logger) cfg_.logger(line);
-    else std::fprintf(stderr, "[mesh %s] %.*s\n", cfg_.name.c_str(), static_cast<int>(line.size()), line.data());
-  }
+  void log(std::string_view line) const { write_log(cfg_.logger, cfg_.name, line); }
 
   /// Schema fingerprint of the typed node (set by node<Schema>).
   std::uint64_t fingerprint() const noexcept { return fingerprint_; }
