@@ -73,11 +73,12 @@ template <class R>
   });
 }
 
-/// msgpack body of a remote reply (void handlers answer nil).
+/// Appends the msgpack body of a remote reply to `out` (void handlers answer nil); `slot` is a
+/// value_slot<R>.
 template <class R>
-[[gnu::noinline]] std::string encode_reply(value_slot<R>& slot) {
-  if constexpr (std::is_void_v<R>) return wire::encode(msgpack::type::nil_t{});
-  else return wire::encode(*slot.v);
+void encode_reply(std::string& out, void* slot) {
+  if constexpr (std::is_void_v<R>) wire::encode_to(out, msgpack::type::nil_t{});
+  else wire::encode_to(out, *static_cast<value_slot<R>*>(slot)->v);
 }
 
 // ---- per (actor, message): the thunks ----------------------------------------------------------
@@ -366,6 +367,31 @@ struct remote_envelope final : envelope_base, remote_request {
   return act;
 }
 
+/// This thread's spare buffer for encoding an outgoing body (a request's payload, a reply). The
+/// transport sends a frame at once unless its sockets are busy, and then leaves the frame's bytes
+/// where they were: they come back here, so that encoding allocates nothing once the buffer has
+/// grown. A frame that had to be queued took its buffer along (the next one starts a new one).
+inline std::string& spare_body() noexcept {
+  thread_local std::string s;
+  return s;
+}
+
+/// Appends a body part to `f` that starts out as the spare buffer, empty.
+inline std::string& body_from_spare(wire::frame& f) {
+  auto& b = f.body.emplace_back();
+  b.swap(spare_body());
+  b.clear();
+  return b;
+}
+
+/// Takes the first body part of a frame the transport has sent back as the spare buffer (unless
+/// it was moved away, or is too large to keep around).
+inline void return_body(wire::frame& f) noexcept {
+  if (f.body.empty()) return;
+  auto& b = f.body[0];
+  if (b.capacity() > spare_body().capacity() && b.capacity() <= 64 * 1024) spare_body().swap(b);
+}
+
 /// The call/cast frame for a remote owner (not a template: shared by every actor and message type).
 [[gnu::noinline]] inline wire::frame make_request_frame(node_core const& core, actor_ops const& a, wire::kind k,
                                                         std::string_view id, void const* msg,
@@ -382,7 +408,7 @@ struct remote_envelope final : envelope_base, remote_request {
     f.h.timeout_ms = static_cast<std::uint32_t>(std::clamp<long long>(left, 1, 0xffffffffLL));
   }
   f.h.has_init = init != nullptr;
-  encode(f.body.emplace_back(), msg);
+  encode(body_from_spare(f), msg);
   if (init) a.encode_init(f.body.emplace_back(), init);
   return f;
 }
@@ -427,6 +453,7 @@ template <class R>
                                            static_cast<call_state<call_result<R>>*>(s)->publish_stored();
                                          }});
                    });
+  return_body(f);
 }
 
 /// Creates a queued local call: envelope, call state and payload in one allocation. Returns the
@@ -532,6 +559,7 @@ template <class R>
   // Routed means handed to the I/O thread: a later send failure (peer gone, queue full) reaches
   // no caller, so the transport counts it (transport_stats().send_failures) instead.
   core.send_remote(rt->node, std::move(f), clock::now() + core.config().call_timeout, [](wire::frame&&) {});
+  return_body(f);
   return {};
 }
 
@@ -578,13 +606,14 @@ inline wire::frame error_frame(std::uint64_t request_id, errc code, std::string 
 
 /// Answers a peer's request (not a template: shared by every type).
 [[gnu::noinline]] inline void respond_reply(frame_callback const& respond, std::uint64_t request_id,
-                                            std::string const& node, std::string body) {
+                                            std::string const& node, void (*encode)(std::string&, void*), void* slot) {
   wire::frame f;
   f.h.k = wire::kind::reply;
   f.h.request_id = request_id;
   f.h.node = node;
-  f.body.push_back(std::move(body));
+  encode(body_from_spare(f), slot);
   respond(std::move(f));
+  return_body(f);
 }
 
 [[gnu::noinline]] inline void respond_error(frame_callback const& respond, std::uint64_t request_id,
@@ -596,7 +625,7 @@ template <class R>
 void remote_envelope<R>::deliver(void* self, context& ctx, activation_base& act) {
   value_slot<R> slot;
   invoke(msg, self, ctx, &slot);
-  if (respond) respond_reply(respond, request_id, act.core().name(), encode_reply<R>(slot));
+  if (respond) respond_reply(respond, request_id, act.core().name(), &encode_reply<R>, &slot);
 }
 
 template <class R>
