@@ -55,7 +55,9 @@ struct node_config {
   /// most half the cores spin at once. 0: always sleep at once. See docs/architecture.md,
   /// "Waiting for a reply".
   std::chrono::microseconds reply_spin{100};
-  /// Receives the node's log lines (joins, deaths, refusals). Empty: printed to stderr.
+  /// Receives the node's log lines (joins, deaths, refusals, continuations that threw), on the
+  /// node's threads, possibly concurrently. Empty: printed to stderr. A logger that throws does
+  /// not end the thread that logs: that line goes to stderr instead.
   std::function<void(std::string_view)> logger{};
 };
 

@@ -466,6 +466,35 @@ TEST_CASE("a remote call's continuation that throws is logged, and the thread th
   CHECK(g->value == 128);
 }
 
+TEST_CASE("a logger that throws does not end the threads that log through it" * doctest::timeout(60)) {
+  // Joins are logged by the I/O thread, a continuation's exception by whichever thread ran it.
+  std::atomic<int> offered{0};
+  auto throwing = [&](std::string_view) {
+    ++offered;
+    throw std::runtime_error("logger is broken");
+  };
+  auto hcfg = config("host");
+  hcfg.logger = throwing;
+  auto host = std::make_unique<app_node>(hcfg);
+  auto ccfg = config("caller", {host->endpoint()});
+  ccfg.logger = throwing;
+  auto caller = std::make_unique<app_node>(ccfg);
+  host->register_capabilities<app::game>();
+  REQUIRE(converged({host.get(), caller.get()}, {"caller", "host"}, {"host"}));
+  CHECK(offered.load() >= 2);  // each side logged the other's join
+  std::atomic<bool> ran{false};
+  caller->call_async<app::Counter>("log", app::Add{1}).then([&](mesh::result<mesh::reply<long>>) {
+    ran = true;
+    throw std::runtime_error("continuation fails too");
+  });
+  CHECK(wait_until([&] { return ran.load(); }));
+  auto g = caller->call<app::Counter>("log", app::Get{});
+  REQUIRE(g);
+  CHECK(g->value == 1);
+  host.reset();  // the caller logs the host's departure
+  CHECK(wait_until([&] { return caller->cluster_members() == names{"caller"}; }));
+}
+
 TEST_CASE("cast to a remote actor is delivered in order without a reply" * doctest::timeout(60)) {
   pair_fixture p;
   for (int i = 0; i < 100; ++i) REQUIRE(p.caller->cast<app::Counter>("casted", app::Add{1}));

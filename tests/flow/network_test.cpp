@@ -4,8 +4,10 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <numeric>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <tuple>
 
@@ -268,6 +270,28 @@ TEST_CASE("a throwing logic is counted, logged and keeps running with its state"
   REQUIRE(lines.size() == 2);
   CHECK(lines[0].find("negative item -2") != std::string::npos);
   CHECK(lines[0].find("\"fragile\"") != std::string::npos);
+}
+
+TEST_CASE("a logger that throws does not stop the workers that log through it") {
+  std::atomic<int> calls{0};
+  mesh::flow::network_config cfg;
+  cfg.workers = 2;
+  cfg.logger = [&](std::string_view) {
+    ++calls;
+    throw std::runtime_error("logger is broken");
+  };
+  network net(cfg);
+  REQUIRE(net.start_node<Fragile>("fragile"));
+  REQUIRE(net.start_node<Collector>("sink"));
+  REQUIRE(net.connect("fragile", "sink"));
+  for (int v : {1, -2, 3, -4, 5}) REQUIRE(net.send_data("fragile", v));
+  REQUIRE(net.wait_idle());
+  CHECK(calls.load() == 2);  // both errors were offered to the logger (and went to stderr)
+  CHECK(*net.retrieve_data<Collector>("sink") == std::vector<int>{1, 3, 5});
+  CHECK(net.node_info("fragile")->errors == 2);
+  REQUIRE(net.send_data("fragile", 7));  // the workers are still there
+  REQUIRE(net.wait_idle());
+  CHECK(*net.retrieve_data<Collector>("sink") == std::vector<int>{1, 3, 5, 7});
 }
 
 TEST_CASE("a logic with rollback_on_error keeps its previous state when it throws") {

@@ -370,9 +370,11 @@ class timer_thread : public deadline_scheduler {
   ~timer_thread() override { stop(); }
 
   void report(std::string_view line) noexcept override {
-    try {
-      if (log_) return log_(line);
-    } catch (...) {  // a throwing logger: fall back to stderr
+    if (log_) {
+      try {
+        return log_(line);  // node_core's write_log: does not throw
+      } catch (...) {
+      }
     }
     std::fprintf(stderr, "[mesh] %.*s\n", static_cast<int>(line.size()), line.data());
   }

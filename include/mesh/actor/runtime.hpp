@@ -9,6 +9,7 @@
 #include <mesh/config.hpp>
 #include <mesh/core/error.hpp>
 #include <mesh/core/function.hpp>
+#include <mesh/core/log.hpp>
 #include <mesh/wire/frame.hpp>
 
 #include <atomic>
@@ -56,19 +57,14 @@ struct route {
   std::string node;  // owner name when remote
 };
 
-/// One log line through `logger`, or to stderr tagged with the node's name when there is none.
-inline void write_log(std::function<void(std::string_view)> const& logger, std::string const& node, std::string_view line) {
-  if (logger) logger(line);
-  else std::fprintf(stderr, "[mesh %s] %.*s\n", node.c_str(), static_cast<int>(line.size()), line.data());
-}
-
 class node_core {
  public:
   explicit node_core(node_config cfg)
       : cfg_(normalize(std::move(cfg))),
+        log_tag_("mesh " + cfg_.name),
         pool_(cfg_.workers),
-        timer_(std::make_shared<timer_thread>([logger = cfg_.logger, name = cfg_.name](std::string_view line) {
-          write_log(logger, name, line);
+        timer_(std::make_shared<timer_thread>([logger = cfg_.logger, tag = log_tag_](std::string_view line) {
+          write_log(logger, tag, line);
         })) {
     members_.set_capabilities(cfg_.name, {});
   }
@@ -155,7 +151,7 @@ class node_core {
   }
 
   /// Writes one log line through node_config::logger (stderr by default).
-  void log(std::string_view line) const { write_log(cfg_.logger, cfg_.name, line); }
+  void log(std::string_view line) const noexcept { write_log(cfg_.logger, log_tag_, line); }
 
   /// Schema fingerprint of the typed node (set by node<Schema>).
   std::uint64_t fingerprint() const noexcept { return fingerprint_; }
@@ -189,6 +185,7 @@ class node_core {
   void register_table(void const* tag, table_base* t) { tables_.emplace_back(tag, t); }
 
   node_config cfg_;
+  std::string log_tag_;  // "mesh <name>": how stderr lines are tagged without a logger
   cluster::membership members_;
   worker_pool pool_;
   std::shared_ptr<timer_thread> timer_;

@@ -41,7 +41,8 @@ struct network_config {
   std::size_t batch = 256;
   /// How long send_data waits for room in a full input queue before failing with overloaded.
   std::chrono::milliseconds send_timeout{5000};
-  /// Receives log lines (a logic threw, ...). Empty: printed to stderr.
+  /// Receives log lines (a logic threw, ...), on the network's workers. Empty: printed to stderr.
+  /// A logger that throws does not end the worker: that line goes to stderr instead.
   std::function<void(std::string_view)> logger{};
 };
 

@@ -4,6 +4,7 @@
 /// See docs/flow.md ("Scheduling", "Backpressure").
 
 #include <mesh/core/error.hpp>
+#include <mesh/core/log.hpp>
 #include <mesh/flow/bounded_queue.hpp>
 #include <mesh/flow/emitter.hpp>
 #include <mesh/flow/logic.hpp>
@@ -358,10 +359,7 @@ class local_engine {
     std::erase_if(retired_, [](ref<node_base> const& r) { return r->idle() && r->stopped() && r->out_ids.empty(); });
   }
 
-  void log(std::string_view line) const {
-    if (cfg_.logger) cfg_.logger(line);
-    else std::fprintf(stderr, "[mesh.flow] %.*s\n", static_cast<int>(line.size()), line.data());
-  }
+  void log(std::string_view line) const noexcept { mesh::detail::write_log(cfg_.logger, "mesh.flow", line); }
 
   /// Waits until every node is idle (two identical scans), or `timeout` passes.
   bool wait_idle(std::chrono::milliseconds timeout) const {
