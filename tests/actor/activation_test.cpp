@@ -223,6 +223,35 @@ TEST_CASE("idle activations are deactivated after idle_timeout with on_deactivat
   CHECK(probe.counter_constructed.load() == 6);
 }
 
+TEST_CASE("an on_deactivate that throws is logged, and the activation still goes and comes back fresh") {
+  probe.reset();
+  auto lines = std::make_shared<std::vector<std::string>>();
+  auto m = std::make_shared<std::mutex>();
+  mesh::node_config cfg = local_config();
+  cfg.logger = [lines, m](std::string_view l) {
+    std::lock_guard lk(*m);
+    lines->emplace_back(l);
+  };
+  test_node n{cfg};
+  n.register_capabilities<work>();
+  REQUIRE(n.call<Gated>("d", Ping{}).has_value());
+  REQUIRE(n.call<Gated>("d", Ping{}).has_value());
+  probe.deactivate_throws = true;
+  std::this_thread::sleep_for(20ms);
+  CHECK(n.deactivate_idle(10ms) == 1);
+  CHECK(n.activation_count<Gated>() == 0);
+  CHECK(probe.gated_deactivated.load() == 1);
+  {
+    std::lock_guard lk(*m);
+    REQUIRE(lines->size() == 1);
+    CHECK(lines->front().find("on_deactivate() of actor 'gated' id 'd' threw: cannot save state") != std::string::npos);
+  }
+  probe.deactivate_throws = false;
+  auto r = n.call<Gated>("d", Ping{});
+  REQUIRE(r.has_value());
+  CHECK(r->value == 1);  // a fresh instance
+}
+
 TEST_CASE("deactivate_idle deactivates only activations idle at least that long and never a busy one") {
   probe.reset();
   test_node n{local_config()};  // idle_timeout 0: no automatic deactivation

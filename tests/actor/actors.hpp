@@ -60,6 +60,7 @@ struct probe_t {
   std::atomic<int> stop_cast_code{-1};
   std::atomic<int> stop_async_code{-1};
   std::atomic<bool> stopper_running{false};
+  std::atomic<bool> deactivate_throws{false};  // Gated::on_deactivate throws
   gate hold_gate;
 
   void reset() {
@@ -74,6 +75,7 @@ struct probe_t {
     stop_cast_code = -1;
     stop_async_code = -1;
     stopper_running = false;
+    deactivate_throws = false;
     hold_gate.close();
   }
 };
@@ -218,7 +220,10 @@ struct Gated {
     std::this_thread::sleep_for(std::chrono::milliseconds(s.ms));
     return ++handled;
   }
-  void on_deactivate() { ++probe.gated_deactivated; }
+  void on_deactivate() {
+    ++probe.gated_deactivated;
+    if (probe.deactivate_throws) throw std::runtime_error("cannot save state");
+  }
   long handled = 0;
 };
 

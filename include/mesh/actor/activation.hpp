@@ -308,7 +308,11 @@ class activation final : public activation_base {
       if (instance_) {
         try {
           instance_->on_deactivate();
-        } catch (...) {
+        } catch (...) {  // nobody to return it to: logged, and the instance goes anyway
+          try {
+            core().log(threw(actor_name_v<A>, id_, "on_deactivate()", std::current_exception()).message);
+          } catch (...) {  // out of memory while reporting
+          }
         }
       }
     }
