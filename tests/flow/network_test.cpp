@@ -25,6 +25,15 @@ network small_network(std::size_t workers = 2, std::size_t capacity = 1024) {
   cfg.logger = [](std::string_view) {};
   return network(cfg);
 }
+
+/// "fragile" -> "sink", fed 1, -2, 3, -4, 5 (Fragile throws on the negative items), then idle.
+void run_fragile_into_sink(network& net) {
+  REQUIRE(net.start_node<Fragile>("fragile"));
+  REQUIRE(net.start_node<Collector>("sink"));
+  REQUIRE(net.connect("fragile", "sink"));
+  for (int v : {1, -2, 3, -4, 5}) REQUIRE(net.send_data("fragile", v));
+  REQUIRE(net.wait_idle());
+}
 }  // namespace
 
 TEST_CASE("node_id treats const char*, string_view and string as the same id") {
@@ -255,11 +264,7 @@ TEST_CASE("a throwing logic is counted, logged and keeps running with its state"
     lines.emplace_back(l);
   };
   network net(cfg);
-  REQUIRE(net.start_node<Fragile>("fragile"));
-  REQUIRE(net.start_node<Collector>("sink"));
-  REQUIRE(net.connect("fragile", "sink"));
-  for (int v : {1, -2, 3, -4, 5}) REQUIRE(net.send_data("fragile", v));
-  REQUIRE(net.wait_idle());
+  run_fragile_into_sink(net);
   CHECK(*net.retrieve_data<Fragile>("fragile") == 3);
   CHECK(*net.retrieve_data<Collector>("sink") == std::vector<int>{1, 3, 5});
   auto info = *net.node_info("fragile");
@@ -281,11 +286,7 @@ TEST_CASE("a logger that throws does not stop the workers that log through it") 
     throw std::runtime_error("logger is broken");
   };
   network net(cfg);
-  REQUIRE(net.start_node<Fragile>("fragile"));
-  REQUIRE(net.start_node<Collector>("sink"));
-  REQUIRE(net.connect("fragile", "sink"));
-  for (int v : {1, -2, 3, -4, 5}) REQUIRE(net.send_data("fragile", v));
-  REQUIRE(net.wait_idle());
+  run_fragile_into_sink(net);
   CHECK(calls.load() == 2);  // both errors were offered to the logger (and went to stderr)
   CHECK(*net.retrieve_data<Collector>("sink") == std::vector<int>{1, 3, 5});
   CHECK(net.node_info("fragile")->errors == 2);
