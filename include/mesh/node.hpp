@@ -263,8 +263,8 @@ class node : public detail::node_core {
     auto const period = std::max(std::chrono::milliseconds(5), cfg_.idle_timeout / 4);
     timer_->at(detail::clock::now() + period, [this] {
       if (stopping()) return;
+      schedule_reaper();  // first: a round that throws must not end the rounds after it
       deactivate_idle(cfg_.idle_timeout);
-      schedule_reaper();
     });
   }
 

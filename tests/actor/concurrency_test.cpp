@@ -411,6 +411,25 @@ TEST_CASE("a continuation that throws is logged, and the thread that ran it goes
   CHECK(blocker.get().has_value());
 }
 
+TEST_CASE("the timer thread reports a task that throws and runs the tasks after it") {
+  std::mutex m;
+  std::vector<std::string> lines;
+  mesh::detail::timer_thread timer([&](std::string_view l) {
+    std::lock_guard lk(m);
+    lines.emplace_back(l);
+  });
+  std::atomic<int> ran{0};
+  auto const now = mesh::detail::clock::now();
+  timer.at(now + 5ms, [] { throw std::runtime_error("out of memory in a reaper round"); });
+  timer.at(now + 10ms, [] { throw 7; });
+  timer.at(now + 20ms, [&] { ++ran; });
+  CHECK(eventually([&] { return ran.load() == 1; }));
+  std::lock_guard lk(m);
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0] == "a timer task threw: out of memory in a reaper round");
+  CHECK(lines[1] == "a timer task threw: a non-std exception");
+}
+
 TEST_CASE("destroying a call_async future without get does not block") {
   probe.reset();
   test_node n{local_config(2)};

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -400,7 +401,7 @@ class timer_thread : public deadline_scheduler {
     while (!q_.empty()) {
       auto f = std::move(const_cast<item&>(q_.top()).fire);
       q_.pop();
-      f();
+      run(f);
     }
   }
 
@@ -426,9 +427,25 @@ class timer_thread : public deadline_scheduler {
       auto f = std::move(const_cast<item&>(q_.top()).fire);
       q_.pop();
       lk.unlock();
-      f();
+      run(f);
       lk.lock();
     }
+  }
+  /// Runs one task: an exception (say, out of memory in a reaper round) is reported, and the
+  /// timer goes on with the other deadlines.
+  void run(std::function<void()>& f) noexcept {
+    try {
+      f();
+    } catch (std::exception const& e) {
+      report_failure(e.what());
+    } catch (...) {
+      report_failure("a non-std exception");
+    }
+  }
+  [[gnu::cold]] void report_failure(char const* what) noexcept {
+    char line[256];
+    std::snprintf(line, sizeof line, "a timer task threw: %s", what);
+    report(line);
   }
   std::function<void(std::string_view)> log_;
   std::mutex m_;
