@@ -78,15 +78,7 @@ inline std::string describe(std::string_view actor, std::string_view id) {
 /// and cold: error paths are shared by every actor and message type instead of inlined into each.
 [[gnu::cold, gnu::noinline]] inline error threw(std::string_view actor, std::string_view id, char const* where,
                                                 std::exception_ptr ep) {
-  std::string what;
-  try {
-    std::rethrow_exception(ep);
-  } catch (std::exception const& ex) {
-    what = std::string(" threw: ") + ex.what();
-  } catch (...) {
-    what = " threw a non-std exception";
-  }
-  return fail(errc::actor_failed, std::string(where) + " of " + describe(actor, id) + what);
+  return fail(errc::actor_failed, std::string(where) + " of " + describe(actor, id) + " threw: " + exception_text(ep));
 }
 
 [[gnu::cold, gnu::noinline]] inline error mailbox_full(std::string_view actor, std::string_view id, std::size_t capacity) {

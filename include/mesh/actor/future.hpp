@@ -4,6 +4,7 @@
 
 #include <mesh/actor/reply.hpp>
 #include <mesh/core/error.hpp>
+#include <mesh/core/log.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -18,7 +19,6 @@
 
 #include <climits>
 #include <cstdint>
-#include <cstdio>
 #include <exception>
 #include <string>
 #include <string_view>
@@ -573,17 +573,9 @@ struct deadline_scheduler {
 [[gnu::cold, gnu::noinline]] inline void continuation_threw(std::weak_ptr<deadline_scheduler> const& sched,
                                                              std::exception_ptr ep) noexcept {
   try {
-    std::string line = "a future's continuation threw";
-    try {
-      std::rethrow_exception(ep);
-    } catch (std::exception const& e) {
-      line += std::string(": ") + e.what();
-    } catch (...) {
-      line += " a non-std exception";
-    }
-    line += " (ignored; continuations must not throw)";
+    auto const line = "a future's continuation threw: " + exception_text(ep) + " (ignored; continuations must not throw)";
     if (auto s = sched.lock()) s->report(line);
-    else std::fprintf(stderr, "[mesh] %s\n", line.c_str());
+    else write_log({}, "mesh", line);
   } catch (...) {  // out of memory while reporting: nothing more to do
   }
 }

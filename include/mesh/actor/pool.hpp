@@ -4,19 +4,19 @@
 /// the pool.
 
 #include <mesh/actor/future.hpp>
+#include <mesh/core/log.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
-#include <cstdio>
 #include <deque>
-#include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <queue>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -366,19 +366,13 @@ class worker_pool final : public wait_helper {
 /// One thread running callbacks at their time: continuation deadlines and periodic maintenance.
 class timer_thread : public deadline_scheduler {
  public:
-  /// `log` writes a line to the node's log (it must not refer to the node: the timer may outlive it).
-  explicit timer_thread(std::function<void(std::string_view)> log = {}) : log_(std::move(log)), t_([this] { loop(); }) {}
+  /// Reports through a copy of the node's logger, tagged `tag` on stderr without one (a copy:
+  /// the timer may outlive the node).
+  explicit timer_thread(std::function<void(std::string_view)> logger = {}, std::string tag = "mesh")
+      : logger_(std::move(logger)), tag_(std::move(tag)), t_([this] { loop(); }) {}
   ~timer_thread() override { stop(); }
 
-  void report(std::string_view line) noexcept override {
-    if (log_) {
-      try {
-        return log_(line);  // node_core's write_log: does not throw
-      } catch (...) {
-      }
-    }
-    std::fprintf(stderr, "[mesh] %.*s\n", static_cast<int>(line.size()), line.data());
-  }
+  void report(std::string_view line) noexcept override { write_log(logger_, tag_, line); }
 
   void at(clock::time_point when, std::function<void()> fire) override {
     {
@@ -436,18 +430,15 @@ class timer_thread : public deadline_scheduler {
   void run(std::function<void()>& f) noexcept {
     try {
       f();
-    } catch (std::exception const& e) {
-      report_failure(e.what());
     } catch (...) {
-      report_failure("a non-std exception");
+      try {
+        report("a timer task threw: " + exception_text(std::current_exception()));
+      } catch (...) {  // out of memory while reporting
+      }
     }
   }
-  [[gnu::cold]] void report_failure(char const* what) noexcept {
-    char line[256];
-    std::snprintf(line, sizeof line, "a timer task threw: %s", what);
-    report(line);
-  }
-  std::function<void(std::string_view)> log_;
+  std::function<void(std::string_view)> logger_;
+  std::string tag_;
   std::mutex m_;
   std::condition_variable cv_;
   std::priority_queue<item, std::vector<item>, std::greater<>> q_;

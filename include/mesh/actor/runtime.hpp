@@ -63,9 +63,7 @@ class node_core {
       : cfg_(normalize(std::move(cfg))),
         log_tag_("mesh " + cfg_.name),
         pool_(cfg_.workers),
-        timer_(std::make_shared<timer_thread>([logger = cfg_.logger, tag = log_tag_](std::string_view line) {
-          write_log(logger, tag, line);
-        })) {
+        timer_(std::make_shared<timer_thread>(cfg_.logger, log_tag_)) {
     members_.set_capabilities(cfg_.name, {});
   }
   node_core(node_core const&) = delete;

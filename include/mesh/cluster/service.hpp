@@ -275,8 +275,9 @@ class service final : public detail::reply_reader {
       }
     } r{done, stored, own};
     if (own) tl.busy = true;
-    // A stored call is claimed: it must be published even if a continuation run by an earlier
-    // one throws, or its waiter would wait for ever. The first exception goes on afterwards.
+    // A stored call is claimed: it must be published even if publishing an earlier one throws
+    // (continuations cannot: future::then catches; a reply type's throwing move can), or its
+    // waiter would wait for ever. The first exception goes on afterwards.
     std::exception_ptr thrown;
     for (auto& c : stored) {
       try {

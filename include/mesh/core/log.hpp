@@ -2,10 +2,23 @@
 /// Log lines of mesh's threads (node_config::logger, flow::network_config::logger).
 
 #include <cstdio>
+#include <exception>
 #include <functional>
+#include <string>
 #include <string_view>
 
 namespace mesh::detail {
+
+/// What an exception says: its what(), or "a non-std exception".
+[[gnu::cold, gnu::noinline]] inline std::string exception_text(std::exception_ptr ep) {
+  try {
+    std::rethrow_exception(ep);
+  } catch (std::exception const& e) {
+    return e.what();
+  } catch (...) {
+    return "a non-std exception";
+  }
+}
 
 /// Writes one line through `logger`, or to stderr as "[<tag>] <line>" when there is none. Logging
 /// happens on mesh's own threads (the I/O thread, workers, the timer): a logger that throws must
