@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -230,6 +231,102 @@ TEST_CASE("a node answers malformed, unknown and foreign requests from the wire 
   auto g = p.caller->call<app::Counter>("wire", app::Get{});
   REQUIRE(g);
   CHECK(g->value == 4);
+}
+
+namespace {
+/// Receives on `d` until `want` answers (frames alone or in batches) have come or 3 s passed;
+/// `messages` counts the ZeroMQ messages they came in.
+std::map<std::uint64_t, mesh::wire::frame> raw_answers(zmq::socket_t& d, std::size_t want, int& messages) {
+  std::map<std::uint64_t, mesh::wire::frame> got;
+  auto const until = steady::now() + 3s;
+  while (got.size() < want && steady::now() < until) {
+    std::vector<zmq::message_t> in;
+    if (!zmq::recv_multipart(d, std::back_inserter(in))) continue;  // rcvtimeo
+    ++messages;
+    std::vector<std::string_view> views;
+    for (auto& m : in) views.emplace_back(m.data<char>(), m.size());
+    auto r = mesh::wire::decode_frame(views);
+    REQUIRE(r);
+    if (r->h.k != mesh::wire::kind::batch) {
+      got[r->h.request_id] = std::move(*r);
+      continue;
+    }
+    mesh::wire::frame scratch;
+    REQUIRE(mesh::wire::for_each_batched(*r, scratch, {}, [&](mesh::wire::frame& f) { got[f.h.request_id] = f; }));
+  }
+  return got;
+}
+
+void send_raw(zmq::socket_t& d, mesh::wire::frame const& f) {
+  auto const parts = mesh::wire::encode_frame(f);
+  for (std::size_t i = 0; i < parts.size(); ++i)
+    (void)d.send(zmq::buffer(parts[i]), i + 1 < parts.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+}
+}  // namespace
+
+TEST_CASE("requests in one batch frame are answered as if sent alone, and a bad frame ends only its batch" *
+          doctest::timeout(60)) {
+  pair_fixture p;
+  zmq::context_t ctx;
+  zmq::socket_t d(ctx, zmq::socket_type::dealer);
+  d.set(zmq::sockopt::linger, 0);
+  d.set(zmq::sockopt::rcvtimeo, 200);
+  d.connect(p.host->endpoint());
+  auto const add = mesh::wire::encode(app::Add{1});
+  auto call = [&](std::uint64_t id, std::string actor_id, std::uint32_t index, std::string const& body) {
+    auto f = counter_call(std::move(actor_id), index, body);
+    f.h.request_id = id;
+    return f;
+  };
+
+  // 100 Adds, a Get, and a call to an actor type the node does not have, in one message.
+  mesh::wire::frame b;
+  mesh::wire::batch_writer::start(b);
+  for (std::uint64_t i = 1; i <= 100; ++i) mesh::wire::batch_writer::append(b, call(i, "batched", 0, add));
+  mesh::wire::batch_writer::append(b, call(101, "batched", 1, mesh::wire::encode(app::Get{})));
+  auto unknown = call(102, "batched", 0, add);
+  unknown.h.actor = "no-such-actor";
+  mesh::wire::batch_writer::append(b, unknown);
+  mesh::wire::batch_writer::finish(b);
+  send_raw(d, b);
+  int messages = 0;
+  auto got = raw_answers(d, 102, messages);
+  REQUIRE(got.size() == 102u);
+  for (std::uint64_t i = 1; i <= 100; ++i) {
+    REQUIRE(got[i].h.k == mesh::wire::kind::reply);
+    CHECK(got[i].h.node == "host");
+    CHECK(mesh::wire::decode<long>(got[i].body[0]).value() == static_cast<long>(i));  // in order, each once
+  }
+  CHECK(mesh::wire::decode<long>(got[101].body[0]).value() == 100);
+  CHECK(got[102].h.k == mesh::wire::kind::error);
+  CHECK(got[102].h.code == mesh::errc::not_found);
+  // The answers of handlers that ran together came back together (io_thread_runs_handlers).
+  MESSAGE("102 answers came in " << messages << " messages");
+  CHECK(messages < 102);
+
+  // A batch of three whose second frame has another protocol version: the first runs; the
+  // second and the third are dropped and counted as bad frames.
+  auto const bad_before = p.host->transport_stats().bad_frames;
+  auto bytes_of = [](mesh::wire::frame const& f) {
+    std::string s;
+    for (auto const& part : mesh::wire::encode_frame(f)) s += part;
+    return s;
+  };
+  auto broken = bytes_of(call(201, "batched", 0, add));
+  broken[1] = 2;  // the header's version field
+  mesh::wire::batch_writer::start(b);
+  b.body[0] += bytes_of(call(200, "batched", 0, add)) + broken + bytes_of(call(202, "batched", 0, add));
+  b.h.frames = 3;
+  mesh::wire::batch_writer::finish(b);
+  send_raw(d, b);
+  messages = 0;
+  got = raw_answers(d, 1, messages);
+  REQUIRE(got.size() == 1u);
+  CHECK(mesh::wire::decode<long>(got[200].body[0]).value() == 101);
+  REQUIRE(wait_until([&] { return p.host->transport_stats().bad_frames == bad_before + 2; }));
+  auto g = p.caller->call<app::Counter>("batched", app::Get{});
+  REQUIRE(g);
+  CHECK(g->value == 101);  // neither frame after the bad one ran
 }
 
 TEST_CASE("call_async keeps 256 calls to a remote node outstanding and every one completes" * doctest::timeout(60)) {

@@ -200,7 +200,7 @@ TEST_CASE("decode_frame rejects another protocol version and unknown frame kinds
     check_rejected({header_of(fields), body});
   }
   fields[0] = msgpack::object(1u);
-  for (unsigned k : {5u, 6u, 127u, 255u}) {
+  for (unsigned k : {6u, 7u, 127u, 255u}) {
     fields[1] = msgpack::object(k);
     check_rejected({header_of(fields), body});
   }
@@ -362,6 +362,10 @@ std::string header_by_msgpack_c(wire::header const& h) {
       pk.pack_array(4);
       pk.pack(v); pk.pack(k); pk.pack(h.request_id); pk.pack(h.control);
       break;
+    case wire::kind::batch:
+      pk.pack_array(4);
+      pk.pack(v); pk.pack(k); pk.pack(h.request_id); pk.pack(h.frames);
+      break;
   }
   return out;
 }
@@ -373,7 +377,7 @@ TEST_CASE("encode_header writes the same bytes as msgpack-c's packer for every k
   std::uint64_t seed = 0x5eed0007;
   auto next = [&] { return seed = seed * 6364136223846793005ull + 1442695040888963407ull; };
   int checked = 0;
-  for (int kind = 0; kind <= 4; ++kind)
+  for (int kind = 0; kind <= 5; ++kind)
     for (std::uint64_t n : numbers)
       for (std::size_t len : lengths) {
         wire::header h;
@@ -389,6 +393,7 @@ TEST_CASE("encode_header writes the same bytes as msgpack-c's packer for every k
         h.code = mesh::errc::timeout;
         h.text = std::string(len, 't');
         h.control = static_cast<std::uint16_t>(n);
+        h.frames = std::max<std::uint32_t>(1, static_cast<std::uint32_t>(n));  // a batch holds at least one
         auto const bytes = wire::encode_header(h);
         CHECK(bytes == header_by_msgpack_c(h));
         if (bytes.size() <= wire::max_header_bytes) {  // and it still reads back
@@ -398,5 +403,161 @@ TEST_CASE("encode_header writes the same bytes as msgpack-c's packer for every k
         }
         ++checked;
       }
-  CHECK(checked == 5 * 11 * 9);
+  CHECK(checked == 6 * 11 * 9);
+}
+
+// ---- batches ------------------------------------------------------------------------------
+
+namespace {
+wire::frame batch_of(std::vector<wire::frame> const& frames) {
+  wire::frame b;
+  wire::batch_writer::start(b);
+  for (auto const& f : frames) wire::batch_writer::append(b, f);
+  wire::batch_writer::finish(b);
+  return b;
+}
+
+// The frames of a batch as received: encode_frame, decode_frame, then for_each_batched.
+mesh::result<std::vector<wire::frame>> unbatch(std::vector<std::string> const& parts, wire::limits const& lim = {}) {
+  auto b = decode_parts(parts, lim);
+  if (!b) return std::move(b).error();
+  std::vector<wire::frame> out;
+  wire::frame scratch;
+  auto ok = wire::for_each_batched(*b, scratch, lim, [&](wire::frame& f) { out.push_back(std::move(f)); });
+  if (!ok) return std::move(ok).error();
+  return out;
+}
+
+// A batch's two parts with its body part replaced by a bin of `content` (frames: its header's count).
+std::vector<std::string> batch_parts(std::string const& content, std::uint32_t frames) {
+  wire::frame b;
+  wire::batch_writer::start(b);
+  b.body[0] += content;
+  b.h.frames = frames;
+  wire::batch_writer::finish(b);
+  return wire::encode_frame(b);
+}
+
+std::string frame_bytes(wire::frame const& f) {
+  std::string s;
+  for (auto const& p : wire::encode_frame(f)) s += p;
+  return s;
+}
+}  // namespace
+
+TEST_CASE("a batch carries frames of every kind, in order, and they decode as if sent alone") {
+  std::vector<wire::frame> const frames = {reply_frame(), error_frame(), call_frame(true), cast_frame(), control_frame(),
+                                           call_frame(false)};
+  auto const b = batch_of(frames);
+  auto const parts = wire::encode_frame(b);
+  REQUIRE(parts.size() == 2);
+  // Header [1, 5, 0, 6]; body: bin 32 holding each frame's parts back to back.
+  CHECK(parts[0] == std::string("\x94\x01\x05\x00\x06", 5));
+  std::string content;
+  for (auto const& f : frames) content += frame_bytes(f);
+  CHECK(static_cast<unsigned char>(parts[1][0]) == 0xc6);
+  CHECK(parts[1].substr(5) == content);
+  auto back = unbatch(parts);
+  REQUIRE(back);
+  REQUIRE(back->size() == frames.size());
+  for (std::size_t i = 0; i < frames.size(); ++i) CHECK((*back)[i] == frames[i]);
+}
+
+TEST_CASE("a batch whose frames do not match its header or its layout is rejected") {
+  auto const one = frame_bytes(reply_frame());
+  auto const two = one + frame_bytes(error_frame());
+  CHECK(unbatch(batch_parts(two, 2)));
+  for (std::uint32_t wrong : {1u, 3u}) {  // fewer or more frames than announced
+    auto r = unbatch(batch_parts(two, wrong));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == errc::bad_message);
+  }
+  check_rejected(batch_parts(two, 0));  // a batch holds at least one frame
+  // A batch inside a batch.
+  {
+    auto inner = batch_of({reply_frame()});
+    auto r = unbatch(batch_parts(frame_bytes(inner), 1));
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("batch inside a batch") != std::string::npos);
+  }
+  // Every cut of the content (a truncated frame) is rejected; nothing reads past the bytes.
+  for (std::size_t cut = 0; cut < two.size(); ++cut) CHECK_FALSE(unbatch(batch_parts(two.substr(0, cut), 2)));
+  // A body that is not a bin, or whose bin length disagrees with its size.
+  check_rejected({wire::encode_header(batch_of({reply_frame()}).h), two});  // two objects: trailing bytes
+  {
+    wire::frame b = batch_of({reply_frame()});
+    b.body[0] = wire::encode(std::string(one));  // a str, not a bin
+    wire::frame scratch;
+    CHECK_FALSE(wire::for_each_batched(b, scratch, {}, [](wire::frame&) {}));
+    b = batch_of({reply_frame()});
+    b.body[0].push_back('\0');  // one byte more than the bin says
+    CHECK_FALSE(wire::for_each_batched(b, scratch, {}, [](wire::frame&) {}));
+  }
+  // A reply without its body part, followed by another frame's header: the count is off.
+  {
+    auto r = unbatch(batch_parts(wire::encode_header(reply_frame().h) + wire::encode_header(error_frame().h), 2));
+    CHECK_FALSE(r);
+  }
+}
+
+TEST_CASE("a batched frame is held to the receiver's limits and stops the batch where it is bad") {
+  auto big = reply_frame();
+  big.body[0] = wire::encode(std::string(1000, 'x'));
+  std::vector<wire::frame> const frames = {reply_frame(), big, error_frame()};
+  auto const parts = wire::encode_frame(batch_of(frames));
+  wire::limits lim;
+  lim.max_payload_bytes = 2000;  // the batch's body fits; its second frame's body part fits too
+  REQUIRE(unbatch(parts, lim));
+  auto b = decode_parts(parts, wire::limits{});
+  REQUIRE(b);
+  lim.max_payload_bytes = 500;  // the second frame's body does not
+  std::vector<wire::frame> got;
+  wire::frame scratch;
+  auto r = wire::for_each_batched(*b, scratch, lim, [&](wire::frame& f) { got.push_back(f); });
+  REQUIRE_FALSE(r);
+  CHECK(r.error().code == errc::bad_message);
+  REQUIRE(got.size() == 1);  // the frame before the bad one was delivered, none after it
+  CHECK(got[0] == reply_frame());
+  // A bad header in the middle (version 2) stops the batch there too.
+  auto bad = frame_bytes(reply_frame());
+  bad[1] = 2;
+  got.clear();
+  auto parts2 = batch_parts(frame_bytes(reply_frame()) + bad + frame_bytes(error_frame()), 3);
+  auto b2 = decode_parts(parts2);
+  REQUIRE(b2);
+  CHECK_FALSE(wire::for_each_batched(*b2, scratch, {}, [&](wire::frame& f) { got.push_back(f); }));
+  CHECK(got.size() == 1);
+}
+
+TEST_CASE("random bytes and mutations of a batch never crash its reader") {
+  std::vector<wire::frame> const frames = {reply_frame(), error_frame(), call_frame(true), control_frame()};
+  auto const content = [&] {
+    std::string s;
+    for (auto const& f : frames) s += frame_bytes(f);
+    return s;
+  }();
+  std::uint64_t seed = 0xba7c4;
+  auto next = [&] { return seed = seed * 6364136223846793005ull + 1442695040888963407ull; };
+  int accepted = 0;
+  for (int round = 0; round < 4000; ++round) {
+    std::string c = content;
+    int const edits = 1 + static_cast<int>(next() % 4);
+    for (int e = 0; e < edits; ++e) {
+      auto const at = static_cast<std::size_t>(next() % c.size());
+      switch (next() % 3) {
+        case 0: c[at] = static_cast<char>(next()); break;
+        case 1: c.erase(at, 1 + next() % 8); break;
+        default: c.insert(at, 1, static_cast<char>(next())); break;
+      }
+      if (c.empty()) c = "\x90";
+    }
+    auto const n = static_cast<std::uint32_t>(1 + next() % 6);
+    auto r = unbatch(batch_parts(c, n));
+    if (r) {
+      ++accepted;
+      CHECK(r->size() == n);
+      for (auto const& f : *r) CHECK(f.h.k != wire::kind::batch);
+    }
+  }
+  CHECK(accepted < 4000);
 }

@@ -287,9 +287,9 @@ void random_bytes_law(generator& g, std::size_t count, law_stats& st) {
 
 // ---------------------------------------------------------------------------------------------
 // Frames.
-wire::frame random_frame(generator& g) {
+wire::frame random_frame(generator& g, bool may_batch = true) {
   wire::frame f;
-  f.h.k = static_cast<wire::kind>(g.below(5));
+  f.h.k = static_cast<wire::kind>(g.below(may_batch ? 6 : 5));
   f.h.request_id = g.value<std::uint64_t>();
   switch (f.h.k) {
     case wire::kind::call:
@@ -315,6 +315,12 @@ wire::frame random_frame(generator& g) {
       f.h.control = g.value<std::uint16_t>();
       f.body.push_back(wire::encode(g.value<std::vector<std::string>>()));
       break;
+    case wire::kind::batch: {
+      wire::batch_writer::start(f);
+      for (std::size_t i = 0, n = 1 + g.below(4); i < n; ++i) wire::batch_writer::append(f, random_frame(g, false));
+      wire::batch_writer::finish(f);
+      break;
+    }
   }
   return f;
 }
@@ -335,6 +341,14 @@ void check_frame_decodes_or_rejects(std::vector<std::string> const& parts, law_s
   auto again = decode_parts(wire::encode_frame(*r));
   if (!again) FAIL_CHECK("a decoded frame does not decode after re-encoding: " << again.error().message);
   else if (!(*again == *r)) FAIL_CHECK("decode_frame(encode_frame(f)) != f for a decoded frame");
+  if (r->h.k != wire::kind::batch) return;
+  // What a batch holds: each frame it yields is one decode_frame accepts alone, as itself.
+  wire::frame scratch;
+  auto ok = wire::for_each_batched(*r, scratch, {}, [&](wire::frame& f) {
+    auto alone = decode_parts(wire::encode_frame(f));
+    if (!alone || !(*alone == f)) FAIL_CHECK("a batched frame does not decode alone as itself");
+  });
+  if (!ok && ok.error().code != errc::bad_message) FAIL_CHECK("for_each_batched failed with " << mesh::to_string(ok.error().code));
 }
 
 }  // namespace
@@ -496,7 +510,7 @@ TEST_CASE("codec rejects huge length prefixes whatever follows them") {
 TEST_CASE("frame laws hold for thousands of random frames of every kind") {
   generator g(0x5eed0005);
   law_stats st;
-  std::size_t per_kind[5] = {};
+  std::size_t per_kind[6] = {};
   for (int i = 0; i < 2000; ++i) {
     wire::frame const f = random_frame(g);
     ++per_kind[static_cast<int>(f.h.k)];
@@ -509,6 +523,14 @@ TEST_CASE("frame laws hold for thousands of random frames of every kind") {
     wire::frame expected = f;
     expected.h.text = std::string(wire::detail::clip_error_text(f.h.text));  // long error texts are cut
     if (!(*back == expected)) FAIL_CHECK("decode_frame(encode_frame(f)) != f for kind " << static_cast<int>(f.h.k));
+    if (f.h.k == wire::kind::batch) {  // and its frames come out as they went in
+      wire::frame scratch;
+      std::vector<wire::frame> inner;
+      auto ok = wire::for_each_batched(*back, scratch, {}, [&](wire::frame& x) { inner.push_back(std::move(x)); });
+      if (!ok || inner.size() != f.h.frames) FAIL_CHECK("a batch did not yield its frames");
+      for (auto& x : inner)
+        if (x.h.k == wire::kind::error && x.h.text.size() > wire::max_error_text_bytes) FAIL_CHECK("uncut error text in a batch");
+    }
 
     // Truncated or extended parts are rejected.
     {

@@ -302,8 +302,114 @@ class service final : public detail::reply_reader {
   /// else queued (the frame is dropped once the sockets are closed: its requester hears nothing
   /// more from us either way).
   void submit_answer(std::string_view rid, wire::frame&& f) {
+    if (collecting() == this) return collect_answer(rid, f);
     bool const sent = run_if_io_free([&] { send_answer(rid, f); }, [] {});
     if (!sent) cmds_.push(command{command::reply, {}, std::string(rid), std::move(f), {}, {}});
+  }
+
+  // ---- answers collected into batches ---------------------------------------------------------
+  //
+  // While the I/O thread runs handlers (run_inline), the answers they produce are collected per
+  // requester and go out as one batch frame (docs/wire.md, "Batches"): one ZeroMQ message, one
+  // lock round and one pass through libzmq's pipes and I/O threads on both ends, instead of one
+  // per answer. Nothing waits for more answers to come: a batch goes out when the handlers that
+  // were runnable have run, when a handler is about to wait, at 64 answers or 64 KiB, and when
+  // its first answer is 50 us old (slow handlers). A lone answer goes out as the plain frame.
+
+  /// The service whose answers this thread collects (run_inline), if any.
+  static service*& collecting() noexcept {
+    thread_local service* s = nullptr;
+    return s;
+  }
+
+  struct answer_batch {
+    std::string rid;
+    wire::frame batch;             // wire::batch_writer's frame
+    std::uint32_t n = 0;           // answers in it (0: a free entry)
+    std::size_t first_parts = 0;   // the first answer's parts (header + body) ...
+    std::size_t first_end[1 + wire::body_parts::capacity] = {};  // ... and where each ends
+  };
+  static constexpr std::uint32_t batch_max_frames = 64;
+  static constexpr std::size_t batch_max_bytes = 64 * 1024;
+  static constexpr auto batch_max_age = std::chrono::microseconds(50);
+
+  void collect_answer(std::string_view rid, wire::frame const& f) {
+    std::size_t bytes = f.h.text.size() + f.h.node.size();
+    for (auto const& b : f.body) bytes += b.size();
+    if (bytes > batch_max_bytes / 4) {  // a large answer goes alone (after those collected)
+      flush_answers();
+      bool const sent = run_if_io_free([&] { send_answer(rid, f); }, [] {});
+      if (!sent) cmds_.push(command{command::reply, {}, std::string(rid), f, {}, {}});
+      return;
+    }
+    answer_batch* e = nullptr;
+    answer_batch* free_entry = nullptr;
+    for (auto& x : outbox_) {
+      if (x.n && x.rid == rid) e = &x;
+      else if (!x.n && !free_entry) free_entry = &x;
+    }
+    if (!e) {
+      e = free_entry ? free_entry : &outbox_.emplace_back();
+      e->rid.assign(rid);
+      wire::batch_writer::start(e->batch);
+      if (outbox_n_ == 0) outbox_since_ = clock::now();
+    }
+    auto& body = e->batch.body[0];
+    if (e->n == 0) {
+      e->first_parts = 1 + f.body.size();
+      wire::detail::append_header(body, f.h);
+      e->first_end[0] = body.size();
+      for (std::size_t i = 0; i < f.body.size(); ++i) {
+        body.append(f.body[i]);
+        e->first_end[1 + i] = body.size();
+      }
+      ++e->batch.h.frames;
+    } else {
+      wire::batch_writer::append(e->batch, f);
+    }
+    ++e->n;
+    ++outbox_n_;
+    if (e->n >= batch_max_frames || body.size() >= batch_max_bytes || clock::now() - outbox_since_ >= batch_max_age) flush_answers();
+  }
+
+  /// Sends the answers collected so far (collecting thread).
+  void flush_answers() {
+    if (outbox_n_ == 0) return;
+    outbox_n_ = 0;
+    bool const sent = run_if_io_free([&] { send_outbox(); }, [&] {
+      for (auto& e : outbox_) e.n = 0;
+    });
+    if (sent) return;
+    // The sockets are busy (a caller or the relief thread): queue the batches, in order.
+    for (auto& e : outbox_) {
+      if (!e.n) continue;
+      wire::batch_writer::finish(e.batch);
+      cmds_.push(command{command::reply, {}, e.rid, std::move(e.batch), {}, {}});
+      e.n = 0;
+    }
+  }
+
+  /// Under the I/O lock: the collected answers, a batch per requester (a lone one as itself).
+  void send_outbox() {
+    for (auto& e : outbox_) {
+      if (!e.n) continue;
+      if (e.n == 1) {
+        std::string_view parts[1 + wire::body_parts::capacity];
+        std::string_view const all = e.batch.body[0];
+        std::size_t begin = 5;
+        for (std::size_t i = 0; i < e.first_parts; ++i) {
+          parts[i] = all.substr(begin, e.first_end[i] - begin);
+          begin = e.first_end[i];
+        }
+        send_answer_parts(e.rid, std::span<std::string_view const>(parts, e.first_parts), 1);
+      } else {
+        wire::batch_writer::finish(e.batch);
+        wire::encode_header_to(tx_header_, e.batch.h);
+        std::string_view const parts[2] = {tx_header_, e.batch.body[0]};
+        send_answer_parts(e.rid, parts, e.n);
+      }
+      e.n = 0;
+    }
   }
 
   /// Runs `work()` on this thread under the I/O lock when nobody holds it (the I/O thread sleeps),
@@ -499,6 +605,7 @@ class service final : public detail::reply_reader {
       service& s;
       explicit rest(service& owner) : s(owner) {}
       void release_all() override {  // a handler is about to wait: it may take long
+        s.flush_answers();
         s.pause_inlining(clock::now());
         s.relief_now_.store(true);
         s.arm_relief(std::chrono::nanoseconds(1));  // the loop's passes go on meanwhile
@@ -506,6 +613,12 @@ class service final : public detail::reply_reader {
     } r{*this};
     auto* const outer = detail::current_deferred();
     detail::current_deferred() = &r;
+    auto* const outer_collector = collecting();
+    collecting() = this;
+    struct restore {
+      service* outer;
+      ~restore() { collecting() = outer; }
+    } rc{outer_collector};
     inline_claim_.store(0, std::memory_order_relaxed);
     inline_n_.store(inline_.n, std::memory_order_release);
     relief_now_.store(false, std::memory_order_relaxed);
@@ -536,6 +649,7 @@ class service final : public detail::reply_reader {
       }
     }
     detail::current_deferred() = outer;
+    flush_answers();
     inline_running_.store(false, std::memory_order_seq_cst);
     if (relief_active_.load(std::memory_order_seq_cst)) {
       cmds_.ring();  // its poll(2) includes the doorbell
@@ -576,8 +690,18 @@ class service final : public detail::reply_reader {
   bool send_parts(zmq::socket_t& s, bool& armed, wire::frame const& f, std::string_view const* routing_id = nullptr) {
     // The parts of wire::encode_frame, sent without building them: header, then the body as is.
     wire::encode_header_to(tx_header_, f.h);
+    std::string_view parts[1 + wire::body_parts::capacity];
+    parts[0] = tx_header_;
+    for (std::size_t i = 0; i < f.body.size(); ++i) parts[1 + i] = f.body[i];
+    auto const frames = f.h.k == wire::kind::batch ? f.h.frames : 1u;
+    return send_views(s, armed, std::span<std::string_view const>(parts, 1 + f.body.size()), routing_id, frames);
+  }
+
+  /// Sends one message of `parts` (`frames`: the wire frames it carries, for the counters).
+  bool send_views(zmq::socket_t& s, bool& armed, std::span<std::string_view const> parts,
+                  std::string_view const* routing_id, std::uint64_t frames) {
     armed = false;  // the send may process the socket's commands (see "who may touch the sockets")
-    std::size_t const n = 1 + f.body.size();
+    std::size_t const n = parts.size();
     try {
       if (routing_id && !s.send(zmq::buffer(*routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
         ++send_failures_;
@@ -586,7 +710,7 @@ class service final : public detail::reply_reader {
       for (std::size_t i = 0; i < n; ++i) {
         auto flags = zmq::send_flags::dontwait;
         if (i + 1 < n) flags = flags | zmq::send_flags::sndmore;
-        if (!s.send(zmq::buffer(i == 0 ? tx_header_ : f.body[i - 1]), flags)) {
+        if (!s.send(zmq::buffer(parts[i]), flags)) {
           ++send_failures_;
           return false;
         }
@@ -595,7 +719,7 @@ class service final : public detail::reply_reader {
       ++send_failures_;
       return false;
     }
-    ++frames_out_;
+    frames_out_ += frames;
     return true;
   }
 
@@ -610,6 +734,12 @@ class service final : public detail::reply_reader {
     }
     send_router(routing_id, f);
     return &router_;
+  }
+
+  /// send_answer for a message given as its parts (see send_outbox).
+  void send_answer_parts(std::string_view routing_id, std::span<std::string_view const> parts, std::uint64_t frames) {
+    if (peer* p = member_by_routing_id(routing_id); p && p->dealer) send_views(*p->dealer, p->armed, parts, nullptr, frames);
+    else send_views(router_, router_armed_, parts, &routing_id, frames);
   }
 
   /// A reply or error frame for one of our requests (from either socket). A small one is
@@ -710,9 +840,31 @@ class service final : public detail::reply_reader {
         ++bad_by_peer_[rid];
         continue;
       }
+      if (rx_frame_.h.k == wire::kind::batch) {
+        --frames_in_;  // counted per frame it holds
+        if (!for_each_batched([&](wire::frame& f) { on_router_frame(rid, std::move(f)); })) ++bad_by_peer_[rid];
+        continue;
+      }
       on_router_frame(rid, std::move(rx_frame_));
     }
     return n;
+  }
+
+  /// Runs `deliver` on each frame of the batch in rx_frame_, counting them; a frame that does not
+  /// decode ends the batch, and it and the frames after it count as bad. False then.
+  template <class Deliver>
+  bool for_each_batched(Deliver&& deliver) {
+    wire::limits lim;
+    lim.max_payload_bytes = core_.config().max_payload_bytes;
+    std::uint32_t done = 0;
+    auto ok = wire::for_each_batched(rx_frame_, rx_inner_, lim, [&](wire::frame& f) {
+      ++done;
+      ++frames_in_;
+      deliver(f);
+    });
+    if (ok) return true;
+    bad_frames_ += rx_frame_.h.frames > done ? rx_frame_.h.frames - done : 1;
+    return false;
   }
 
   int read_dealer(peer& p) {
@@ -729,19 +881,29 @@ class service final : public detail::reply_reader {
         ++bad_frames_;
         continue;
       }
-      auto& f = rx_frame_;
       if (p.member) p.last_seen = std::max(p.last_seen, detail::coarse_now());
-      switch (f.h.k) {
-        case wire::kind::reply:
-        case wire::kind::error: on_answer(std::move(f)); break;  // from a peer of an earlier version
-        case wire::kind::control:
-          if (f.h.control == static_cast<std::uint16_t>(control::refuse)) on_refused(p, f);
-          break;
-        default: ++bad_frames_; break;
+      if (rx_frame_.h.k == wire::kind::batch) {
+        --frames_in_;  // counted per frame it holds
+        for_each_batched([&](wire::frame& f) { on_dealer_frame(p, f); });
+      } else {
+        on_dealer_frame(p, rx_frame_);
       }
     }
     if (n == 1024) p.read_now = true;  // more may be waiting: its ZMQ_FD will not tell
     return n;
+  }
+
+  /// A frame that came in on our DEALER to `p`: answers (to a request we sent before the peer
+  /// knew us as a member) and refusals.
+  void on_dealer_frame(peer& p, wire::frame& f) {
+    switch (f.h.k) {
+      case wire::kind::reply:
+      case wire::kind::error: on_answer(std::move(f)); break;
+      case wire::kind::control:
+        if (f.h.control == static_cast<std::uint16_t>(control::refuse)) on_refused(p, f);
+        break;
+      default: ++bad_frames_; break;
+    }
   }
 
   void on_router_frame(std::string const& rid, wire::frame&& f) {
@@ -1142,6 +1304,10 @@ class service final : public detail::reply_reader {
   std::vector<std::string_view> rx_views_;
   std::string rx_rid_;
   wire::frame rx_frame_;
+  wire::frame rx_inner_;  // a frame of a batch in rx_frame_
+  std::vector<answer_batch> outbox_;  // see collect_answer (the collecting thread only)
+  std::size_t outbox_n_ = 0;
+  clock::time_point outbox_since_{};
   std::string tx_header_;
   std::vector<completion> completions_;   // run by unlock_io()
   detail::stored_completion_list stored_;  // replies stored under the lock, published by unlock_io()

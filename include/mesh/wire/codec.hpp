@@ -54,16 +54,12 @@ decltype(auto) with_unpacked(std::string_view bytes, msgpack::unpack_limit const
 }
 }  // namespace detail
 
-/// Checks that [data, data+size) holds exactly one well-formed msgpack object within `lim`:
-/// every length is backed by bytes, nesting stays under max_depth, no reserved byte (0xc1), no
-/// trailing bytes. Linear time, no allocation: after it passes, msgpack-c's allocation is bounded
-/// by the input size.
-inline result<void> validate(std::string_view bytes, limits const& lim = {}) {
+namespace detail {
+/// Walks the one msgpack object at the start of `bytes` (validate()'s checks but the last) and
+/// returns its length in `size`; bytes after it are left alone.
+inline result<void> object_size(std::string_view bytes, limits const& lim, std::size_t& size) {
   auto const* p = reinterpret_cast<unsigned char const*>(bytes.data());
   std::size_t const n = bytes.size();
-  if (n > lim.max_payload_bytes)
-    return fail(errc::bad_message, "payload of " + std::to_string(n) + " bytes exceeds the limit of " +
-                                       std::to_string(lim.max_payload_bytes));
   if (n == 0) return fail(errc::bad_message, "empty msgpack body");
   constexpr std::size_t stack_cap = 256;
   std::uint64_t pending[stack_cap];  // objects still expected at each open container
@@ -119,6 +115,22 @@ inline result<void> validate(std::string_view bytes, limits const& lim = {}) {
       pending[depth++] = children;
     }
   }
+  size = off;
+  return {};
+}
+}  // namespace detail
+
+/// Checks that [data, data+size) holds exactly one well-formed msgpack object within `lim`:
+/// every length is backed by bytes, nesting stays under max_depth, no reserved byte (0xc1), no
+/// trailing bytes. Linear time, no allocation: after it passes, msgpack-c's allocation is bounded
+/// by the input size.
+inline result<void> validate(std::string_view bytes, limits const& lim = {}) {
+  std::size_t const n = bytes.size();
+  if (n > lim.max_payload_bytes)
+    return fail(errc::bad_message, "payload of " + std::to_string(n) + " bytes exceeds the limit of " +
+                                       std::to_string(lim.max_payload_bytes));
+  std::size_t off = 0;
+  if (auto ok = detail::object_size(bytes, lim, off); !ok) return ok;
   if (off != n) return fail(errc::bad_message, std::to_string(n - off) + " trailing bytes after msgpack body");
   return {};
 }

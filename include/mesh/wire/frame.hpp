@@ -25,6 +25,7 @@ enum class kind : std::uint8_t {
   reply = 2,    ///< successful result of a call
   error = 3,    ///< failed call (errc + text), or a refused control message
   control = 4,  ///< cluster protocol: hello, gossip, heartbeat, leave
+  batch = 5,    ///< several frames of the kinds above sent as one message (see batch_writer)
 };
 
 /// Header of a frame; which members are meaningful depends on `k` (see docs/wire.md).
@@ -45,6 +46,8 @@ struct header {
   std::string text;
   // control
   std::uint16_t control = 0;        ///< control message type (cluster layer)
+  // batch
+  std::uint32_t frames = 0;         ///< number of frames in the batch's body
 
   friend bool operator==(header const&, header const&) = default;
 };
@@ -146,6 +149,7 @@ inline std::size_t body_parts_for(header const& h) {
     case kind::reply: return 1;
     case kind::error: return 0;
     case kind::control: return 1;
+    case kind::batch: return 1;
   }
   return 0;
 }
@@ -193,8 +197,9 @@ struct header_writer {
 };
 }  // namespace detail
 
-/// Encodes the header part of a frame into `out` (replacing its contents; its capacity is reused).
-inline void encode_header_to(std::string& out, header const& h) {
+namespace detail {
+/// Appends the header part of a frame to `out`.
+inline void append_header(std::string& out, header const& h) {
   constexpr std::size_t fixed = 1 + 2 + 2 + 9 + 9 + 5 + 5 + 3 + 1;  // array, version, kind, numbers, bool
   std::string_view const text = h.k == kind::error ? detail::clip_error_text(h.text) : std::string_view();
   std::size_t bound = fixed;
@@ -203,10 +208,12 @@ inline void encode_header_to(std::string& out, header const& h) {
     case kind::cast: bound += detail::header_writer::str_bound(h.actor) + detail::header_writer::str_bound(h.id); break;
     case kind::reply: bound += detail::header_writer::str_bound(h.node); break;
     case kind::error: bound += detail::header_writer::str_bound(text); break;
-    case kind::control: break;
+    case kind::control:
+    case kind::batch: break;
   }
-  out.resize(bound);  // overwritten below, then cut to what was written
-  detail::header_writer w{out.data()};
+  std::size_t const at = out.size();
+  out.resize(at + bound);  // overwritten below, then cut to what was written
+  detail::header_writer w{out.data() + at};
   auto const v = static_cast<std::uint8_t>(protocol_version);
   auto const k = static_cast<std::uint8_t>(h.k);
   switch (h.k) {
@@ -228,8 +235,19 @@ inline void encode_header_to(std::string& out, header const& h) {
       w.byte(0x94);
       w.uint(v); w.uint(k); w.uint(h.request_id); w.uint(h.control);
       break;
+    case kind::batch:
+      w.byte(0x94);
+      w.uint(v); w.uint(k); w.uint(h.request_id); w.uint(h.frames);
+      break;
   }
   out.resize(static_cast<std::size_t>(w.p - out.data()));
+}
+}  // namespace detail
+
+/// Encodes the header part of a frame into `out` (replacing its contents; its capacity is reused).
+inline void encode_header_to(std::string& out, header const& h) {
+  out.clear();
+  detail::append_header(out, h);
 }
 
 /// Encodes the header part of a frame.
@@ -353,7 +371,7 @@ inline result<header> decode_header_general(std::string_view bytes) {
       if (ver != protocol_version)
         return fail(errc::bad_message, "unsupported protocol version " + std::to_string(ver) + " (this node speaks " +
                                            std::to_string(protocol_version) + ")");
-      if (k > static_cast<std::uint8_t>(kind::control)) return fail(errc::bad_message, "unknown frame kind " + std::to_string(k));
+      if (k > static_cast<std::uint8_t>(kind::batch)) return fail(errc::bad_message, "unknown frame kind " + std::to_string(k));
       h.k = static_cast<kind>(k);
       bool ok = true;
       switch (h.k) {
@@ -374,6 +392,7 @@ inline result<header> decode_header_general(std::string_view bytes) {
           break;
         }
         case kind::control: ok = size == 4 && detail::read(a[3], h.control); break;
+        case kind::batch: ok = size == 4 && detail::read(a[3], h.frames) && h.frames > 0; break;
       }
       if (!ok) return fail(errc::bad_message, "frame header of kind " + std::to_string(k) + " has wrong arity or field types");
       return h;
@@ -397,6 +416,7 @@ inline result<void> decode_header_into(std::string_view bytes, header& h, limits
     h.code = errc::ok;  // the fields neither hot kind has (the fast reader resets the others)
     h.text.clear();
     h.control = 0;
+    h.frames = 0;
     if (detail::decode_header_fast(bytes, h)) return {};
   }
   if (auto ok = validate(bytes, hl); !ok) return fail(errc::bad_message, "frame header: " + ok.error().message);
@@ -437,6 +457,83 @@ inline result<frame> decode_frame(std::span<std::string_view const> parts, limit
   frame f;
   if (auto ok = decode_frame_into(f, parts, lim); !ok) return std::move(ok).error();
   return f;
+}
+
+// ---- batches ------------------------------------------------------------------------------
+
+/// Builds a batch frame (kind::batch): several frames sent as one ZeroMQ message, which costs
+/// libzmq and both ends one message instead of one per frame. Its one body part is a msgpack bin
+/// whose bytes are the frames' parts one after the other, each part a msgpack object (header,
+/// then the body parts its kind requires), as docs/wire.md ("Batches") describes.
+/// Reuses the capacity of the frame it builds in.
+struct batch_writer {
+  /// Starts an empty batch in `out`.
+  static void start(frame& out) {
+    out.h.k = kind::batch;
+    out.h.request_id = 0;
+    out.h.frames = 0;
+    out.body.resize(1);
+    out.body[0].assign(5, '\0');  // bin 32 prefix, written by finish()
+  }
+  /// Appends `f` (not itself a batch) to the batch in `out`.
+  static void append(frame& out, frame const& f) {
+    auto& b = out.body[0];
+    detail::append_header(b, f.h);
+    for (auto const& part : f.body) b.append(part);
+    ++out.h.frames;
+  }
+  /// Bytes the batch in `out` holds so far.
+  static std::size_t size(frame const& out) noexcept { return out.body.empty() ? 0 : out.body[0].size(); }
+  /// Completes the batch in `out` for sending.
+  static void finish(frame& out) {
+    auto& b = out.body[0];
+    auto const n = static_cast<std::uint32_t>(b.size() - 5);
+    b[0] = static_cast<char>(0xc6);
+    for (int i = 0; i < 4; ++i) b[static_cast<std::size_t>(1 + i)] = static_cast<char>((n >> (8 * (3 - i))) & 0xff);
+  }
+};
+
+/// Calls `on_frame(frame&)` for each frame of the batch `b` (a frame of kind::batch, as
+/// decode_frame_into left it), decoded into `scratch` with the checks decode_frame_into applies
+/// to a frame received alone; `on_frame` may move from it. Stops at the first frame that does not
+/// decode (errc::bad_message; the frames before it were delivered). A batch inside a batch, or a
+/// frame count other than the header's, is bad_message too.
+template <class F>
+result<void> for_each_batched(frame const& b, frame& scratch, limits const& lim, F&& on_frame) {
+  if (b.h.k != kind::batch || b.body.size() != 1) return fail(errc::bad_message, "not a batch frame");
+  std::string_view rest = b.body[0];
+  auto const bin = rest.empty() ? 0u : static_cast<unsigned char>(rest[0]);
+  std::size_t const prefix = bin == 0xc4 ? 2 : bin == 0xc5 ? 3 : bin == 0xc6 ? 5 : 0;
+  if (prefix == 0 || rest.size() < prefix) return fail(errc::bad_message, "batch body is not a msgpack bin");
+  std::uint64_t len = 0;
+  for (std::size_t i = 1; i < prefix; ++i) len = (len << 8) | static_cast<unsigned char>(rest[i]);
+  rest.remove_prefix(prefix);
+  if (len != rest.size()) return fail(errc::bad_message, "batch body's bin length does not match its size");
+  std::string_view parts[1 + body_parts::capacity];
+  auto next = [&](std::string_view& part) -> result<void> {
+    std::size_t n = 0;
+    if (rest.empty()) return fail(errc::bad_message, "batch holds fewer frames than its header says");
+    if (auto ok = detail::object_size(rest, lim, n); !ok) return fail(errc::bad_message, "batched frame: " + ok.error().message);
+    if (n > lim.max_payload_bytes)
+      return fail(errc::bad_message, "batched part of " + std::to_string(n) + " bytes exceeds the limit of " +
+                                         std::to_string(lim.max_payload_bytes));
+    part = rest.substr(0, n);
+    rest.remove_prefix(n);
+    return {};
+  };
+  for (std::uint32_t i = 0; i < b.h.frames; ++i) {
+    if (auto ok = next(parts[0]); !ok) return ok;
+    if (auto ok = decode_header_into(parts[0], scratch.h, lim); !ok) return ok;
+    if (scratch.h.k == kind::batch) return fail(errc::bad_message, "a batch inside a batch");
+    std::size_t const want = detail::body_parts_for(scratch.h);
+    for (std::size_t j = 0; j < want; ++j)
+      if (auto ok = next(parts[1 + j]); !ok) return ok;
+    scratch.body.resize(want);
+    for (std::size_t j = 0; j < want; ++j) scratch.body[j].assign(parts[1 + j]);
+    on_frame(scratch);
+  }
+  if (!rest.empty()) return fail(errc::bad_message, "batch holds more frames than its header says");
+  return {};
 }
 
 }  // namespace mesh::wire
