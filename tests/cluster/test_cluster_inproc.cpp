@@ -329,6 +329,38 @@ TEST_CASE("requests in one batch frame are answered as if sent alone, and a bad 
   CHECK(g->value == 101);  // neither frame after the bad one ran
 }
 
+TEST_CASE("an answer is not held back by a slow handler that runs after it on the I/O thread" * doctest::timeout(60)) {
+  pair_fixture p;
+  zmq::context_t ctx;
+  zmq::socket_t d(ctx, zmq::socket_type::dealer);
+  d.set(zmq::sockopt::linger, 0);
+  d.set(zmq::sockopt::rcvtimeo, 50);
+  d.connect(p.host->endpoint());
+  // One message, so that both requests are read together and their handlers run one after the
+  // other on the I/O thread: a quick Get, then a Sleep of 600 ms on another activation.
+  auto get = counter_call("quick", 1, mesh::wire::encode(app::Get{}));
+  get.h.request_id = 1;
+  auto sleep = counter_call("slow", 5, mesh::wire::encode(app::Sleep{600}));
+  sleep.h.request_id = 2;
+  mesh::wire::frame b;
+  mesh::wire::batch_writer::start(b);
+  mesh::wire::batch_writer::append(b, get);
+  mesh::wire::batch_writer::append(b, sleep);
+  mesh::wire::batch_writer::finish(b);
+  auto const t0 = steady::now();
+  send_raw(d, b);
+  int messages = 0;
+  auto first = raw_answers(d, 1, messages);
+  auto const quick_ms = elapsed_ms(t0);
+  REQUIRE(first.count(1) == 1u);
+  CHECK(first[1].h.k == mesh::wire::kind::reply);
+  MESSAGE("the quick answer came after " << quick_ms << " ms, the slow handler sleeps 600");
+  CHECK(quick_ms < 300);  // the relief thread takes over after ~2 ms and sends it
+  auto second = raw_answers(d, 1, messages);
+  REQUIRE(second.count(2) == 1u);
+  CHECK(mesh::wire::decode<int>(second[2].body[0]).value() == 600);
+}
+
 TEST_CASE("call_async keeps 256 calls to a remote node outstanding and every one completes" * doctest::timeout(60)) {
   pair_fixture p;
   auto& caller = *p.caller;

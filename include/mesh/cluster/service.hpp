@@ -313,8 +313,12 @@ class service final : public detail::reply_reader {
   // requester and go out as one batch frame (docs/wire.md, "Batches"): one ZeroMQ message, one
   // lock round and one pass through libzmq's pipes and I/O threads on both ends, instead of one
   // per answer. Nothing waits for more answers to come: a batch goes out when the handlers that
-  // were runnable have run, when a handler is about to wait, at 64 answers or 64 KiB, and when
-  // its first answer is 50 us old (slow handlers). A lone answer goes out as the plain frame.
+  // were runnable have run, when a handler is about to wait, at 64 answers or 64 KiB, when its
+  // first answer is 50 us old at the next answer, and when the relief thread takes over from a
+  // handler that runs long (so an answer waits at most that long behind a slow handler that
+  // started after it). A lone answer goes out as the plain frame. outbox_m_ guards the outbox
+  // (the I/O thread collects, the relief thread may flush); it is taken before io_m_, and only
+  // with try_lock, so neither order can deadlock.
 
   /// The service whose answers this thread collects (run_inline), if any.
   static service*& collecting() noexcept {
@@ -342,6 +346,7 @@ class service final : public detail::reply_reader {
       if (!sent) cmds_.push(command{command::reply, {}, std::string(rid), f, {}, {}});
       return;
     }
+    std::unique_lock lk(outbox_m_);
     answer_batch* e = nullptr;
     answer_batch* free_entry = nullptr;
     for (auto& x : outbox_) {
@@ -369,29 +374,38 @@ class service final : public detail::reply_reader {
     }
     ++e->n;
     ++outbox_n_;
-    if (e->n >= batch_max_frames || body.size() >= batch_max_bytes || clock::now() - outbox_since_ >= batch_max_age) flush_answers();
+    bool const full = e->n >= batch_max_frames || body.size() >= batch_max_bytes;
+    if (!full && clock::now() - outbox_since_ < batch_max_age) return;
+    lk.unlock();
+    flush_answers();
   }
 
-  /// Sends the answers collected so far (collecting thread).
+  /// Sends the answers collected so far (from the collecting thread, or the relief thread).
   void flush_answers() {
-    if (outbox_n_ == 0) return;
-    outbox_n_ = 0;
-    bool const sent = run_if_io_free([&] { send_outbox(); }, [&] {
-      for (auto& e : outbox_) e.n = 0;
-    });
-    if (sent) return;
-    // The sockets are busy (a caller or the relief thread): queue the batches, in order.
-    for (auto& e : outbox_) {
-      if (!e.n) continue;
-      wire::batch_writer::finish(e.batch);
-      cmds_.push(command{command::reply, {}, e.rid, std::move(e.batch), {}, {}});
-      e.n = 0;
+    std::vector<answer_batch> out;
+    {
+      std::lock_guard lk(outbox_m_);
+      if (outbox_n_ == 0) return;
+      out.swap(outbox_);
+      outbox_n_ = 0;
     }
+    bool const sent = run_if_io_free([&] { send_outbox(out); }, [] {});
+    if (!sent) {
+      // The sockets are busy (a caller or the relief thread): queue the batches, in order.
+      for (auto& e : out) {
+        if (!e.n) continue;
+        wire::batch_writer::finish(e.batch);
+        cmds_.push(command{command::reply, {}, e.rid, std::move(e.batch), {}, {}});
+      }
+    }
+    for (auto& e : out) e.n = 0;
+    std::lock_guard lk(outbox_m_);
+    if (outbox_.empty()) outbox_.swap(out);  // the entries keep their buffers for the next batches
   }
 
-  /// Under the I/O lock: the collected answers, a batch per requester (a lone one as itself).
-  void send_outbox() {
-    for (auto& e : outbox_) {
+  /// Under the I/O lock: collected answers, a batch per requester (a lone one as itself).
+  void send_outbox(std::vector<answer_batch>& out) {
+    for (auto& e : out) {
       if (!e.n) continue;
       if (e.n == 1) {
         std::string_view parts[1 + wire::body_parts::capacity];
@@ -586,6 +600,7 @@ class service final : public detail::reply_reader {
           continue;
         }
         release_inline_rest();
+        flush_answers();  // what the I/O thread collected before the handler that runs long
         lock_io();
         while (inline_running_.load(std::memory_order_seq_cst) && !stopped_.load()) iteration(false);
         unlock_io();
@@ -1305,7 +1320,8 @@ class service final : public detail::reply_reader {
   std::string rx_rid_;
   wire::frame rx_frame_;
   wire::frame rx_inner_;  // a frame of a batch in rx_frame_
-  std::vector<answer_batch> outbox_;  // see collect_answer (the collecting thread only)
+  std::mutex outbox_m_;                // guards the three below (see "answers collected into batches")
+  std::vector<answer_batch> outbox_;
   std::size_t outbox_n_ = 0;
   clock::time_point outbox_since_{};
   std::string tx_header_;
