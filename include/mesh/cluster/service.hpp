@@ -328,10 +328,10 @@ class service final : public detail::reply_reader {
 
   struct answer_batch {
     std::string rid;
-    wire::frame batch;             // wire::batch_writer's frame
-    std::uint32_t n = 0;           // answers in it (0: a free entry)
-    std::size_t first_parts = 0;   // the first answer's parts (header + body) ...
-    std::size_t first_end[1 + wire::body_parts::capacity] = {};  // ... and where each ends
+    std::string bytes;            // a batch's body part (wire::batch_writer::start_body)
+    std::uint32_t n = 0;          // answers in it (0: a free entry)
+    std::uint32_t first_parts = 0;  // the first answer's parts (header + body) and where each ends
+    std::size_t first_end[1 + wire::body_parts::capacity] = {};
   };
   static constexpr std::uint32_t batch_max_frames = 64;
   static constexpr std::size_t batch_max_bytes = 64 * 1024;
@@ -340,12 +340,7 @@ class service final : public detail::reply_reader {
   void collect_answer(std::string_view rid, wire::frame const& f) {
     std::size_t bytes = f.h.text.size() + f.h.node.size();
     for (auto const& b : f.body) bytes += b.size();
-    if (bytes > batch_max_bytes / 4) {  // a large answer goes alone (after those collected)
-      flush_answers();
-      bool const sent = run_if_io_free([&] { send_answer(rid, f); }, [] {});
-      if (!sent) cmds_.push(command{command::reply, {}, std::string(rid), f, {}, {}});
-      return;
-    }
+    if (bytes > batch_max_bytes / 4) return send_alone(rid, f);
     std::unique_lock lk(outbox_m_);
     answer_batch* e = nullptr;
     answer_batch* free_entry = nullptr;
@@ -356,25 +351,23 @@ class service final : public detail::reply_reader {
     if (!e) {
       e = free_entry ? free_entry : &outbox_.emplace_back();
       e->rid.assign(rid);
-      wire::batch_writer::start(e->batch);
+      wire::batch_writer::start_body(e->bytes);
       if (outbox_n_ == 0) outbox_since_ = clock::now();
     }
-    auto& body = e->batch.body[0];
-    if (e->n == 0) {
-      e->first_parts = 1 + f.body.size();
-      wire::detail::append_header(body, f.h);
-      e->first_end[0] = body.size();
-      for (std::size_t i = 0; i < f.body.size(); ++i) {
-        body.append(f.body[i]);
-        e->first_end[1 + i] = body.size();
+    auto& b = e->bytes;
+    wire::batch_writer::append_body(b, f);
+    if (e->n == 0) {  // where its parts end, to send it as itself if it stays alone
+      e->first_parts = static_cast<std::uint32_t>(1 + f.body.size());
+      std::size_t end = b.size();
+      for (std::size_t i = f.body.size(); i > 0; --i) {
+        e->first_end[i] = end;
+        end -= f.body[i - 1].size();
       }
-      ++e->batch.h.frames;
-    } else {
-      wire::batch_writer::append(e->batch, f);
+      e->first_end[0] = end;
     }
     ++e->n;
     ++outbox_n_;
-    bool const full = e->n >= batch_max_frames || body.size() >= batch_max_bytes;
+    bool const full = e->n >= batch_max_frames || b.size() >= batch_max_bytes;
     if (!full && clock::now() - outbox_since_ < batch_max_age) return;
     lk.unlock();
     flush_answers();
@@ -389,39 +382,55 @@ class service final : public detail::reply_reader {
       out.swap(outbox_);
       outbox_n_ = 0;
     }
-    bool const sent = run_if_io_free([&] { send_outbox(out); }, [] {});
-    if (!sent) {
-      // The sockets are busy (a caller or the relief thread): queue the batches, in order.
-      for (auto& e : out) {
-        if (!e.n) continue;
-        wire::batch_writer::finish(e.batch);
-        cmds_.push(command{command::reply, {}, e.rid, std::move(e.batch), {}, {}});
-      }
-    }
+    if (!run_if_io_free([&] { send_outbox(out); }, [] {})) queue_outbox(out);
     for (auto& e : out) e.n = 0;
     std::lock_guard lk(outbox_m_);
     if (outbox_.empty()) outbox_.swap(out);  // the entries keep their buffers for the next batches
+  }
+
+  /// A large answer goes alone, after those collected before it.
+  [[gnu::cold]] void send_alone(std::string_view rid, wire::frame const& f) {
+    flush_answers();
+    bool const sent = run_if_io_free([&] { send_answer(rid, f); }, [] {});
+    if (!sent) cmds_.push(command{command::reply, {}, std::string(rid), f, {}, {}});
+  }
+
+  /// The sockets are busy (a caller or the relief thread): the batches are queued, in order.
+  [[gnu::cold]] void queue_outbox(std::vector<answer_batch>& out) {
+    for (auto& e : out) {
+      if (!e.n) continue;
+      wire::frame f;
+      f.h.k = wire::kind::batch;
+      f.h.frames = e.n;
+      wire::batch_writer::finish_body(e.bytes);
+      f.body.push_back(std::move(e.bytes));
+      cmds_.push(command{command::reply, {}, e.rid, std::move(f), {}, {}});
+    }
   }
 
   /// Under the I/O lock: collected answers, a batch per requester (a lone one as itself).
   void send_outbox(std::vector<answer_batch>& out) {
     for (auto& e : out) {
       if (!e.n) continue;
+      std::string_view parts[1 + wire::body_parts::capacity];
+      std::size_t count = 2;
       if (e.n == 1) {
-        std::string_view parts[1 + wire::body_parts::capacity];
-        std::string_view const all = e.batch.body[0];
-        std::size_t begin = 5;
+        std::size_t begin = wire::batch_writer::prefix;
         for (std::size_t i = 0; i < e.first_parts; ++i) {
-          parts[i] = all.substr(begin, e.first_end[i] - begin);
+          parts[i] = std::string_view(e.bytes).substr(begin, e.first_end[i] - begin);
           begin = e.first_end[i];
         }
-        send_answer_parts(e.rid, std::span<std::string_view const>(parts, e.first_parts), 1);
+        count = e.first_parts;
       } else {
-        wire::batch_writer::finish(e.batch);
-        wire::encode_header_to(tx_header_, e.batch.h);
-        std::string_view const parts[2] = {tx_header_, e.batch.body[0]};
-        send_answer_parts(e.rid, parts, e.n);
+        wire::header h;
+        h.k = wire::kind::batch;
+        h.frames = e.n;
+        wire::encode_header_to(tx_header_, h);
+        wire::batch_writer::finish_body(e.bytes);
+        parts[0] = tx_header_;
+        parts[1] = e.bytes;
       }
+      send_answer_parts(e.rid, std::span<std::string_view const>(parts, count), e.n);
       e.n = 0;
     }
   }
@@ -857,7 +866,7 @@ class service final : public detail::reply_reader {
       }
       if (rx_frame_.h.k == wire::kind::batch) {
         --frames_in_;  // counted per frame it holds
-        if (!for_each_batched([&](wire::frame& f) { on_router_frame(rid, std::move(f)); })) ++bad_by_peer_[rid];
+        if (!on_batch(&rid, nullptr)) ++bad_by_peer_[rid];
         continue;
       }
       on_router_frame(rid, std::move(rx_frame_));
@@ -865,17 +874,18 @@ class service final : public detail::reply_reader {
     return n;
   }
 
-  /// Runs `deliver` on each frame of the batch in rx_frame_, counting them; a frame that does not
-  /// decode ends the batch, and it and the frames after it count as bad. False then.
-  template <class Deliver>
-  bool for_each_batched(Deliver&& deliver) {
+  /// Delivers each frame of the batch in rx_frame_ as if it had come alone, from the ROUTER
+  /// (`rid`, the sender's routing id) or from our DEALER to `p`, counting them; a frame that does
+  /// not decode ends the batch, and it and the frames after it count as bad. False then.
+  bool on_batch(std::string const* rid, peer* p) {
     wire::limits lim;
     lim.max_payload_bytes = core_.config().max_payload_bytes;
     std::uint32_t done = 0;
     auto ok = wire::for_each_batched(rx_frame_, rx_inner_, lim, [&](wire::frame& f) {
       ++done;
       ++frames_in_;
-      deliver(f);
+      if (rid) on_router_frame(*rid, std::move(f));
+      else on_dealer_frame(*p, f);
     });
     if (ok) return true;
     bad_frames_ += rx_frame_.h.frames > done ? rx_frame_.h.frames - done : 1;
@@ -899,7 +909,7 @@ class service final : public detail::reply_reader {
       if (p.member) p.last_seen = std::max(p.last_seen, detail::coarse_now());
       if (rx_frame_.h.k == wire::kind::batch) {
         --frames_in_;  // counted per frame it holds
-        for_each_batched([&](wire::frame& f) { on_dealer_frame(p, f); });
+        on_batch(nullptr, &p);
       } else {
         on_dealer_frame(p, rx_frame_);
       }

@@ -467,39 +467,41 @@ inline result<frame> decode_frame(std::span<std::string_view const> parts, limit
 /// then the body parts its kind requires), as docs/wire.md ("Batches") describes.
 /// Reuses the capacity of the frame it builds in.
 struct batch_writer {
+  /// Bytes of the bin 32 prefix a batch body starts with.
+  static constexpr std::size_t prefix = 5;
   /// Starts an empty batch in `out`.
   static void start(frame& out) {
     out.h.k = kind::batch;
     out.h.request_id = 0;
     out.h.frames = 0;
     out.body.resize(1);
-    out.body[0].assign(5, '\0');  // bin 32 prefix, written by finish()
+    start_body(out.body[0]);
   }
   /// Appends `f` (not itself a batch) to the batch in `out`.
   static void append(frame& out, frame const& f) {
-    auto& b = out.body[0];
-    detail::append_header(b, f.h);
-    for (auto const& part : f.body) b.append(part);
+    append_body(out.body[0], f);
     ++out.h.frames;
   }
-  /// Bytes the batch in `out` holds so far.
-  static std::size_t size(frame const& out) noexcept { return out.body.empty() ? 0 : out.body[0].size(); }
   /// Completes the batch in `out` for sending.
-  static void finish(frame& out) {
-    auto& b = out.body[0];
-    auto const n = static_cast<std::uint32_t>(b.size() - 5);
+  static void finish(frame& out) { finish_body(out.body[0]); }
+
+  /// The same on the body part alone (its frame count kept elsewhere).
+  static void start_body(std::string& b) { b.assign(prefix, '\0'); }  // the prefix is written by finish
+  static void append_body(std::string& b, frame const& f) {
+    detail::append_header(b, f.h);
+    for (auto const& part : f.body) b.append(part);
+  }
+  static void finish_body(std::string& b) {
+    auto const n = static_cast<std::uint32_t>(b.size() - prefix);
     b[0] = static_cast<char>(0xc6);
     for (int i = 0; i < 4; ++i) b[static_cast<std::size_t>(1 + i)] = static_cast<char>((n >> (8 * (3 - i))) & 0xff);
   }
 };
 
-/// Calls `on_frame(frame&)` for each frame of the batch `b` (a frame of kind::batch, as
-/// decode_frame_into left it), decoded into `scratch` with the checks decode_frame_into applies
-/// to a frame received alone; `on_frame` may move from it. Stops at the first frame that does not
-/// decode (errc::bad_message; the frames before it were delivered). A batch inside a batch, or a
-/// frame count other than the header's, is bad_message too.
-template <class F>
-result<void> for_each_batched(frame const& b, frame& scratch, limits const& lim, F&& on_frame) {
+namespace detail {
+/// for_each_batched's body, compiled once (not once per callback type).
+inline result<void> for_each_batched(frame const& b, frame& scratch, limits const& lim, void* ctx,
+                                     void (*on_frame)(void*, frame&)) {
   if (b.h.k != kind::batch || b.body.size() != 1) return fail(errc::bad_message, "not a batch frame");
   std::string_view rest = b.body[0];
   auto const bin = rest.empty() ? 0u : static_cast<unsigned char>(rest[0]);
@@ -530,10 +532,23 @@ result<void> for_each_batched(frame const& b, frame& scratch, limits const& lim,
       if (auto ok = next(parts[1 + j]); !ok) return ok;
     scratch.body.resize(want);
     for (std::size_t j = 0; j < want; ++j) scratch.body[j].assign(parts[1 + j]);
-    on_frame(scratch);
+    on_frame(ctx, scratch);
   }
   if (!rest.empty()) return fail(errc::bad_message, "batch holds more frames than its header says");
   return {};
+}
+}  // namespace detail
+
+/// Calls `on_frame(frame&)` for each frame of the batch `b` (a frame of kind::batch, as
+/// decode_frame_into left it), decoded into `scratch` with the checks decode_frame_into applies
+/// to a frame received alone; `on_frame` may move from it. Stops at the first frame that does not
+/// decode (errc::bad_message; the frames before it were delivered). A batch inside a batch, or a
+/// frame count other than the header's, is bad_message too.
+template <class F>
+result<void> for_each_batched(frame const& b, frame& scratch, limits const& lim, F&& on_frame) {
+  using fn = std::remove_reference_t<F>;
+  return detail::for_each_batched(b, scratch, lim, const_cast<void*>(static_cast<void const*>(&on_frame)),
+                                  [](void* c, frame& f) { (*static_cast<fn*>(c))(f); });
 }
 
 }  // namespace mesh::wire
