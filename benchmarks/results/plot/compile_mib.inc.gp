@@ -6,7 +6,7 @@ groups_n = 2
 set xtics ("3 actors × 3 msgs (5 runs)" 0, "50 actors × 10 msgs (5 runs)" 1)
 panel_label_rot = 0
 panel_ymin = 0
-panel_ymax = 2574.5
+panel_ymax = 2579.62
 panel_ylabel = "peak RSS, MiB"
 panel_title = "Compiler peak memory"
 panel_log = 0

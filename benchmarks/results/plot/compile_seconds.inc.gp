@@ -6,7 +6,7 @@ groups_n = 2
 set xtics ("3 actors × 3 msgs (5 runs)" 0, "50 actors × 10 msgs (5 runs)" 1)
 panel_label_rot = 0
 panel_ymin = 0
-panel_ymax = 66.325
+panel_ymax = 68.45
 panel_ylabel = "seconds"
 panel_title = "Compile time"
 panel_log = 0

@@ -5,8 +5,8 @@ array sys_colors[3] = ["#1f5fbf", "#e8743b", "#9a9a9a"]
 groups_n = 2
 set xtics ("p50" 0, "p99" 1)
 panel_label_rot = 0
-panel_ymin = 25.2
-panel_ymax = 2.24256e+06
+panel_ymin = 24.4
+panel_ymax = 2.05824e+06
 panel_ylabel = "ns per call (log scale)"
 panel_title = "Local sequential call, one warm actor"
 panel_log = 1

@@ -5,8 +5,8 @@ array sys_colors[5] = ["#1f5fbf", "#e8743b", "#3f9f4f", "#c9a227", "#17a2b8"]
 groups_n = 2
 set xtics ("p50" 0, "p99" 1)
 panel_label_rot = 90
-panel_ymin = 21.9584
-panel_ymax = 7142.4
+panel_ymin = 22.1056
+panel_ymax = 7339.01
 panel_ylabel = "µs per round trip (log scale)"
 panel_title = "Remote sequential call, 2 processes, loopback"
 panel_log = 1

@@ -5,8 +5,8 @@ array sys_colors[7] = ["#1f5fbf", "#e8743b", "#3f9f4f", "#8a55c9", "#9a9a9a", "#
 groups_n = 9
 set xtics ("local: activations" 0, "local: hot actor" 1, "local: sequential" 2, "local: async, 1k actors" 3, "remote: sequential" 4, "remote: 16 outstanding" 5, "remote: 256 outstanding" 6, "flow: pipeline" 7, "flow: broadcast" 8)
 panel_label_rot = 90
-panel_ymin = 1311.38
-panel_ymax = 5.06258e+08
+panel_ymin = 1253.03
+panel_ymax = 5.06679e+08
 panel_ylabel = "operations per second (log scale)"
 panel_title = "Throughput, median of runs, whiskers min–max"
 panel_log = 1
