@@ -79,16 +79,29 @@ struct pair_fixture {
   }
 };
 
-/// Sends one raw frame to `endpoint`'s ROUTER from a DEALER and returns the answer, if any.
-std::optional<mesh::wire::frame> raw_request(std::string const& endpoint, mesh::wire::frame const& f) {
+/// A bare ZeroMQ DEALER connected to a node's ROUTER, as a foreign peer.
+struct raw_dealer {
   zmq::context_t ctx;
-  zmq::socket_t d(ctx, zmq::socket_type::dealer);
-  d.set(zmq::sockopt::linger, 0);
-  d.set(zmq::sockopt::rcvtimeo, 3000);
-  d.connect(endpoint);
+  zmq::socket_t d{ctx, zmq::socket_type::dealer};
+  raw_dealer(std::string const& endpoint, int rcvtimeo_ms) {
+    d.set(zmq::sockopt::linger, 0);
+    d.set(zmq::sockopt::rcvtimeo, rcvtimeo_ms);
+    d.connect(endpoint);
+  }
+};
+
+/// Sends the parts of `f` as one message.
+void send_raw(zmq::socket_t& d, mesh::wire::frame const& f) {
   auto const parts = mesh::wire::encode_frame(f);
   for (std::size_t i = 0; i < parts.size(); ++i)
     (void)d.send(zmq::buffer(parts[i]), i + 1 < parts.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+}
+
+/// Sends one raw frame to `endpoint`'s ROUTER from a DEALER and returns the answer, if any.
+std::optional<mesh::wire::frame> raw_request(std::string const& endpoint, mesh::wire::frame const& f) {
+  raw_dealer peer(endpoint, 3000);
+  auto& d = peer.d;
+  send_raw(d, f);
   std::vector<zmq::message_t> in;
   if (!zmq::recv_multipart(d, std::back_inserter(in))) return std::nullopt;
   std::vector<std::string_view> views;
@@ -257,21 +270,13 @@ std::map<std::uint64_t, mesh::wire::frame> raw_answers(zmq::socket_t& d, std::si
   return got;
 }
 
-void send_raw(zmq::socket_t& d, mesh::wire::frame const& f) {
-  auto const parts = mesh::wire::encode_frame(f);
-  for (std::size_t i = 0; i < parts.size(); ++i)
-    (void)d.send(zmq::buffer(parts[i]), i + 1 < parts.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
-}
 }  // namespace
 
 TEST_CASE("requests in one batch frame are answered as if sent alone, and a bad frame ends only its batch" *
           doctest::timeout(60)) {
   pair_fixture p;
-  zmq::context_t ctx;
-  zmq::socket_t d(ctx, zmq::socket_type::dealer);
-  d.set(zmq::sockopt::linger, 0);
-  d.set(zmq::sockopt::rcvtimeo, 200);
-  d.connect(p.host->endpoint());
+  raw_dealer r(p.host->endpoint(), 200);
+  auto& d = r.d;
   auto const add = mesh::wire::encode(app::Add{1});
   auto call = [&](std::uint64_t id, std::string actor_id, std::uint32_t index, std::string const& body) {
     auto f = counter_call(std::move(actor_id), index, body);
@@ -331,11 +336,8 @@ TEST_CASE("requests in one batch frame are answered as if sent alone, and a bad 
 
 TEST_CASE("an answer is not held back by a slow handler that runs after it on the I/O thread" * doctest::timeout(60)) {
   pair_fixture p;
-  zmq::context_t ctx;
-  zmq::socket_t d(ctx, zmq::socket_type::dealer);
-  d.set(zmq::sockopt::linger, 0);
-  d.set(zmq::sockopt::rcvtimeo, 50);
-  d.connect(p.host->endpoint());
+  raw_dealer r(p.host->endpoint(), 50);
+  auto& d = r.d;
   // One message, so that both requests are read together and their handlers run one after the
   // other on the I/O thread: a quick Get, then a Sleep of 600 ms on another activation.
   auto get = counter_call("quick", 1, mesh::wire::encode(app::Get{}));
