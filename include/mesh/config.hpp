@@ -46,8 +46,10 @@ struct node_config {
   /// request, which is most of the latency a remote call adds over a raw ZeroMQ round trip.
   /// While a handler runs there longer than 2 ms, or waits for a call, a relief thread keeps the
   /// node's I/O going (heartbeats, other requests, which then go to the workers), and inlining
-  /// pauses (10 ms, doubling up to a second while handlers stay slow). false: every remote
-  /// request runs on a worker, and no relief thread. See docs/architecture.md, "A request's path".
+  /// pauses (10 ms, doubling up to a second while handlers stay slow). The answers of the
+  /// handlers run there leave as one batch frame per requester (docs/wire.md, "Batches"). false:
+  /// every remote request runs on a worker, its answer goes alone, and no relief thread. See
+  /// docs/architecture.md, "A request's path".
   bool io_thread_runs_handlers = true;
   /// Cluster mode: a thread waiting for a remote reply polls for it this long before it sleeps
   /// (waking a sleeping thread costs about as much as a loopback round trip on many machines).
