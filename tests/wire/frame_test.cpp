@@ -393,7 +393,7 @@ TEST_CASE("encode_header writes the same bytes as msgpack-c's packer for every k
         h.code = mesh::errc::timeout;
         h.text = std::string(len, 't');
         h.control = static_cast<std::uint16_t>(n);
-        h.frames = std::max<std::uint32_t>(1, static_cast<std::uint32_t>(n));  // a batch holds at least one
+        h.frames = 1 + static_cast<std::uint32_t>(n % wire::max_batch_frames);  // 1..1024 frames
         auto const bytes = wire::encode_header(h);
         CHECK(bytes == header_by_msgpack_c(h));
         if (bytes.size() <= wire::max_header_bytes) {  // and it still reads back
@@ -472,7 +472,15 @@ TEST_CASE("a batch whose frames do not match its header or its layout is rejecte
     REQUIRE_FALSE(r);
     CHECK(r.error().code == errc::bad_message);
   }
-  check_rejected(batch_parts(two, 0));  // a batch holds at least one frame
+  check_rejected(batch_parts(two, 0));  // a batch holds at least one frame ...
+  check_rejected(batch_parts(two, wire::max_batch_frames + 1));  // ... and at most 1024
+  {
+    std::string many;
+    for (std::uint32_t i = 0; i < wire::max_batch_frames; ++i) many += one;
+    auto r = unbatch(batch_parts(many, wire::max_batch_frames));
+    REQUIRE(r);
+    CHECK(r->size() == wire::max_batch_frames);
+  }
   // A batch inside a batch.
   {
     auto inner = batch_of({reply_frame()});

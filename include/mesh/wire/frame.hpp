@@ -127,6 +127,10 @@ struct frame {
   friend bool operator==(frame const&, frame const&) = default;
 };
 
+/// Most frames a batch may hold (docs/wire.md, "Batches"): one received message never makes a
+/// node handle more than this many frames before it gets back to its other duties.
+inline constexpr std::uint32_t max_batch_frames = 1024;
+
 /// Largest header part decode_header accepts (docs/wire.md).
 inline constexpr std::size_t max_header_bytes = 64 * 1024;
 /// Longest error text encode_header sends; longer texts (say, a huge exception what()) are cut
@@ -392,7 +396,7 @@ inline result<header> decode_header_general(std::string_view bytes) {
           break;
         }
         case kind::control: ok = size == 4 && detail::read(a[3], h.control); break;
-        case kind::batch: ok = size == 4 && detail::read(a[3], h.frames) && h.frames > 0; break;
+        case kind::batch: ok = size == 4 && detail::read(a[3], h.frames) && h.frames > 0 && h.frames <= max_batch_frames; break;
       }
       if (!ok) return fail(errc::bad_message, "frame header of kind " + std::to_string(k) + " has wrong arity or field types");
       return h;
