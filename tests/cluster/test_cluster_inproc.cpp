@@ -363,6 +363,62 @@ TEST_CASE("an answer is not held back by a slow handler that runs after it on th
   CHECK(mesh::wire::decode<int>(second[2].body[0]).value() == 600);
 }
 
+TEST_CASE("a batch that comes in on a node's DEALER is taken apart like one on its ROUTER" * doctest::timeout(60)) {
+  // A raw ROUTER plays a seed that answers the node's heartbeats with batches, as a member does
+  // when it answers a node it does not know yet.
+  zmq::context_t ctx;
+  zmq::socket_t seed(ctx, zmq::socket_type::router);
+  seed.set(zmq::sockopt::linger, 0);
+  seed.set(zmq::sockopt::rcvtimeo, 3000);
+  seed.bind("tcp://127.0.0.1:*");
+  auto node = start("solo", {seed.get(zmq::sockopt::last_endpoint)});
+  std::vector<zmq::message_t> hb;
+  REQUIRE(zmq::recv_multipart(seed, std::back_inserter(hb)));  // the node's first heartbeat
+  REQUIRE(hb.size() == 3u);
+  std::string const rid(hb[0].data<char>(), hb[0].size());
+  auto send_to_node = [&](mesh::wire::frame const& f) {
+    (void)seed.send(zmq::buffer(rid), zmq::send_flags::sndmore);
+    auto const parts = mesh::wire::encode_frame(f);
+    for (std::size_t i = 0; i < parts.size(); ++i)
+      (void)seed.send(zmq::buffer(parts[i]), i + 1 < parts.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+  };
+  mesh::cluster::refusal no;
+  no.self.name = "fake-seed";
+  no.code = static_cast<std::uint16_t>(mesh::errc::unauthorized);
+  no.reason = "not today";
+  mesh::wire::frame refuse;
+  refuse.h.k = mesh::wire::kind::control;
+  refuse.h.control = static_cast<std::uint16_t>(mesh::cluster::control::refuse);
+  refuse.body.push_back(mesh::wire::encode(no));
+  mesh::wire::frame late;  // an answer to no request of the node's: dropped
+  late.h.k = mesh::wire::kind::reply;
+  late.h.request_id = 999999;
+  late.h.node = "fake-seed";
+  late.body.push_back(mesh::wire::encode(1));
+
+  auto const before = node->transport_stats();
+  mesh::wire::frame b;
+  mesh::wire::batch_writer::start(b);
+  mesh::wire::batch_writer::append(b, late);
+  mesh::wire::batch_writer::append(b, refuse);
+  mesh::wire::batch_writer::finish(b);
+  send_to_node(b);
+  REQUIRE(wait_until([&] { return node->transport_stats().refused_peers == before.refused_peers + 1; }));
+  CHECK(node->transport_stats().bad_frames == before.bad_frames);
+
+  // A frame in the batch that does not decode (a reply without its body, then a refusal that is
+  // never reached): counted as bad, and the refusal after it is not delivered.
+  mesh::wire::batch_writer::start(b);
+  b.body[0] += mesh::wire::encode_header(late.h);
+  mesh::wire::batch_writer::append(b, refuse);
+  b.h.frames = 2;
+  mesh::wire::batch_writer::finish(b);
+  send_to_node(b);
+  REQUIRE(wait_until([&] { return node->transport_stats().bad_frames >= before.bad_frames + 1; }));
+  std::this_thread::sleep_for(100ms);
+  CHECK(node->transport_stats().refused_peers == before.refused_peers + 1);
+}
+
 TEST_CASE("call_async keeps 256 calls to a remote node outstanding and every one completes" * doctest::timeout(60)) {
   pair_fixture p;
   auto& caller = *p.caller;
