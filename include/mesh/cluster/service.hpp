@@ -728,19 +728,19 @@ class service final : public detail::reply_reader {
     std::size_t const n = parts.size();
     try {
       if (routing_id && !s.send(zmq::buffer(*routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
-        ++send_failures_;
+        send_failures_ += frames;
         return false;
       }
       for (std::size_t i = 0; i < n; ++i) {
         auto flags = zmq::send_flags::dontwait;
         if (i + 1 < n) flags = flags | zmq::send_flags::sndmore;
         if (!s.send(zmq::buffer(parts[i]), flags)) {
-          ++send_failures_;
+          send_failures_ += frames;
           return false;
         }
       }
     } catch (zmq::error_t const&) {  // EHOSTUNREACH (router_mandatory): the peer is gone
-      ++send_failures_;
+      send_failures_ += frames;
       return false;
     }
     frames_out_ += frames;
