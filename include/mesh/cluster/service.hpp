@@ -384,6 +384,7 @@ class service final : public detail::reply_reader {
     }
     if (!run_if_io_free([&] { send_outbox(out); }, [] {})) queue_outbox(out);
     for (auto& e : out) e.n = 0;
+    if (out.size() > 8) out.resize(8);  // a burst for many requesters leaves at most 8 buffers behind
     std::lock_guard lk(outbox_m_);
     if (outbox_.empty()) outbox_.swap(out);  // the entries keep their buffers for the next batches
   }
