@@ -16,6 +16,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -683,43 +684,47 @@ class service final : public detail::reply_reader {
     inline_.n = 0;
   }
 
-  /// Runs a command; returns the socket it sent on, if any.
-  zmq::socket_t* handle(command&& c) {
+  /// Runs a command.
+  void handle(command&& c) {
     switch (c.k) {
       case command::request: return send_request(c.node, c.frame, c.deadline, std::move(c.cb));
       case command::reply: return send_answer(c.routing_id, c.frame);
-      case command::announce: heartbeat_all(); return nullptr;
+      case command::announce: return heartbeat_all();
     }
-    return nullptr;
   }
 
-  zmq::socket_t* send_request(std::string const& node, wire::frame& f, clock::time_point deadline, callback&& cb) {
+  void send_request(std::string const& node, wire::frame& f, clock::time_point deadline, callback&& cb) {
     peer* p = find_member(node);
     if (!p || !p->dealer) {
       ++send_failures_;
       finish(std::move(cb), detail::error_frame(f.h.request_id, errc::node_unreachable,
                                                 "node '" + node + "' is not a reachable member"));
-      return nullptr;
+      return;
     }
     std::uint64_t const id = ++next_request_id_;
     f.h.request_id = id;
     bool const expects_reply = f.h.k == wire::kind::call;
     if (!send_parts(*p->dealer, p->armed, f)) {
       finish(std::move(cb), detail::error_frame(id, errc::overloaded, "send queue to node '" + node + "' is full"));
-      return p->dealer.get();
+      return;
     }
     if (expects_reply) add_pending(id, pending{node, deadline, std::move(cb)});
-    return p->dealer.get();
   }
 
-  bool send_parts(zmq::socket_t& s, bool& armed, wire::frame const& f, std::string_view const* routing_id = nullptr) {
-    // The parts of wire::encode_frame, sent without building them: header, then the body as is.
+  /// The parts of wire::encode_frame without building them: the header (in tx_header_), then the
+  /// body as is.
+  using frame_views = std::array<std::string_view, 1 + wire::body_parts::capacity>;
+  std::span<std::string_view const> views_of(wire::frame const& f, frame_views& parts) {
     wire::encode_header_to(tx_header_, f.h);
-    std::string_view parts[1 + wire::body_parts::capacity];
     parts[0] = tx_header_;
     for (std::size_t i = 0; i < f.body.size(); ++i) parts[1 + i] = f.body[i];
-    auto const frames = f.h.k == wire::kind::batch ? f.h.frames : 1u;
-    return send_views(s, armed, std::span<std::string_view const>(parts, 1 + f.body.size()), routing_id, frames);
+    return {parts.data(), 1 + f.body.size()};
+  }
+  static std::uint64_t frame_count(wire::frame const& f) noexcept { return f.h.k == wire::kind::batch ? f.h.frames : 1u; }
+
+  bool send_parts(zmq::socket_t& s, bool& armed, wire::frame const& f, std::string_view const* routing_id = nullptr) {
+    frame_views parts;
+    return send_views(s, armed, views_of(f, parts), routing_id, frame_count(f));
   }
 
   /// Sends one message of `parts` (`frames`: the wire frames it carries, for the counters).
@@ -752,13 +757,9 @@ class service final : public detail::reply_reader {
 
   /// Sends the answer to a request that came in on the ROUTER from `routing_id`: on our DEALER to
   /// that member (see "which socket carries what"), else back through the ROUTER.
-  zmq::socket_t* send_answer(std::string_view routing_id, wire::frame const& f) {
-    if (peer* p = member_by_routing_id(routing_id); p && p->dealer) {
-      send_parts(*p->dealer, p->armed, f);
-      return p->dealer.get();
-    }
-    send_router(routing_id, f);
-    return &router_;
+  void send_answer(std::string_view routing_id, wire::frame const& f) {
+    frame_views parts;
+    send_answer_parts(routing_id, views_of(f, parts), frame_count(f));
   }
 
   /// send_answer for a message given as its parts (see send_outbox).
