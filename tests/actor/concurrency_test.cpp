@@ -541,7 +541,7 @@ TEST_CASE("a call given up in poll(2) by one thread, then waited on by a helping
   auto const t0 = clock::now();
   std::optional<mesh::result<int>> r;
   std::thread([&] {
-    current_wait_helper() = &helper;
+    scoped_context<wait_helper> helping(&thread_context::helper, &helper);
     r = st->take();
   }).join();
   completer.join();

@@ -3,7 +3,9 @@
 /// Dropping a future never blocks.
 
 #include <mesh/actor/reply.hpp>
+#include <mesh/core/clock.hpp>
 #include <mesh/core/error.hpp>
+#include <mesh/core/thread_context.hpp>
 #include <mesh/core/log.hpp>
 
 #include <algorithm>
@@ -37,107 +39,6 @@
 namespace mesh {
 
 namespace detail {
-
-using clock = std::chrono::steady_clock;
-
-/// A cheap reading of clock::now() for bookkeeping that tolerates a tick of error: on Linux with
-/// libstdc++ (steady_clock = CLOCK_MONOTONIC) it is CLOCK_MONOTONIC_COARSE, a few ns instead of
-/// a full clock read, never ahead of clock::now() and behind it by at most coarse_tick()
-/// (normally one kernel tick, 1-4 ms). Elsewhere it is clock::now() and the tick is 0.
-#if defined(__linux__) && defined(__GLIBCXX__) && defined(CLOCK_MONOTONIC_COARSE)
-inline clock::time_point coarse_now() noexcept {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return clock::time_point(std::chrono::duration_cast<clock::duration>(std::chrono::seconds(ts.tv_sec) +
-                                                                       std::chrono::nanoseconds(ts.tv_nsec)));
-}
-inline clock::duration coarse_tick() noexcept {
-  static clock::duration const tick = [] {
-    timespec ts{};
-    if (::clock_getres(CLOCK_MONOTONIC_COARSE, &ts) != 0) return clock::duration(std::chrono::milliseconds(10));
-    return std::chrono::duration_cast<clock::duration>(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
-  }();
-  return tick;
-}
-#else
-inline clock::time_point coarse_now() noexcept { return clock::now(); }
-inline clock::duration coarse_tick() noexcept { return clock::duration::zero(); }
-#endif
-
-/// clock::now(), or a cheaper reading that is at most `tolerance` later (the coarse clock plus its
-/// tick) when the tick fits in the tolerance.
-inline clock::time_point now_within(clock::duration tolerance) noexcept {
-  auto const tick = coarse_tick();
-  if (tick == clock::duration::zero() || tick > tolerance) return clock::now();
-  return coarse_now() + tick;
-}
-
-/// True when `deadline` has passed. Reads the precise clock only near the deadline: a deadline
-/// more than `slack` after the coarse clock is certainly still ahead.
-inline bool past(clock::time_point deadline) noexcept {
-  if (deadline == clock::time_point::max()) return false;
-  constexpr clock::duration slack = std::chrono::milliseconds(50);
-  auto const c = coarse_now();
-  if (c > deadline) return true;
-  if (deadline - c > slack + coarse_tick()) return false;
-  return clock::now() > deadline;
-}
-
-/// Something that can run queued work while its thread waits for a call: the worker pool, set on
-/// its own threads, so a handler blocked in future::get() does not take a worker out of service
-/// (with every worker waiting that way, the calls they wait for could never run).
-class wait_helper {
- public:
-  /// Runs queued work until `done()` holds or `until` passes.
-  virtual void help_while_waiting(std::function<bool()> const& done, clock::time_point until) = 0;
-
- protected:
-  ~wait_helper() = default;
-};
-
-/// The wait_helper of the calling thread (null outside worker threads).
-inline wait_helper*& current_wait_helper() noexcept {
-  thread_local wait_helper* h = nullptr;
-  return h;
-}
-
-/// A transport whose sockets a thread waiting for a remote reply may read itself
-/// (cluster::service). Without it, a reply wakes the I/O thread, which wakes the caller: two
-/// wake-ups in a row. With it, the caller sleeps in poll(2) on the transport's fd as well, and the
-/// one that wakes first reads (see call_state::wait_reading).
-class reply_reader {
- public:
-  /// Reads and dispatches what the sockets hold, unless another thread is doing so; true when it
-  /// read (the fd then signals the next message).
-  virtual bool try_read() = 0;
-  /// Readable when a message may be waiting.
-  virtual int readable_fd() const noexcept = 0;
-  /// A thread starts or stops watching readable_fd() (the transport's own thread need not watch
-  /// it meanwhile: two threads woken for one reply compete for the cores).
-  virtual void watching(bool on) noexcept = 0;
-  /// How long a waiter polls before it sleeps (node_config::reply_spin; see reply_spin).
-  virtual clock::duration spin_budget() const noexcept { return clock::duration::zero(); }
-
- protected:
-  ~reply_reader() = default;
-};
-
-/// A call completion stored while a transport held its I/O lock, published once it has released
-/// it (publishing wakes a waiter and may run a continuation: never under the lock).
-struct stored_completion {
-  std::shared_ptr<void> state;     // keeps the call state alive until published
-  void (*publish)(void* state);    // call_state<R>::publish_stored
-};
-using stored_completion_list = std::vector<stored_completion>;
-
-/// Set by a transport on the thread that dispatches answers under its I/O lock: a reply
-/// callback that finds it set stores the reply in its call state right away (decoded from the
-/// received frame in place, which keeps its buffers) and appends the state here, and the
-/// transport publishes the list after releasing the lock. Null elsewhere: complete at once.
-inline stored_completion_list*& publish_later() noexcept {
-  thread_local stored_completion_list* v = nullptr;
-  return v;
-}
 
 #if defined(__linux__)
 /// This thread's eventfd, on which it sleeps in call_state::wait_reading (-1 when none could be
@@ -228,23 +129,6 @@ class reply_spin {
     return n;
   }
 };
-
-/// Work a thread holds back to run itself (the I/O thread's inline batch, cluster::service). It
-/// is handed to the worker pool before the thread blocks in a wait: a handler that waits must
-/// not keep the activations queued behind it from running (it may be waiting for one of them).
-class deferred_work {
- public:
-  virtual void release_all() = 0;
-
- protected:
-  ~deferred_work() = default;
-};
-
-/// The calling thread's deferred work, if any.
-inline deferred_work*& current_deferred() noexcept {
-  thread_local deferred_work* d = nullptr;
-  return d;
-}
 
 /// errc::timeout for a call to (actor, id); out of line, built only when it happens.
 [[gnu::cold, gnu::noinline]] inline error timed_out(std::string_view actor, std::string_view id) {

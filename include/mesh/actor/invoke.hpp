@@ -4,6 +4,7 @@
 
 #include <mesh/actor/activation.hpp>
 #include <mesh/actor/future.hpp>
+#include <mesh/wire/error_frame.hpp>
 #include <mesh/wire/frame.hpp>
 
 #include <chrono>
@@ -595,15 +596,6 @@ result<void> cast(node_core& core, std::string_view id, M&& msg, std::optional<i
 
 // ---- receiving side: a request frame from a peer, dispatched by message index ----------------
 
-inline wire::frame error_frame(std::uint64_t request_id, errc code, std::string text) {
-  wire::frame f;
-  f.h.k = wire::kind::error;
-  f.h.request_id = request_id;
-  f.h.code = code;
-  f.h.text = std::move(text);
-  return f;
-}
-
 /// Answers a peer's request (not a template: shared by every type).
 [[gnu::noinline]] inline void respond_reply(frame_callback const& respond, std::uint64_t request_id,
                                             std::string const& node, void (*encode)(std::string&, void*), void* slot) {
@@ -618,7 +610,7 @@ inline wire::frame error_frame(std::uint64_t request_id, errc code, std::string 
 
 [[gnu::noinline]] inline void respond_error(frame_callback const& respond, std::uint64_t request_id,
                                             error e) {
-  if (respond) respond(error_frame(request_id, e.code, std::move(e.message)));
+  if (respond) respond(wire::error_frame(request_id, e.code, std::move(e.message)));
 }
 
 template <class R>
@@ -680,7 +672,7 @@ void dispatch_remote(actor_table_base& table, actor_ops const& a, wire::frame&& 
                                                               frame_callback const& respond,
                                                               std::string_view actor) {
   if (f.h.k == wire::kind::call && respond)
-    respond(error_frame(f.h.request_id, errc::bad_message,
+    respond(wire::error_frame(f.h.request_id, errc::bad_message,
                         "actor '" + std::string(actor) + "' has no message #" + std::to_string(f.h.message_index)));
 }
 

@@ -5,6 +5,7 @@
 
 #include <mesh/actor/future.hpp>
 #include <mesh/core/log.hpp>
+#include <mesh/core/thread_context.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -22,28 +23,6 @@
 #include <vector>
 
 namespace mesh::detail {
-
-/// Something a worker can run: an activation with messages waiting. The queue holds no reference:
-/// whoever submits guarantees the runnable outlives its run() (an activation stays in its table
-/// while scheduled, and the node stops the pool before destroying the tables).
-struct runnable {
-  virtual void run() = 0;
-  virtual ~runnable() = default;
-};
-
-/// Runnables a thread collects instead of queuing them: while the cluster I/O thread reads, the
-/// activations its requests make runnable land here, and it runs them itself once it has
-/// released the sockets (see cluster::service::run_inline).
-struct inline_batch {
-  static constexpr int capacity = 64;
-  runnable* items[capacity];
-  int n = 0;
-  runnable const* only = nullptr;  // when set, only this runnable is collected (its own resubmit)
-};
-inline inline_batch*& inline_target() noexcept {
-  thread_local inline_batch* b = nullptr;
-  return b;
-}
 
 /// The pool's run queue: a bounded lock-free multi-producer multi-consumer ring (D. Vyukov's
 /// algorithm: one CAS per push or pop, no lock a preempted thread could hold), with a
@@ -308,7 +287,7 @@ class worker_pool final : public wait_helper {
   void worker_loop(std::atomic<std::size_t>& finished) {
     on_worker_thread() = true;
     own() = {this, &finished};
-    current_wait_helper() = this;
+    scoped_context<wait_helper> helping(&thread_context::helper, this);
     while (true) {
       auto r = q_.pop();
       if (!r) {

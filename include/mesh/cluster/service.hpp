@@ -3,9 +3,9 @@
 /// and one DEALER per peer; membership by gossiped heartbeats; failure detection; request/reply
 /// correlation; rebalancing when shard owners change. See docs/architecture.md, "Cluster".
 
-#include <mesh/actor/invoke.hpp>  // detail::error_frame
 #include <mesh/actor/runtime.hpp>
 #include <mesh/transport/mpsc_queue.hpp>
+#include <mesh/wire/error_frame.hpp>
 #include <mesh/wire/frame.hpp>
 
 #include <zmq.hpp>
@@ -128,7 +128,7 @@ class service final : public detail::reply_reader {
   /// Sends a request to member `node`; `cb` gets the reply or an error frame exactly once.
   void send(std::string const& node, wire::frame&& f, clock::time_point deadline, callback cb) {
     if (stopped_.load()) {
-      cb(detail::error_frame(0, errc::shutting_down, "node is leaving the cluster"));
+      cb(wire::error_frame(0, errc::shutting_down, "node is leaving the cluster"));
       return;
     }
     // At once when the I/O lock is free; a command only when it must be queued.
@@ -296,14 +296,14 @@ class service final : public detail::reply_reader {
   void finish(callback&& cb, wire::frame&& f) { completions_.emplace_back(std::move(cb), std::move(f)); }
 
   [[gnu::cold]] static wire::frame leaving_error() {
-    return detail::error_frame(0, errc::shutting_down, "node is leaving the cluster");
+    return wire::error_frame(0, errc::shutting_down, "node is leaving the cluster");
   }
 
   /// Sends the answer to a request from `rid` from any thread: at once when the I/O lock is free,
   /// else queued (the frame is dropped once the sockets are closed: its requester hears nothing
   /// more from us either way).
   void submit_answer(std::string_view rid, wire::frame&& f) {
-    if (collecting() == this) return collect_answer(rid, f);
+    if (detail::this_thread_context().answer_collector == this) return collect_answer(rid, f);
     bool const sent = run_if_io_free([&] { send_answer(rid, f); }, [] {});
     if (!sent) cmds_.push(command{command::reply, {}, std::string(rid), std::move(f), {}, {}});
   }
@@ -320,12 +320,6 @@ class service final : public detail::reply_reader {
   // started after it). A lone answer goes out as the plain frame. outbox_m_ guards the outbox
   // (the I/O thread collects, the relief thread may flush); it is taken before io_m_, and only
   // with try_lock, so neither order can deadlock.
-
-  /// The service whose answers this thread collects (run_inline), if any.
-  static service*& collecting() noexcept {
-    thread_local service* s = nullptr;
-    return s;
-  }
 
   struct answer_batch {
     std::string rid;
@@ -509,9 +503,9 @@ class service final : public detail::reply_reader {
     cmds_.drain([&](command&& c) { handle(std::move(c)); });
     if (!router_armed_ || (poll_fds_[0].revents & (POLLIN | POLLERR))) {
       // Activations the requests make runnable are collected, not queued (see run_inline).
-      if (may_inline && relief_thread_.joinable() && clock::now() >= inline_off_until_) detail::inline_target() = &inline_;
+      bool const inline_on = may_inline && relief_thread_.joinable() && clock::now() >= inline_off_until_;
+      detail::scoped_context<detail::inline_batch> collect(&detail::thread_context::inline_target, inline_on ? &inline_ : nullptr);
       read_router();
-      detail::inline_target() = nullptr;
     }
     // read_router() may drop or replace peers: their entries are stale until the rebuild.
     for (std::size_t i = 0; i < poll_peers_.size() && !poll_dirty_; ++i) {
@@ -637,14 +631,8 @@ class service final : public detail::reply_reader {
         s.arm_relief(std::chrono::nanoseconds(1));  // the loop's passes go on meanwhile
       }
     } r{*this};
-    auto* const outer = detail::current_deferred();
-    detail::current_deferred() = &r;
-    auto* const outer_collector = collecting();
-    collecting() = this;
-    struct restore {
-      service* outer;
-      ~restore() { collecting() = outer; }
-    } rc{outer_collector};
+    detail::scoped_context<detail::deferred_work> deferring(&detail::thread_context::deferred, &r);
+    detail::scoped_context<void const> batching(&detail::thread_context::answer_collector, this);
     inline_claim_.store(0, std::memory_order_relaxed);
     inline_n_.store(inline_.n, std::memory_order_release);
     relief_now_.store(false, std::memory_order_relaxed);
@@ -662,9 +650,10 @@ class service final : public detail::reply_reader {
       again.only = item;
       for (auto t0 = clock::now();;) {
         again.n = 0;
-        detail::inline_target() = &again;
-        item->run();
-        detail::inline_target() = nullptr;
+        {
+          detail::scoped_context<detail::inline_batch> collect(&detail::thread_context::inline_target, &again);
+          item->run();
+        }
         auto const t1 = clock::now();
         bool const slow = t1 - t0 > std::chrono::milliseconds(1);
         bool const stop_here = !again.n || slow || t1 - start > std::chrono::microseconds(500);
@@ -674,7 +663,6 @@ class service final : public detail::reply_reader {
         t0 = t1;
       }
     }
-    detail::current_deferred() = outer;
     flush_answers();
     inline_running_.store(false, std::memory_order_seq_cst);
     if (relief_active_.load(std::memory_order_seq_cst)) {
@@ -697,7 +685,7 @@ class service final : public detail::reply_reader {
     peer* p = find_member(node);
     if (!p || !p->dealer) {
       ++send_failures_;
-      finish(std::move(cb), detail::error_frame(f.h.request_id, errc::node_unreachable,
+      finish(std::move(cb), wire::error_frame(f.h.request_id, errc::node_unreachable,
                                                 "node '" + node + "' is not a reachable member"));
       return;
     }
@@ -705,7 +693,7 @@ class service final : public detail::reply_reader {
     f.h.request_id = id;
     bool const expects_reply = f.h.k == wire::kind::call;
     if (!send_parts(*p->dealer, p->armed, f)) {
-      finish(std::move(cb), detail::error_frame(id, errc::overloaded, "send queue to node '" + node + "' is full"));
+      finish(std::move(cb), wire::error_frame(id, errc::overloaded, "send queue to node '" + node + "' is full"));
       return;
     }
     if (expects_reply) add_pending(id, pending{node, deadline, std::move(cb)});
@@ -781,12 +769,7 @@ class service final : public detail::reply_reader {
     std::size_t bytes = 0;
     for (auto const& b : f.body) bytes += b.size();
     if (bytes > decode_under_lock_max) return finish(std::move(cb), std::move(f));
-    auto* const outer = detail::publish_later();
-    detail::publish_later() = &stored_;
-    struct restore {
-      detail::stored_completion_list* outer;
-      ~restore() { detail::publish_later() = outer; }
-    } r{outer};
+    detail::scoped_context<detail::stored_completion_list> storing(&detail::thread_context::publish_later, &stored_);
     cb(std::move(f));
   }
 
@@ -953,7 +936,7 @@ class service final : public detail::reply_reader {
   void on_request(std::string const& rid, wire::frame&& f) {
     bool const is_call = f.h.k == wire::kind::call;
     auto reject = [&](errc c, std::string text) {
-      if (is_call) send_answer(rid, detail::error_frame(f.h.request_id, c, std::move(text)));
+      if (is_call) send_answer(rid, wire::error_frame(f.h.request_id, c, std::move(text)));
     };
     if (f.h.fingerprint != core_.fingerprint())
       return reject(errc::schema_mismatch, "node '" + core_.name() + "' was built from a different schema");
@@ -1165,7 +1148,7 @@ class service final : public detail::reply_reader {
         auto cb = std::move(it->second.cb);
         auto id = it->first;
         it = pending_.erase(it);
-        finish(std::move(cb), detail::error_frame(id, code, why));
+        finish(std::move(cb), wire::error_frame(id, code, why));
       } else {
         ++it;
       }
@@ -1258,7 +1241,7 @@ class service final : public detail::reply_reader {
         auto cb = std::move(it->second.cb);
         auto id = it->first;
         it = pending_.erase(it);
-        finish(std::move(cb), detail::error_frame(id, errc::timeout, "no reply before the deadline"));
+        finish(std::move(cb), wire::error_frame(id, errc::timeout, "no reply before the deadline"));
       } else {
         ++it;
       }
@@ -1273,13 +1256,13 @@ class service final : public detail::reply_reader {
     f.body.push_back(wire::encode(self_info()));
     for (auto& [ep, p] : peers_)
       if (p.dealer && p.member) send_parts(*p.dealer, p.armed, f);
-    for (auto& [id, p] : pending_) finish(std::move(p.cb), detail::error_frame(id, errc::shutting_down, "node is leaving the cluster"));
+    for (auto& [id, p] : pending_) finish(std::move(p.cb), wire::error_frame(id, errc::shutting_down, "node is leaving the cluster"));
     pending_.clear();
     // Commands that raced the stop: fail requests so no caller waits for its deadline. Senders
     // that get the lock from now on see io_closed_ and queue; the destructor's drain fails those.
     io_closed_.store(true);
     cmds_.drain([&](command&& c) {
-      if (c.k == command::request && c.cb) finish(std::move(c.cb), detail::error_frame(0, errc::shutting_down, "node is leaving the cluster"));
+      if (c.k == command::request && c.cb) finish(std::move(c.cb), wire::error_frame(0, errc::shutting_down, "node is leaving the cluster"));
     });
     peers_.clear();
     poll_dirty_ = true;
