@@ -47,7 +47,7 @@ class node : public detail::node_core {
     if (cfg_.idle_timeout.count() > 0) schedule_reaper();
     if (!cfg_.listen.empty()) {
       try {
-        service_ = std::make_unique<cluster::service>(*this);
+        service_ = std::make_unique<cluster::service>(*this, cfg_, members_, fingerprint_);
       } catch (...) {
         stop();
         throw;

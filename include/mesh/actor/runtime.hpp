@@ -4,13 +4,16 @@
 /// through it, so mesh::context needs no schema parameter.
 
 #include <mesh/actor/pool.hpp>
+#include <mesh/cluster/host.hpp>
 #include <mesh/cluster/membership.hpp>
 #include <mesh/cluster/shard.hpp>
 #include <mesh/config.hpp>
 #include <mesh/core/error.hpp>
 #include <mesh/core/function.hpp>
 #include <mesh/core/log.hpp>
+#include <mesh/wire/error_frame.hpp>
 #include <mesh/wire/frame.hpp>
+#include <mesh/wire/frame_callback.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -23,10 +26,6 @@
 #include <vector>
 
 namespace mesh::detail {
-
-/// Receives the reply or error frame of a remote request, or answers one (exactly once). Room for
-/// a call's state, its actor name and id inline: no allocation per call.
-using frame_callback = inplace_function<void(wire::frame&&), 80>;
 
 /// Unique address per actor type: the key of the actor-table registry.
 template <class A>
@@ -57,7 +56,7 @@ struct route {
   std::string node;  // owner name when remote
 };
 
-class node_core {
+class node_core : public cluster::host {
  public:
   explicit node_core(node_config cfg)
       : cfg_(normalize(std::move(cfg))),
@@ -149,7 +148,34 @@ class node_core {
   }
 
   /// Writes one log line through node_config::logger (stderr by default).
-  void log(std::string_view line) const noexcept { write_log(cfg_.logger, log_tag_, line); }
+  void log(std::string_view line) const noexcept override { write_log(cfg_.logger, log_tag_, line); }
+
+  // ---- cluster::host: what the cluster asks of this node ---------------------------------------
+
+  /// A request from a peer: to its actor table when this node owns the id, else answered with
+  /// the error (not_found, invalid_argument for an over-long id, rebalancing: ask the owner again).
+  void deliver(wire::frame&& f, frame_callback respond) override {
+    auto* table = find_table(f.h.actor);
+    if (!table) return refuse(f, respond, errc::not_found, "node '" + cfg_.name + "' has no actor type '" + f.h.actor + "'");
+    auto rt = route_for(table->capability(), f.h.id);
+    if (!rt) {
+      if (rt.error().code == errc::invalid_argument) return refuse(f, respond, errc::invalid_argument, rt.error().message);
+      return refuse(f, respond, errc::rebalancing, "node '" + cfg_.name + "' has no owner for '" + f.h.id + "' of actor '" + f.h.actor + "' (" + rt.error().message + "); retry");
+    }
+    if (!rt->local)
+      return refuse(f, respond, errc::rebalancing, "node '" + cfg_.name + "' no longer owns '" + f.h.id + "' of actor '" + f.h.actor + "'; retry");
+    table->deliver_remote(std::move(f), std::move(respond));
+  }
+  void hand_to_workers(runnable* r) override { pool_.submit(r); }
+  void retire_moved_activations() override {
+    for_each_table([&](table_base& t) {
+      if (t.size() == 0) return;
+      t.deactivate_where([&](std::string_view id) {
+        auto rt = route_for(t.capability(), id);
+        return !rt || !rt->local;
+      });
+    });
+  }
 
   /// Schema fingerprint of the typed node (set by node<Schema>).
   std::uint64_t fingerprint() const noexcept { return fingerprint_; }
@@ -160,6 +186,10 @@ class node_core {
   static result<route> local_route() noexcept {
     auto make = [] { return route{true, {}}; };
     return result<route>(in_place_from<decltype(make)>{make});
+  }
+
+  [[gnu::cold, gnu::noinline]] static void refuse(wire::frame const& f, frame_callback& respond, errc code, std::string text) {
+    if (respond) respond(wire::error_frame(f.h.request_id, code, std::move(text)));
   }
 
   [[gnu::cold, gnu::noinline]] static error id_too_long(std::size_t n) {

@@ -1,0 +1,48 @@
+#pragma once
+/// What members tell each other (wire::kind::control frames): heartbeats carrying gossip about the
+/// members a node knows, refusals of a heartbeat, and graceful leaves. See docs/wire.md, "Control".
+
+#include <mesh/wire/reflect.hpp>
+
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mesh::cluster {
+
+/// Control message types (wire::header::control). Numbers are on the wire.
+enum class control : std::uint16_t {
+  heartbeat = 1,  ///< body: gossip. Sent DEALER->ROUTER every heartbeat_interval; also the join.
+  refuse = 2,     ///< body: refusal. ROUTER->DEALER answer to a heartbeat that is not accepted.
+  leave = 3,      ///< body: member_info. Graceful departure.
+};
+
+/// A member as gossiped.
+struct member_info {
+  BOOST_HANA_DEFINE_STRUCT(member_info,
+                           (std::string, name),
+                           (std::string, endpoint),
+                           (std::uint64_t, incarnation),
+                           (std::uint64_t, fingerprint),
+                           (std::vector<std::string>, capabilities));
+};
+struct gossip {
+  BOOST_HANA_DEFINE_STRUCT(gossip, (member_info, self), (std::vector<member_info>, known));
+};
+struct refusal {
+  BOOST_HANA_DEFINE_STRUCT(refusal, (member_info, self), (std::uint16_t, code), (std::string, reason));
+};
+
+/// A fresh incarnation number for this process's membership (getrandom(2); <random> would cost
+/// every translation unit its parse time for one number).
+inline std::uint64_t random_incarnation() noexcept {
+  std::uint64_t v = 0;
+  if (::getrandom(&v, sizeof v, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof v)) v = 0;
+  return v ^ (std::uint64_t(::getpid()) << 40) ^ std::uint64_t(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+}  // namespace mesh::cluster

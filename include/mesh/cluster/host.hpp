@@ -1,0 +1,31 @@
+#pragma once
+/// cluster::host: what the cluster asks of the node it serves (the actor layer implements it,
+/// detail::node_core). The other direction, a request sent with its completion, is
+/// cluster::service::send. These two are the only crossings between actor/ and cluster/.
+
+#include <mesh/core/thread_context.hpp>
+#include <mesh/wire/frame_callback.hpp>
+
+#include <string_view>
+
+namespace mesh::cluster {
+
+class host {
+ public:
+  /// A request from a peer, addressed to this node (fingerprint checked). `respond` (empty for a
+  /// cast) gets the answer exactly once, from any thread: the reply, or an error frame when the
+  /// actor type is unknown, this node does not own the id, or the handler failed.
+  virtual void deliver(wire::frame&& f, detail::frame_callback respond) = 0;
+  /// Runs `r` on the worker pool.
+  virtual void hand_to_workers(detail::runnable* r) = 0;
+  /// Deactivates idle activations whose shard this node no longer owns (busy ones stay; the
+  /// rebalancer asks again).
+  virtual void retire_moved_activations() = 0;
+  /// Writes a log line through node_config::logger.
+  virtual void log(std::string_view line) const noexcept = 0;
+
+ protected:
+  ~host() = default;
+};
+
+}  // namespace mesh::cluster

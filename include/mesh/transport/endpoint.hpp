@@ -1,0 +1,310 @@
+#pragma once
+/// transport::endpoint: a node's ZeroMQ sockets. One ROUTER bound to the node's address, where
+/// requests, control messages and most answers arrive, and one DEALER per peer it talks to.
+/// It sends and receives wire frames (batches taken apart into their frames) and counts them; it
+/// knows frames, not actors or members. Not thread-safe: whoever holds the I/O lock
+/// (transport::io_loop) uses it.
+
+#include <mesh/core/clock.hpp>
+#include <mesh/core/error.hpp>
+#include <mesh/wire/frame.hpp>
+
+#include <zmq.hpp>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace mesh::transport {
+
+/// Messages a socket queues per direction before a send fails (the caller gets errc::overloaded
+/// instead of the process growing without bound).
+inline constexpr int socket_hwm = 100'000;
+/// How long a closed DEALER keeps trying to deliver what it still holds (a leave message).
+inline constexpr int dealer_linger_ms = 200;
+/// How soon a DEALER reconnects to a peer that went away (a restart is rejoined quickly).
+inline constexpr int reconnect_interval_ms = 100;
+/// Room above node_config::max_payload_bytes for a frame's header and envelope: libzmq drops a
+/// message over its maxmsgsize before we see it.
+inline constexpr std::size_t frame_overhead_bytes = 64 * 1024;
+/// Messages read from one socket per pass of the I/O loop, so that one busy peer cannot keep the
+/// others (and the timers) waiting.
+inline constexpr int max_reads_per_pass = 1024;
+/// Undecodable frames after which a peer (by routing id) is ignored.
+inline constexpr std::uint64_t bad_frames_tolerated = 100;
+
+/// Counters of an endpoint (monotonic; read from any thread).
+struct counters {
+  std::atomic<std::uint64_t> frames_in{0}, frames_out{0}, bad_frames{0}, send_failures{0};
+};
+
+/// One outgoing connection: a DEALER connected to a peer's ROUTER.
+struct dealer {
+  std::string address;   ///< the peer's endpoint
+  zmq::socket_t socket;
+  int fd = -1;           ///< its ZMQ_FD, polled while the I/O lock is free
+  bool armed = false;    ///< drained: its ZMQ_FD will signal the next message (see io_loop)
+  bool read_now = true;  ///< read at the next pass whatever poll(2) says (new, or backlog)
+  void* owner = nullptr; ///< what the layer above keeps for this connection (cluster: its peer)
+};
+
+class endpoint {
+ public:
+  /// Binds the ROUTER to `listen`. Throws mesh::exception (errc::invalid_argument) when it cannot.
+  endpoint(std::string const& listen, std::size_t max_payload_bytes)
+      : ctx_(1), router_(ctx_, zmq::socket_type::router), max_payload_(max_payload_bytes) {
+    router_.set(zmq::sockopt::router_mandatory, 1);
+    router_.set(zmq::sockopt::sndhwm, socket_hwm);
+    router_.set(zmq::sockopt::rcvhwm, socket_hwm);
+    router_.set(zmq::sockopt::linger, 0);
+    router_.set(zmq::sockopt::maxmsgsize, max_message_size());
+    try {
+      router_.bind(listen);
+    } catch (zmq::error_t const& e) {
+      throw mesh::exception(fail(errc::invalid_argument, "cannot bind '" + listen + "': " + e.what()));
+    }
+    address_ = router_.get(zmq::sockopt::last_endpoint);
+    router_fd_ = router_.get(zmq::sockopt::fd);
+  }
+
+  endpoint(endpoint const&) = delete;
+  endpoint& operator=(endpoint const&) = delete;
+
+  /// The address actually bound (resolves "tcp://127.0.0.1:*").
+  std::string const& address() const noexcept { return address_; }
+  int router_fd() const noexcept { return router_fd_; }
+  counters& stats() noexcept { return stats_; }
+  counters const& stats() const noexcept { return stats_; }
+
+  /// A new DEALER connected to `address`.
+  [[gnu::cold]] std::unique_ptr<dealer> open_dealer(std::string const& address) {
+    auto d = std::make_unique<dealer>(dealer{address, zmq::socket_t(ctx_, zmq::socket_type::dealer)});
+    auto& s = d->socket;
+    s.set(zmq::sockopt::sndhwm, socket_hwm);
+    s.set(zmq::sockopt::rcvhwm, socket_hwm);
+    s.set(zmq::sockopt::linger, dealer_linger_ms);
+    s.set(zmq::sockopt::reconnect_ivl, reconnect_interval_ms);
+    s.set(zmq::sockopt::maxmsgsize, max_message_size());
+    s.connect(address);
+    d->fd = s.get(zmq::sockopt::fd);
+    return d;
+  }
+
+  /// Closes the ROUTER (the node leaves; DEALERs close with their owners).
+  void close() { router_.close(); }
+
+  // ---- sending ---------------------------------------------------------------------------------
+
+  /// A frame's parts without building them: the header (encoded into a buffer of ours), then
+  /// the body as is. Valid until the next call.
+  using frame_views = std::array<std::string_view, 1 + wire::body_parts::capacity>;
+  std::span<std::string_view const> views_of(wire::frame const& f, frame_views& parts) {
+    wire::encode_header_to(tx_header_, f.h);
+    parts[0] = tx_header_;
+    for (std::size_t i = 0; i < f.body.size(); ++i) parts[1 + i] = f.body[i];
+    return {parts.data(), 1 + f.body.size()};
+  }
+  /// The wire frames a frame carries (a batch counts as its frames).
+  static std::uint64_t frame_count(wire::frame const& f) noexcept { return f.h.k == wire::kind::batch ? f.h.frames : 1u; }
+
+  /// Sends `f` on DEALER `d`; false (counted) when the peer's queue is full or it is gone.
+  bool send(dealer& d, wire::frame const& f) {
+    frame_views parts;
+    return send_views(d.socket, d.armed, views_of(f, parts), nullptr, frame_count(f));
+  }
+  /// Sends `f` through the ROUTER to the peer whose DEALER has identity `routing_id`.
+  bool send_to(std::string_view routing_id, wire::frame const& f) {
+    frame_views parts;
+    return send_views(router_, router_armed_, views_of(f, parts), &routing_id, frame_count(f));
+  }
+  /// Sends one message of `parts` on `d` or (null) through the ROUTER to `routing_id`.
+  bool send_parts(dealer* d, std::string_view routing_id, std::span<std::string_view const> parts, std::uint64_t frames) {
+    if (d) return send_views(d->socket, d->armed, parts, nullptr, frames);
+    return send_views(router_, router_armed_, parts, &routing_id, frames);
+  }
+
+  // ---- receiving -------------------------------------------------------------------------------
+
+  /// Reads the ROUTER until it is drained (or max_reads_per_pass): `on(rid, frame&&)` for every
+  /// frame, a batch's frames one by one. Undecodable input is counted; a peer that sent more than
+  /// bad_frames_tolerated of it is ignored.
+  template <class OnFrame>
+  int read_router(OnFrame&& on) {
+    auto& parts = rx_parts_;
+    int n = 0;
+    router_armed_ = false;
+    for (; n < max_reads_per_pass; ++n) {
+      if (!recv_all(router_)) {
+        router_armed_ = true;  // drained (or failed: nothing to read either)
+        break;
+      }
+      ++stats_.frames_in;
+      if (rx_n_ < 2) {
+        ++stats_.bad_frames;
+        continue;
+      }
+      auto& rid = rx_rid_;
+      rid.assign(parts[0].data<char>(), parts[0].size());
+      if (!bad_by_peer_.empty())
+        if (auto it = bad_by_peer_.find(rid); it != bad_by_peer_.end() && it->second > bad_frames_tolerated) {
+          ++stats_.bad_frames;
+          continue;
+        }
+      if (!decode(1)) {
+        ++stats_.bad_frames;
+        ++bad_by_peer_[rid];
+        continue;
+      }
+      if (rx_frame_.h.k == wire::kind::batch) {
+        --stats_.frames_in;  // counted per frame it holds
+        if (!unbatch([&](wire::frame& f) { on(static_cast<std::string const&>(rid), std::move(f)); })) ++bad_by_peer_[rid];
+        continue;
+      }
+      on(static_cast<std::string const&>(rid), std::move(rx_frame_));
+    }
+    return n;
+  }
+
+  /// Reads DEALER `d` like read_router: `on(frame&)` for every frame. `on_message()` runs once
+  /// per message received (the peer is alive).
+  template <class OnFrame, class OnMessage>
+  int read_dealer(dealer& d, OnFrame&& on, OnMessage&& on_message) {
+    int n = 0;
+    d.armed = false;
+    d.read_now = false;
+    for (; n < max_reads_per_pass; ++n) {
+      if (!recv_all(d.socket)) {
+        d.armed = true;
+        break;
+      }
+      ++stats_.frames_in;
+      if (!decode(0)) {
+        ++stats_.bad_frames;
+        continue;
+      }
+      on_message();
+      if (rx_frame_.h.k == wire::kind::batch) {
+        --stats_.frames_in;  // counted per frame it holds
+        unbatch(on);
+      } else {
+        on(rx_frame_);
+      }
+    }
+    if (n == max_reads_per_pass) d.read_now = true;  // more may be waiting: its ZMQ_FD will not tell
+    return n;
+  }
+
+  /// True when the ROUTER is disarmed and holds a message (asking ZMQ_EVENTS arms it otherwise).
+  bool router_has_message() {
+    if (router_armed_) return false;
+    if (router_.get(zmq::sockopt::events) & ZMQ_POLLIN) return true;
+    router_armed_ = true;
+    return false;
+  }
+  bool router_armed() const noexcept { return router_armed_; }
+  /// Forgets what the last poll said: every socket is read once at the next pass.
+  void disarm_router() noexcept { router_armed_ = false; }
+
+ private:
+  std::int64_t max_message_size() const noexcept { return static_cast<std::int64_t>(max_payload_ + frame_overhead_bytes); }
+
+  /// Sends one message of `parts` (`frames`: the wire frames it carries, for the counters).
+  bool send_views(zmq::socket_t& s, bool& armed, std::span<std::string_view const> parts,
+                  std::string_view const* routing_id, std::uint64_t frames) {
+    armed = false;  // the send may process the socket's commands (see io_loop, "who may touch the sockets")
+    std::size_t const n = parts.size();
+    try {
+      if (routing_id && !s.send(zmq::buffer(*routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+        stats_.send_failures += frames;
+        return false;
+      }
+      for (std::size_t i = 0; i < n; ++i) {
+        auto flags = zmq::send_flags::dontwait;
+        if (i + 1 < n) flags = flags | zmq::send_flags::sndmore;
+        if (!s.send(zmq::buffer(parts[i]), flags)) {
+          stats_.send_failures += frames;
+          return false;
+        }
+      }
+    } catch (zmq::error_t const&) {  // EHOSTUNREACH (router_mandatory): the peer is gone
+      stats_.send_failures += frames;
+      return false;
+    }
+    stats_.frames_out += frames;
+    return true;
+  }
+
+  /// Receives one multipart message into rx_parts_[0, rx_n_): the messages are reused from one
+  /// receive to the next (libzmq releases a message's old content when it receives into it), so
+  /// a part costs one zmq_msg_recv, not an init, a move and a close besides.
+  bool recv_all(zmq::socket_t& s) {
+    auto& parts = rx_parts_;
+    rx_n_ = 0;
+    try {
+      for (;;) {
+        if (rx_n_ == parts.size()) parts.emplace_back();
+        auto& m = parts[rx_n_];
+        // Later parts of a multipart message are there once the first is (libzmq delivers it whole).
+        if (!s.recv(m, zmq::recv_flags::dontwait)) return rx_n_ > 0;
+        ++rx_n_;
+        if (!m.more()) return true;
+      }
+    } catch (zmq::error_t const&) {
+      return false;
+    }
+  }
+
+  /// Decodes rx_parts_[first, rx_n_) into rx_frame_, which keeps the capacity of its strings and
+  /// body from one frame to the next unless a consumer moved them away.
+  bool decode(std::size_t first) {
+    auto& views = rx_views_;
+    views.clear();
+    for (std::size_t i = first; i < rx_n_; ++i) views.emplace_back(rx_parts_[i].data<char>(), rx_parts_[i].size());
+    return static_cast<bool>(wire::decode_frame_into(rx_frame_, views, limits()));
+  }
+
+  wire::limits limits() const noexcept {
+    wire::limits lim;
+    lim.max_payload_bytes = max_payload_;
+    return lim;
+  }
+
+  /// Hands each frame of the batch in rx_frame_ to `on` as if it had come alone, counting them;
+  /// a frame that does not decode ends the batch, and it and the frames after it count as bad.
+  template <class OnFrame>
+  bool unbatch(OnFrame&& on) {
+    std::uint32_t done = 0;
+    auto ok = wire::for_each_batched(rx_frame_, rx_inner_, limits(), [&](wire::frame& f) {
+      ++done;
+      ++stats_.frames_in;
+      on(f);
+    });
+    if (ok) return true;
+    stats_.bad_frames += rx_frame_.h.frames > done ? rx_frame_.h.frames - done : 1;
+    return false;
+  }
+
+  zmq::context_t ctx_;
+  zmq::socket_t router_;
+  std::size_t max_payload_;
+  std::string address_;
+  int router_fd_ = -1;
+  bool router_armed_ = false;  // see io_loop, "who may touch the sockets"
+  std::vector<zmq::message_t> rx_parts_;  // see recv_all
+  std::size_t rx_n_ = 0;
+  std::vector<std::string_view> rx_views_;
+  std::string rx_rid_;
+  wire::frame rx_frame_;
+  wire::frame rx_inner_;  // a frame of a batch in rx_frame_
+  std::string tx_header_;
+  std::unordered_map<std::string, std::uint64_t> bad_by_peer_;  // undecodable frames by routing id
+  counters stats_;
+};
+
+}  // namespace mesh::transport
