@@ -110,7 +110,7 @@ system caf_system(std::string const& scheduler);
 std::string caf_version();
 #endif
 
-// ---- server processes --------------------------------------------------------------------
+// ---- a server process per run and system ------------------------------------------------
 
 template <class F>
 std::pair<pid_t, std::string> spawn_server(F f) {
