@@ -1,10 +1,13 @@
-// Shared by the benchmark binaries: the fixed-duration rule and the latency histogram.
+// Shared by the benchmark binaries: the fixed-duration rule, the latency histogram and the
+// per-run figures of a timed case (summaries, work logs and their JSON).
 //
 // Every timed case repeats a count-sized round (the workload's shape: its window of outstanding
 // requests, its ids) until a wall-clock duration has passed, and always completes at least one
 // round; the figure is operations / time inside the rounds. One rule for every system in a case,
 // so a fast system does more rounds rather than finishing early. Header-only, standard library.
 #pragma once
+
+#include "json.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -143,15 +146,6 @@ inline stats summarize(std::vector<double> v) {
   return s;
 }
 
-/// A number as JSON (null when not finite), at most three decimals, shortest form.
-inline std::string json_number(double d) {
-  if (!std::isfinite(d)) return "null";
-  double const r = std::round(d * 1000.0) / 1000.0;
-  char buf[64];
-  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, r, std::chars_format::fixed);
-  return std::string(buf, ec == std::errc{} ? p : buf);
-}
-
 /// Per-run totals of one system in one timed case: what the JSON records next to the figures.
 struct work_log {
   double duration_s = 0;
@@ -163,14 +157,27 @@ struct work_log {
   }
   /// `"duration_s": 2, "rounds": [..], "operations": [..], "timed_seconds": [..]` (one per run).
   std::string json_fields() const {
-    auto list = [](std::vector<double> const& v) {
-      std::string s = "[";
-      for (std::size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + json_number(v[i]);
-      return s + "]";
-    };
-    return "\"duration_s\": " + json_number(duration_s) + ", \"rounds\": " + list(rounds) +
-           ", \"operations\": " + list(operations) + ", \"timed_seconds\": " + list(timed_seconds);
+    return "\"duration_s\": " + json_number(duration_s) + ", \"rounds\": " + json_list(rounds) +
+           ", \"operations\": " + json_list(operations) + ", \"timed_seconds\": " + json_list(timed_seconds);
   }
 };
+
+/// `{"median": .., "min": .., "max": .., "runs": [..]}` as a json_writer object.
+inline void write_summary(json_writer& j, stats const& s) {
+  j.begin_object().field("median", s.median).field("min", s.min).field("max", s.max).key("runs");
+  write_list(j, s.runs);
+  j.end_object();
+}
+
+/// One system's figure in one case on one line: `{"median": .., "min": .., "max": .., "runs": [..],
+/// "duration_s": .., "rounds": [..], "operations": [..], "timed_seconds": [..]}`. `whole`: the
+/// median, min, max and runs rounded to integers (rates in items/s).
+inline std::string json_figure(stats const& s, work_log const& w, bool whole = false) {
+  auto num = [whole](double d) { return json_number(whole ? std::round(d) : d); };
+  std::string runs;
+  for (double x : s.runs) runs += (runs.empty() ? "" : ", ") + num(x);
+  return "{\"median\": " + num(s.median) + ", \"min\": " + num(s.min) + ", \"max\": " + num(s.max) +
+         ", \"runs\": [" + runs + "], " + w.json_fields() + "}";
+}
 
 }  // namespace mesh_bench
