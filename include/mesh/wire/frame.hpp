@@ -24,7 +24,7 @@ enum class kind : std::uint8_t {
   cast = 1,     ///< request without reply
   reply = 2,    ///< successful result of a call
   error = 3,    ///< failed call (errc + text), or a refused control message
-  control = 4,  ///< cluster protocol: hello, gossip, heartbeat, leave
+  control = 4,  ///< cluster protocol: heartbeat (with gossip), refuse, leave (cluster/gossip.hpp)
   batch = 5,    ///< several frames of the kinds above sent as one message (see batch_writer)
 };
 
@@ -177,6 +177,8 @@ namespace detail {
 struct header_writer {
   char* p;
   void byte(unsigned x) { *p++ = static_cast<char>(x); }
+  /// A msgpack fixarray of `n` (< 16) elements.
+  void fixarray(unsigned n) { byte(0x90u | n); }
   void be(std::uint64_t v, int n) {
     for (int i = n - 1; i >= 0; --i) *p++ = static_cast<char>((v >> (8 * i)) & 0xff);
   }
@@ -202,6 +204,10 @@ struct header_writer {
 }  // namespace detail
 
 namespace detail {
+/// Fields of a call or cast header: version, kind, request id, fingerprint, actor, id, message
+/// index, timeout, has_init (docs/wire.md, "Header").
+inline constexpr unsigned call_header_fields = 9;
+
 /// Appends the header part of a frame to `out`.
 inline void append_header(std::string& out, header const& h) {
   constexpr std::size_t fixed = 1 + 2 + 2 + 9 + 9 + 5 + 5 + 3 + 1;  // array, version, kind, numbers, bool
@@ -223,24 +229,24 @@ inline void append_header(std::string& out, header const& h) {
   switch (h.k) {
     case kind::call:
     case kind::cast:
-      w.byte(0x99);
+      w.fixarray(call_header_fields);
       w.uint(v); w.uint(k); w.uint(h.request_id); w.uint(h.fingerprint);
       w.str(h.actor); w.str(h.id); w.uint(h.message_index); w.uint(h.timeout_ms); w.byte(h.has_init ? 0xc3 : 0xc2);
       break;
     case kind::reply:
-      w.byte(0x94);
+      w.fixarray(4);  // version, kind, request id, node
       w.uint(v); w.uint(k); w.uint(h.request_id); w.str(h.node);
       break;
     case kind::error:
-      w.byte(0x95);
+      w.fixarray(5);  // version, kind, request id, code, text
       w.uint(v); w.uint(k); w.uint(h.request_id); w.uint(static_cast<std::uint16_t>(h.code)); w.str(text);
       break;
     case kind::control:
-      w.byte(0x94);
+      w.fixarray(4);  // version, kind, request id, control type
       w.uint(v); w.uint(k); w.uint(h.request_id); w.uint(h.control);
       break;
     case kind::batch:
-      w.byte(0x94);
+      w.fixarray(4);  // version, kind, request id, frame count
       w.uint(v); w.uint(k); w.uint(h.request_id); w.uint(h.frames);
       break;
   }
