@@ -7,11 +7,15 @@
 #include <zmq.h>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -284,6 +288,61 @@ TEST_CASE("resolve_cluster_secret gives every thread racing on a fresh HOME the 
   std::size_t files = 0;
   for ([[maybe_unused]] auto const& e : fs::directory_iterator(home.mesh_dir())) ++files;
   CHECK(files == 1);
+}
+
+TEST_CASE("resolve_cluster_secret gives processes started at once on one host the same secret") {
+  temp_home home;
+  constexpr int processes = 4;
+  int go[2];
+  REQUIRE(::pipe(go) == 0);
+  std::vector<pid_t> children;
+  std::vector<int> results;
+  for (int i = 0; i < processes; ++i) {
+    int out[2];
+    REQUIRE(::pipe(out) == 0);
+    pid_t const pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {  // child: wait for the start, resolve, write the secret (or nothing), exit
+      ::close(go[1]);
+      ::close(out[0]);
+      char start;
+      if (::read(go[0], &start, 1) != 1) ::_exit(2);
+      auto r = resolve_cluster_secret("");
+      if (r) (void)!::write(out[1], r->data(), r->size());
+      ::_exit(r ? 0 : 1);
+    }
+    ::close(out[1]);
+    children.push_back(pid);
+    results.push_back(out[0]);
+  }
+  ::close(go[0]);
+  REQUIRE(::write(go[1], "gggg", processes) == processes);  // all start together
+  ::close(go[1]);
+
+  std::set<std::string> secrets;
+  auto const until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (int fd : results) {
+    std::string got;
+    char buf[64];
+    while (std::chrono::steady_clock::now() < until) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      ssize_t const n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      got.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    CHECK(got.size() == 40);
+    secrets.insert(got);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    if (std::chrono::steady_clock::now() >= until) ::kill(pid, SIGKILL);
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  }
+  CHECK(secrets.size() == 1);
+  CHECK(read_file(home.secret_file()) == *secrets.begin() + "\n");
 }
 
 TEST_CASE("cluster_secret_path falls back to the password database when HOME is unset") {

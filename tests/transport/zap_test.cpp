@@ -309,3 +309,21 @@ TEST_CASE("zap_handler stops promptly when destroyed, and its endpoint can be bo
     CHECK(steady::now() - start < 1s);
   }
 }
+
+// Pins the libzmq behaviour that makes the construction order of zap.hpp a requirement: with
+// no handler bound, a CURVE server admits any key pair (fail open). If a libzmq upgrade changes
+// this, docs/security.md ("libzmq facts") must change with it.
+TEST_CASE("a CURVE server without a zap_handler admits any client key (why the handler comes first)") {
+  auto const cluster = fresh_keys();
+  zmq::context_t ctx;
+  zmq::socket_t router(ctx, zmq::socket_type::router);
+  router.set(zmq::sockopt::linger, 0);
+  router.set(zmq::sockopt::curve_server, 1);
+  router.set(zmq::sockopt::curve_secretkey, cluster.secret_z85);
+  router.bind("tcp://127.0.0.1:*");
+  client stranger(router.get(zmq::sockopt::last_endpoint), cluster.public_z85, fresh_keys());
+  stranger.dealer.send(zmq::str_buffer("in"), zmq::send_flags::dontwait);
+  auto const parts = recv_within(router, ms(arrival_deadline));
+  REQUIRE(parts.has_value());
+  CHECK(text_of(parts->back()) == "in");
+}
