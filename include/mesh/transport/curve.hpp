@@ -293,7 +293,7 @@ inline result<std::string> cluster_secret_path() {
                                        std::to_string(::geteuid()) + "; set " + cluster_secret_env + " instead");
     home = found->pw_dir;
   }
-  while (home.size() > 1 && home.back() == '/') home.pop_back();
+  while (!home.empty() && home.back() == '/') home.pop_back();  // "/" becomes "": "/.mesh/..."
   return home + "/" + std::string(cluster_secret_dir) + "/" + std::string(cluster_secret_file);
 }
 
