@@ -225,3 +225,36 @@ TEST_CASE("a compile-time graph starts into a clustered network in one call") {
   CHECK(*p->retrieve<"collector">() == std::vector<int>{3, 4, 5});
   CHECK(*p->retrieve<"source">() == 6);
 }
+
+namespace signature_cases {
+struct Point {
+  BOOST_HANA_DEFINE_STRUCT(Point, (int, x), (int, y));
+};
+namespace elsewhere {
+struct Coords {  // another name and namespace, the same fields
+  BOOST_HANA_DEFINE_STRUCT(Coords, (int, x), (int, y));
+};
+}  // namespace elsewhere
+struct Renamed {
+  BOOST_HANA_DEFINE_STRUCT(Renamed, (int, x), (int, z));
+};
+struct Wider {
+  BOOST_HANA_DEFINE_STRUCT(Wider, (int, x), (long long, y));
+};
+enum class Level : std::uint8_t { low, high };
+enum class Mode : std::uint8_t { off, on };
+}  // namespace signature_cases
+
+TEST_CASE("signature_v identifies data types by structure, not by the compiler's type names") {
+  using mesh::flow::detail::signature_v;
+  using namespace signature_cases;
+  static_assert(signature_v<Point> == signature_v<elsewhere::Coords>);
+  static_assert(signature_v<Point> != signature_v<Renamed>);
+  static_assert(signature_v<Point> != signature_v<Wider>);
+  static_assert(signature_v<Level> == signature_v<Mode>);
+  static_assert(signature_v<Level> != signature_v<std::uint8_t>);
+  static_assert(signature_v<std::vector<int>> != signature_v<std::vector<long long>>);
+  static_assert(signature_v<std::string> != signature_v<std::vector<char>>);
+  static_assert(signature_v<Reading> != signature_v<std::string>);
+  CHECK(signature_v<Reading> == signature_v<Reading>);
+}

@@ -10,7 +10,7 @@
 namespace mesh::flow {
 
 namespace detail {
-/// Where an emitter's items go; implemented by the local and the clustered runtimes.
+/// Where an emitter's items go: a local node's output_side, or a hosted node (casts).
 template <class T>
 struct emit_port {
   virtual void broadcast(T const& v) = 0;

@@ -3,7 +3,7 @@
 /// queue (a node scheduled from a worker goes to that worker's queue: its input is hot in that
 /// cache), a shared queue for submissions from other threads, stealing between workers, and a
 /// short search phase before an idle worker sleeps. Nodes never block a worker (a node whose
-/// downstream is full parks, see runtime.hpp), so a fixed pool cannot deadlock.
+/// downstream is full parks, see output_side.hpp), so a fixed pool cannot deadlock.
 
 #include <algorithm>
 #include <atomic>
@@ -17,6 +17,13 @@
 #include <vector>
 
 namespace mesh::flow::detail {
+
+/// An idle worker looks for work this many times (yielding between looks) before it sleeps: on
+/// a busy network work arrives within microseconds, and a sleeping worker costs a futex wake-up.
+inline constexpr int worker_search_tries = 64;
+/// A sleeping worker wakes at least this often on its own, so a wake-up lost to a race delays
+/// work by at most this much.
+inline constexpr auto worker_sleep_max = std::chrono::milliseconds(50);
 
 /// Something the scheduler runs: a node with work. The scheduler holds one reference per
 /// queued entry and releases it after run().
@@ -131,11 +138,9 @@ class scheduler {
         t->release();
         continue;
       }
-      // Search a little before sleeping: on a busy network work arrives within microseconds, and
-      // a sleeping worker costs a futex wake-up per item.
       searching_.fetch_add(1, std::memory_order_seq_cst);
       task* found = nullptr;
-      for (int i = 0; i < 64 && !found; ++i) {
+      for (int i = 0; i < worker_search_tries && !found; ++i) {
         std::this_thread::yield();
         found = find_work(self);
       }
@@ -150,7 +155,7 @@ class scheduler {
       std::unique_lock lk(sleep_m_);
       if (stopping_) return;
       sleepers_.fetch_add(1, std::memory_order_seq_cst);
-      sleep_cv_.wait_for(lk, std::chrono::milliseconds(50),
+      sleep_cv_.wait_for(lk, worker_sleep_max,
                          [&] { return stopping_ || pending_.load(std::memory_order_seq_cst) > 0; });
       sleepers_.fetch_sub(1, std::memory_order_seq_cst);
       if (stopping_) return;
