@@ -61,6 +61,29 @@ struct node_config {
   /// node's threads, possibly concurrently. Empty: printed to stderr. A logger that throws does
   /// not end the thread that logs: that line goes to stderr instead.
   std::function<void(std::string_view)> logger{};
+
+  // ---- security (docs/security.md) -----------------------------------------------------------
+
+  /// The cluster secret: a CURVE secret key in Z85 (40 characters; mesh::generate_cluster_secret
+  /// makes one). Empty: the environment variable MESH_CLUSTER_SECRET, else the file
+  /// $HOME/.mesh/cluster_secret (created with mode 0600 holding a fresh secret when missing, so
+  /// the nodes of one user on one host agree with no setup). Every member binds its ROUTER as a
+  /// CURVE server with it; its public key is the cluster public key.
+  std::string cluster_secret{};
+  /// This node's own CURVE secret key (Z85), the client key its DEALERs present; empty: the
+  /// cluster key pair. With per-node keys, every member lists the others' public keys in
+  /// authorized_keys, and one node is revoked by removing its key (see admit_cluster_key).
+  std::string node_secret{};
+  /// Client public keys (Z85) admitted besides the cluster public key.
+  std::vector<std::string> authorized_keys{};
+  /// Admit clients presenting the cluster key pair. Turn it off once every member has its own
+  /// node_secret: a revoked node still knows the cluster secret, and would get in with it.
+  bool admit_cluster_key = true;
+  /// Plain TCP, no authentication or encryption: for trusted networks only.
+  bool insecure = false;
+  /// Most peers (members, seeds, nodes learned by gossip) this node keeps a socket for; gossip
+  /// about more is ignored (and logged): one gossiped list cannot exhaust the process's sockets.
+  std::size_t max_peers = 512;
 };
 
 }  // namespace mesh

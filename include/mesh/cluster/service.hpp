@@ -18,6 +18,7 @@
 #include <mesh/wire/error_frame.hpp>
 
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <set>
@@ -47,9 +48,12 @@ class service final : public detail::reply_reader, transport::io_handler {
         cfg_(cfg),
         members_(members),
         fingerprint_(fingerprint),
-        loop_(*this, cfg.listen, cfg.max_payload_bytes, cfg.heartbeat_interval),
+        loop_(*this, cfg.listen, cfg.max_payload_bytes, security_for(cfg, h), cfg.heartbeat_interval),
         detector_(cfg.failure_timeout),
         incarnation_(random_incarnation()) {
+    loop_.sockets().on_bad_frame([this](std::string_view peer, std::string_view why) {
+      bad_frame_log_.note(host_, "dropped a " + std::string(why) + " from " + std::string(peer));
+    });
     for (auto const& s : cfg.seeds)
       if (s != endpoint()) contact(s);
     if (cfg.io_thread_runs_handlers) inliner_.emplace(loop_);
@@ -115,6 +119,61 @@ class service final : public detail::reply_reader, transport::io_handler {
   /// their decoding does not hold up other threads' sends.
   static constexpr std::size_t decode_under_lock_max = 16 * 1024;
 
+  /// Limits on what a heartbeat may claim (names, endpoints, capabilities).
+  static constexpr std::size_t max_name_bytes = 255;
+  static constexpr std::size_t max_capabilities = 256;
+
+  /// A log line at most once per interval; the lines suppressed meanwhile are counted in the next.
+  class rate_limited_log {
+   public:
+    static constexpr auto interval = std::chrono::seconds(1);
+    void note(host const& h, std::string const& line) {
+      auto const now = detail::coarse_now().time_since_epoch().count();
+      auto last = last_.load(std::memory_order_relaxed);
+      if (now - last < std::chrono::duration_cast<clock::duration>(interval).count() ||
+          !last_.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
+        suppressed_.fetch_add(1, std::memory_order_relaxed);
+        return;
+      }
+      auto const more = suppressed_.exchange(0, std::memory_order_relaxed);
+      h.log(more ? line + " (and " + std::to_string(more) + " more like it since the last report)" : line);
+    }
+
+   private:
+    std::atomic<clock::rep> last_{std::numeric_limits<clock::rep>::min() / 2};
+    std::atomic<std::uint64_t> suppressed_{0};
+  };
+
+  /// The sockets' security from the configuration (docs/security.md). Throws mesh::exception
+  /// for a secret or key that is not valid, naming where it came from.
+  [[gnu::cold]] transport::security security_for(node_config const& cfg, host& h) {
+    transport::security s;
+    if (cfg.insecure) {
+      s.curve = false;
+      return s;
+    }
+    auto secret = transport::resolve_cluster_secret(cfg.cluster_secret);
+    if (!secret) throw mesh::exception(secret.error());
+    auto server = transport::keys_from_secret(*secret);
+    if (!server) throw mesh::exception(server.error());
+    s.server = *server;
+    s.client = s.server;
+    if (!cfg.node_secret.empty()) {
+      auto own = transport::keys_from_secret(cfg.node_secret);
+      if (!own) throw mesh::exception(fail(errc::invalid_argument, "node_secret: " + own.error().message));
+      s.client = *own;
+    }
+    auto keys = transport::validate_public_keys(cfg.authorized_keys);
+    if (!keys) throw mesh::exception(fail(errc::invalid_argument, "authorized_keys: " + keys.error().message));
+    s.admitted = std::move(*keys);
+    if (cfg.admit_cluster_key) s.admitted.push_back(s.server.public_z85);
+    s.on_refused = [this, &h](std::string_view key, std::string_view address) {
+      refused_log_.note(h, "refused a connection from " + std::string(address) +
+                               (key.empty() ? std::string(" (not CURVE)") : " (client key " + std::string(key) + " is not admitted)"));
+    };
+    return s;
+  }
+
   [[gnu::cold]] static wire::frame leaving_error() {
     return wire::error_frame(0, errc::shutting_down, "node is leaving the cluster");
   }
@@ -151,7 +210,7 @@ class service final : public detail::reply_reader, transport::io_handler {
       case wire::kind::error: on_answer(std::move(f)); break;
       case wire::kind::control:
         if (f.h.control == static_cast<std::uint16_t>(control::heartbeat)) on_heartbeat(rid, f);
-        else if (f.h.control == static_cast<std::uint16_t>(control::leave)) on_leave(f);
+        else if (f.h.control == static_cast<std::uint16_t>(control::leave)) on_leave(rid, f);
         else ++loop_.sockets().stats().bad_frames;
         break;
       default: ++loop_.sockets().stats().bad_frames; break;
@@ -272,9 +331,14 @@ class service final : public detail::reply_reader, transport::io_handler {
     }
     auto const& m = g->self;
     auto const& me = cfg_.name;
+    if (!plausible(m)) {
+      ++loop_.sockets().stats().bad_frames;
+      ignored_log_.note(host_, "ignored a heartbeat with a malformed member entry (name, endpoint or capabilities)");
+      return;
+    }
     auto refuse = [&](errc code, std::string reason) {
       ++refused_;
-      if (logged_refusals_.insert(m.name + "|" + m.endpoint + "|" + std::to_string(static_cast<int>(code))).second)
+      if (first_refusal(m.name + "|" + m.endpoint + "|" + std::to_string(static_cast<int>(code))))
         host_.log("refused member '" + m.name + "' at " + m.endpoint + ": " + reason);
       wire::frame r;
       r.h.k = wire::kind::control;
@@ -288,7 +352,7 @@ class service final : public detail::reply_reader, transport::io_handler {
     }
     if (m.fingerprint != fingerprint_) {
       refuse(errc::schema_mismatch, "schema fingerprint differs (built from a different schema)");
-      mark_incompatible(m);
+      mark_incompatible(m, &rid);
       return;
     }
     auto now = clock::now();
@@ -296,15 +360,19 @@ class service final : public detail::reply_reader, transport::io_handler {
       // Two live processes cannot listen on one endpoint: a new incarnation there is a restart.
       // (Replies arriving on our DEALER to that endpoint come from the new process and would
       // otherwise keep the old incarnation "alive" forever.)
-      bool const same_endpoint = old->endpoint == m.endpoint;
-      if (!same_endpoint && detector_.surely_alive(old->last_seen, now) && old->routing_id != rid) {
+      // A heartbeat from another connection cannot take over a live member's name: the old
+      // member's connection to our ROUTER must be gone (a send to it fails; a crashed process's
+      // is closed by its kernel at once) or silent for half the failure timeout.
+      if (old->routing_id != rid && detector_.surely_alive(old->last_seen, now) && still_connected(*old)) {
         refuse(errc::already_exists, "node name '" + m.name + "' is already used by a live member at " + old->endpoint);
         return;
       }
       host_.log("member '" + m.name + "' restarted; replacing its previous incarnation");
       drop_member(*old, errc::node_unreachable, "node '" + m.name + "' restarted");
     }
-    peer& p = ensure_peer(m.endpoint);
+    peer* pp = ensure_peer(m.endpoint);
+    if (!pp) return;
+    peer& p = *pp;
     bool const joined = !p.member;
     p.incarnation = m.incarnation;
     p.last_seen = now;
@@ -319,7 +387,11 @@ class service final : public detail::reply_reader, transport::io_handler {
       if (k.name == me || k.endpoint == endpoint()) continue;
       if (peers_.member(k.name) || peers_.knows(k.endpoint)) continue;
       if (peers_.buried(k.name, k.incarnation)) continue;
-      send_heartbeat(ensure_peer(k.endpoint));  // learned by gossip: connect directly
+      if (!transport::endpoint::valid_address(k.endpoint) || k.name.size() > max_name_bytes) {
+        ignored_log_.note(host_, "ignored gossip about a member with a malformed name or endpoint from '" + m.name + "'");
+        continue;
+      }
+      if (peer* q = ensure_peer(k.endpoint)) send_heartbeat(*q);  // learned by gossip: connect directly
     }
   }
 
@@ -327,10 +399,18 @@ class service final : public detail::reply_reader, transport::io_handler {
   // that would route to it fail with schema_mismatch. Every member must agree on that table, so
   // incompatible nodes are gossiped too (each member gets its own refusal), and they are probed
   // with heartbeats (each answered by a refusal) and forgotten when silent for failure_timeout.
-  [[gnu::cold]] void mark_incompatible(member_info const& m) {
-    if (peer* live = peers_.member(m.name); live && live->endpoint != m.endpoint && !live->incompatible)
-      return;  // a compatible member owns this name: keep routing to it
-    peer& p = ensure_peer(m.endpoint);
+  [[gnu::cold]] void mark_incompatible(member_info const& m, std::string const* rid = nullptr) {
+    if (peer* live = peers_.member(m.name); live && !live->incompatible) {
+      // A compatible member owns this name: keep routing to it, unless this is that member
+      // itself (same connection, or the same endpoint after its connection went away).
+      bool const itself = rid ? live->routing_id == *rid || (live->endpoint == m.endpoint && !still_connected(*live))
+                              : live->endpoint == m.endpoint;
+      if (!itself) return;
+    }
+    if (!plausible(m)) return;
+    peer* pp = ensure_peer(m.endpoint);
+    if (!pp) return;
+    peer& p = *pp;
     p.name = m.name;
     p.incarnation = m.incarnation;
     p.last_seen = clock::now();
@@ -346,35 +426,87 @@ class service final : public detail::reply_reader, transport::io_handler {
       return;
     }
     ++refused_;
-    if (logged_refusals_.insert("by|" + r->self.name + "|" + std::to_string(r->code)).second)
+    if (first_refusal("by|" + r->self.name + "|" + std::to_string(r->code)))
       host_.log("refused by member '" + r->self.name + "' at " + d.address + ": " + r->reason);
     if (r->code == static_cast<std::uint16_t>(errc::schema_mismatch)) mark_incompatible(r->self);
   }
 
-  [[gnu::cold]] void on_leave(wire::frame const& f) {
+  /// A leave is believed only on the leaving member's own connection.
+  [[gnu::cold]] void on_leave(std::string const& rid, wire::frame const& f) {
     auto m = wire::decode<member_info>(f.body[0]);
     if (!m) {
       ++loop_.sockets().stats().bad_frames;
       return;
     }
     if (peer* p = peers_.member(m->name); p && p->incarnation == m->incarnation) {
+      if (p->routing_id != rid) {
+        ignored_log_.note(host_, "ignored a leave for member '" + m->name + "' sent on another member's connection");
+        return;
+      }
       host_.log("member '" + m->name + "' left");
       drop_member(*p, errc::node_unreachable, "node '" + m->name + "' left the cluster");
     }
   }
 
-  /// The peer at `endpoint`, with a DEALER connected to it.
-  [[gnu::cold]] peer& ensure_peer(std::string const& endpoint) {
+  /// The peer at `endpoint`, with a DEALER connected to it; null (logged) when the endpoint is
+  /// not valid, max_peers are known already, or the socket cannot be made.
+  [[gnu::cold]] peer* ensure_peer(std::string const& endpoint) {
+    if (!peers_.knows(endpoint)) {
+      if (!transport::endpoint::valid_address(endpoint)) {
+        ignored_log_.note(host_, "ignored the malformed endpoint '" + endpoint.substr(0, 64) + "'");
+        return nullptr;
+      }
+      if (peers_.all().size() >= cfg_.max_peers) {
+        ignored_log_.note(host_, "ignored peer " + endpoint + ": max_peers (" + std::to_string(cfg_.max_peers) + ") reached");
+        return nullptr;
+      }
+    }
     peer& p = peers_.at(endpoint);
     if (!p.dealer) {
-      p.dealer = loop_.sockets().open_dealer(endpoint);
+      try {
+        p.dealer = loop_.sockets().open_dealer(endpoint);
+      } catch (zmq::error_t const& e) {
+        ignored_log_.note(host_, "cannot connect to " + endpoint + ": " + e.what());
+        if (!p.member) peers_.remove(p);
+        return nullptr;
+      }
       p.dealer->owner = &p;
       loop_.watch(p.dealer.get());
     }
-    return p;
+    return &p;
   }
 
   void contact(std::string const& endpoint) { ensure_peer(endpoint); }
+
+  /// True the first time a refusal is seen (logged once; at most max_logged_refusals remembered,
+  /// so made-up names cannot grow the set without bound; past it, refusals are rate-limited).
+  bool first_refusal(std::string key) {
+    static constexpr std::size_t max_logged_refusals = 1024;
+    if (logged_refusals_.size() < max_logged_refusals) return logged_refusals_.insert(std::move(key)).second;
+    return false;
+  }
+
+  /// A heartbeat's claims are within bounds: a valid endpoint, a name and capabilities of sane size.
+  static bool plausible(member_info const& m) {
+    if (m.name.empty() || m.name.size() > max_name_bytes || !transport::endpoint::valid_address(m.endpoint)) return false;
+    if (m.capabilities.size() > max_capabilities) return false;
+    for (auto const& c : m.capabilities)
+      if (c.size() > max_name_bytes) return false;
+    return true;
+  }
+
+  /// True when member `p`'s connection to our ROUTER is still up (a harmless heartbeat to it
+  /// goes through; router_mandatory fails a send to a closed connection).
+  [[gnu::cold]] bool still_connected(peer const& p) {
+    if (p.routing_id.empty()) return false;
+    gossip g;
+    g.self = self_info();
+    wire::frame f;
+    f.h.k = wire::kind::control;
+    f.h.control = static_cast<std::uint16_t>(control::heartbeat);
+    f.body.push_back(wire::encode(g));
+    return loop_.sockets().send_to(p.routing_id, f);
+  }
 
   /// Forgets peer `p` (its DEALER closes).
   [[gnu::cold]] void forget(peer& p) {
@@ -439,6 +571,7 @@ class service final : public detail::reply_reader, transport::io_handler {
   node_config const& cfg_;
   membership& members_;
   std::uint64_t const fingerprint_;
+  rate_limited_log bad_frame_log_, refused_log_, ignored_log_;  // before loop_: its threads use them
   transport::io_loop loop_;
   std::optional<transport::inline_runner> inliner_;  // node_config::io_thread_runs_handlers
   failure_detector detector_;

@@ -62,7 +62,7 @@ class answer_batcher {
       e = free_entry ? free_entry : &outbox_.emplace_back();
       e->rid.assign(rid);
       wire::batch_writer::start_body(e->bytes);
-      if (n_ == 0) since_ = detail::clock::now();
+      if (n_ == 0) since_ = mesh::detail::clock::now();
     }
     auto& b = e->bytes;
     wire::batch_writer::append_body(b, f);
@@ -77,7 +77,7 @@ class answer_batcher {
     }
     ++e->n;
     ++n_;
-    return e->n >= max_frames || b.size() >= max_bytes || detail::clock::now() - since_ >= max_age;
+    return e->n >= max_frames || b.size() >= max_bytes || mesh::detail::clock::now() - since_ >= max_age;
   }
 
   /// Moves the collected batches to `out` (empty: nothing collected).
@@ -131,7 +131,7 @@ class answer_batcher {
   std::mutex m_;  // taken before the I/O lock, never the other way round
   std::vector<batch> outbox_;
   std::size_t n_ = 0;
-  detail::clock::time_point since_{};
+  mesh::detail::clock::time_point since_{};
 };
 
 }  // namespace mesh::transport

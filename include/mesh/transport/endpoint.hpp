@@ -7,6 +7,8 @@
 
 #include <mesh/core/clock.hpp>
 #include <mesh/core/error.hpp>
+#include <mesh/transport/curve.hpp>
+#include <mesh/transport/zap.hpp>
 #include <mesh/wire/frame.hpp>
 
 #include <zmq.hpp>
@@ -14,7 +16,9 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -39,6 +43,15 @@ inline constexpr int max_reads_per_pass = 1024;
 /// Undecodable frames after which a peer (by routing id) is ignored.
 inline constexpr std::uint64_t bad_frames_tolerated = 100;
 
+/// How an endpoint authenticates (docs/security.md). Without `curve` it speaks plain TCP.
+struct security {
+  bool curve = true;
+  curve_keys server;                  ///< the cluster key pair: the ROUTER's, and the server key DEALERs expect
+  curve_keys client;                  ///< this node's client key pair (its own, or the cluster pair)
+  std::vector<std::string> admitted;  ///< client public keys (Z85) the ZAP handler admits
+  zap_handler::refused_callback on_refused{};
+};
+
 /// Counters of an endpoint (monotonic; read from any thread).
 struct counters {
   std::atomic<std::uint64_t> frames_in{0}, frames_out{0}, bad_frames{0}, send_failures{0};
@@ -56,9 +69,17 @@ struct dealer {
 
 class endpoint {
  public:
-  /// Binds the ROUTER to `listen`. Throws mesh::exception (errc::invalid_argument) when it cannot.
-  endpoint(std::string const& listen, std::size_t max_payload_bytes)
-      : ctx_(1), router_(ctx_, zmq::socket_type::router), max_payload_(max_payload_bytes) {
+  /// Binds the ROUTER to `listen` (a CURVE server behind a ZAP handler when `sec.curve`). Throws
+  /// mesh::exception (errc::invalid_argument) when it cannot.
+  endpoint(std::string const& listen, std::size_t max_payload_bytes, security sec)
+      : ctx_(1), sec_(std::move(sec)), router_(ctx_, zmq::socket_type::router), max_payload_(max_payload_bytes) {
+    if (sec_.curve) {
+      // The ZAP handler must be bound before the ROUTER: libzmq admits every client of a CURVE
+      // server whose context has no handler.
+      zap_.emplace(ctx_, sec_.admitted, sec_.on_refused);
+      router_.set(zmq::sockopt::curve_server, 1);
+      router_.set(zmq::sockopt::curve_secretkey, sec_.server.secret_z85);
+    }
     router_.set(zmq::sockopt::router_mandatory, 1);
     router_.set(zmq::sockopt::sndhwm, socket_hwm);
     router_.set(zmq::sockopt::rcvhwm, socket_hwm);
@@ -91,10 +112,47 @@ class endpoint {
     s.set(zmq::sockopt::linger, dealer_linger_ms);
     s.set(zmq::sockopt::reconnect_ivl, reconnect_interval_ms);
     s.set(zmq::sockopt::maxmsgsize, max_message_size());
+    if (sec_.curve) {
+      s.set(zmq::sockopt::curve_serverkey, sec_.server.public_z85);
+      s.set(zmq::sockopt::curve_publickey, sec_.client.public_z85);
+      s.set(zmq::sockopt::curve_secretkey, sec_.client.secret_z85);
+    }
     s.connect(address);
     d->fd = s.get(zmq::sockopt::fd);
     return d;
   }
+
+  /// Whether `address` is one open_dealer may connect to: "tcp://host:port" (a name, IPv4 or
+  /// [IPv6] host, port 1-65535) or "ipc://path". Anything a peer gossips is checked first: a
+  /// malformed endpoint must be an error, not an exception in the I/O thread.
+  static bool valid_address(std::string_view a) noexcept {
+    constexpr std::size_t max_address = 256;
+    if (a.size() > max_address) return false;
+    if (a.starts_with("ipc://")) return a.size() > 6 && a.find('\0') == std::string_view::npos;
+    if (!a.starts_with("tcp://")) return false;
+    a.remove_prefix(6);
+    auto const colon = a.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) return false;
+    auto host = a.substr(0, colon), port = a.substr(colon + 1);
+    if (port.empty() || port.size() > 5) return false;
+    unsigned p = 0;
+    for (char c : port) {
+      if (c < '0' || c > '9') return false;
+      p = p * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (p == 0 || p > 65535) return false;
+    if (host.front() == '[') return host.size() > 2 && host.back() == ']' && host.find_first_not_of("0123456789abcdefABCDEF:.", 1) == host.size() - 1;
+    for (char c : host)
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-')) return false;
+    return true;
+  }
+
+  /// Called (I/O lock held) for a bad frame from a peer: what it is known by, and why.
+  using bad_frame_callback = std::function<void(std::string_view peer, std::string_view why)>;
+  void on_bad_frame(bad_frame_callback cb) { on_bad_ = std::move(cb); }
+
+  /// The ZAP handler (CURVE only): its counters, and set_admitted for revocation.
+  zap_handler* authenticator() noexcept { return zap_ ? &*zap_ : nullptr; }
 
   /// Closes the ROUTER (the node leaves; DEALERs close with their owners).
   void close() { router_.close(); }
@@ -152,18 +210,18 @@ class endpoint {
       auto& rid = rx_rid_;
       rid.assign(parts[0].data<char>(), parts[0].size());
       if (!bad_by_peer_.empty())
-        if (auto it = bad_by_peer_.find(rid); it != bad_by_peer_.end() && it->second > bad_frames_tolerated) {
+        if (auto it = bad_by_peer_.find(offender(rid)); it != bad_by_peer_.end() && it->second > bad_frames_tolerated) {
           ++stats_.bad_frames;
           continue;
         }
       if (!decode(1)) {
         ++stats_.bad_frames;
-        ++bad_by_peer_[rid];
+        note_bad(rid, "undecodable frame");
         continue;
       }
       if (rx_frame_.h.k == wire::kind::batch) {
         --stats_.frames_in;  // counted per frame it holds
-        if (!unbatch([&](wire::frame& f) { on(static_cast<std::string const&>(rid), std::move(f)); })) ++bad_by_peer_[rid];
+        if (!unbatch([&](wire::frame& f) { on(static_cast<std::string const&>(rid), std::move(f)); })) note_bad(rid, "bad batch");
         continue;
       }
       on(static_cast<std::string const&>(rid), std::move(rx_frame_));
@@ -212,6 +270,39 @@ class endpoint {
   void disarm_router() noexcept { router_armed_ = false; }
 
  private:
+  /// Who a bad frame from ROUTER identity `rid` is held against: its authenticated key when it
+  /// has one of its own (a per-node key: reconnecting under a new identity does not reset its
+  /// count), else its identity (the cluster key is shared by every member).
+  std::string const& offender(std::string const& rid) {
+    if (sec_.curve && rx_n_ > 1)
+      if (char const* uid = zmq_msg_gets(rx_parts_[1].handle(), "User-Id"); uid && sec_.server.public_z85 != uid) {
+        rx_offender_.assign("key:").append(uid);
+        return rx_offender_;
+      }
+    return rid;
+  }
+
+  [[gnu::cold]] void note_bad(std::string const& rid, std::string_view why) {
+    auto const& who = offender(rid);
+    ++bad_by_peer_[who];
+    if (on_bad_) {
+      std::string peer = who.starts_with("key:") ? who : "identity 0x" + hex(rid);
+      if (char const* addr = rx_n_ > 1 ? zmq_msg_gets(rx_parts_[1].handle(), "Peer-Address") : nullptr) peer += std::string(" at ") + addr;
+      on_bad_(peer, why);
+    }
+  }
+
+  static std::string hex(std::string_view b) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    for (char ch : b) {
+      auto const c = static_cast<unsigned char>(ch);
+      out += digits[c >> 4];
+      out += digits[c & 15];
+    }
+    return out;
+  }
+
   std::int64_t max_message_size() const noexcept { return static_cast<std::int64_t>(max_payload_ + frame_overhead_bytes); }
 
   /// Sends one message of `parts` (`frames`: the wire frames it carries, for the counters).
@@ -291,6 +382,8 @@ class endpoint {
   }
 
   zmq::context_t ctx_;
+  security sec_;
+  std::optional<zap_handler> zap_;  // before router_: bound before it, destroyed after it
   zmq::socket_t router_;
   std::size_t max_payload_;
   std::string address_;
@@ -303,7 +396,9 @@ class endpoint {
   wire::frame rx_frame_;
   wire::frame rx_inner_;  // a frame of a batch in rx_frame_
   std::string tx_header_;
-  std::unordered_map<std::string, std::uint64_t> bad_by_peer_;  // undecodable frames by routing id
+  std::unordered_map<std::string, std::uint64_t> bad_by_peer_;  // undecodable frames by offender()
+  std::string rx_offender_;
+  bad_frame_callback on_bad_;
   counters stats_;
 };
 

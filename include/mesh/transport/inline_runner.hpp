@@ -28,7 +28,7 @@
 namespace mesh::transport {
 
 class inline_runner {
-  using clock = detail::clock;
+  using clock = mesh::detail::clock;
 
  public:
   /// The batch has run this long: the relief thread takes over the loop's passes.
@@ -65,14 +65,14 @@ class inline_runner {
   }
 
   /// Where the I/O thread's reads collect runnables now, or null (inlining paused or unavailable).
-  detail::inline_batch* target(clock::time_point now) noexcept {
+  mesh::detail::inline_batch* target(clock::time_point now) noexcept {
     return thread_.joinable() && now >= off_until_ ? &batch_ : nullptr;
   }
   bool has_work() const noexcept { return batch_.n != 0; }
 
   /// Runs the collected batch on this thread (the I/O thread, sockets released).
   void run() {
-    struct rest final : detail::deferred_work {
+    struct rest final : mesh::detail::deferred_work {
       inline_runner& r;
       explicit rest(inline_runner& owner) : r(owner) {}
       void release_all() override {  // a handler is about to wait: it may take long
@@ -82,8 +82,8 @@ class inline_runner {
         r.arm(std::chrono::nanoseconds(1));  // the loop's passes go on meanwhile
       }
     } r{*this};
-    detail::scoped_context<detail::deferred_work> deferring(&detail::thread_context::deferred, &r);
-    detail::scoped_context<void const> batching(&detail::thread_context::answer_collector, &loop_);
+    mesh::detail::scoped_context<mesh::detail::deferred_work> deferring(&mesh::detail::thread_context::deferred, &r);
+    mesh::detail::scoped_context<void const> batching(&mesh::detail::thread_context::answer_collector, &loop_);
     claim_.store(0, std::memory_order_relaxed);
     n_.store(batch_.n, std::memory_order_release);
     relief_now_.store(false, std::memory_order_relaxed);
@@ -97,12 +97,12 @@ class inline_runner {
       auto* const item = batch_.items[i];
       // An activation runs a bounded number of messages per turn, then resubmits itself: keep
       // that turn here (`again` collects it) up to turn_limit, then give the sockets their turn.
-      detail::inline_batch again;
+      mesh::detail::inline_batch again;
       again.only = item;
       for (auto t0 = clock::now();;) {
         again.n = 0;
         {
-          detail::scoped_context<detail::inline_batch> collect(&detail::thread_context::inline_target, &again);
+          mesh::detail::scoped_context<mesh::detail::inline_batch> collect(&mesh::detail::thread_context::inline_target, &again);
           item->run();
         }
         auto const t1 = clock::now();
@@ -178,7 +178,7 @@ class inline_runner {
   io_loop& loop_;
   std::thread thread_;
   int timer_ = -1, stop_fd_ = -1;
-  detail::inline_batch batch_;           // items: I/O thread; claims: atomic
+  mesh::detail::inline_batch batch_;           // items: I/O thread; claims: atomic
   std::atomic<int> claim_{0};             // next item of batch_ to run or hand over
   std::atomic<int> n_{0};                 // batch_.n, published for the relief thread
   clock::time_point off_until_{};         // inlining is off until then (a slow handler ran)
@@ -195,7 +195,7 @@ inline void io_loop::pass(bool may_inline) {
   drain_commands();
   if (!ep_.router_armed() || (poll_fds_[0].revents & (POLLIN | POLLERR))) {
     // Activations the requests make runnable are collected, not queued (see inline_runner).
-    detail::scoped_context<detail::inline_batch> collect(&detail::thread_context::inline_target,
+    mesh::detail::scoped_context<mesh::detail::inline_batch> collect(&mesh::detail::thread_context::inline_target,
                                                          may_inline && inliner_ ? inliner_->target(clock::now()) : nullptr);
     ep_.read_router([this](std::string const& rid, wire::frame&& f) { h_.on_router_frame(rid, std::move(f)); });
   }

@@ -60,16 +60,16 @@ struct command {
   } k;
   std::string target;
   wire::frame frame;
-  detail::clock::time_point deadline;
-  detail::frame_callback cb;
+  mesh::detail::clock::time_point deadline;
+  mesh::detail::frame_callback cb;
 };
 
 /// What an io_loop calls back into, with the I/O lock held (the cluster service).
 class io_handler {
  public:
   /// A request command: send `f` to member `target`, `cb` gets its answer.
-  virtual void send_request(std::string const& target, wire::frame& f, detail::clock::time_point deadline,
-                            detail::frame_callback&& cb) = 0;
+  virtual void send_request(std::string const& target, wire::frame& f, mesh::detail::clock::time_point deadline,
+                            mesh::detail::frame_callback&& cb) = 0;
   virtual void on_control() = 0;
   /// A frame from the ROUTER (`rid`: the sender's DEALER identity) or from our DEALER `d`.
   virtual void on_router_frame(std::string const& rid, wire::frame&& f) = 0;
@@ -81,11 +81,11 @@ class io_handler {
   /// rarely sent on.
   virtual dealer* answer_route(std::string_view rid) = 0;
   /// Timers: every pass (`tick`: the heartbeat tick is due).
-  virtual void on_timers(detail::clock::time_point now, bool tick) = 0;
+  virtual void on_timers(mesh::detail::clock::time_point now, bool tick) = 0;
   /// The loop ends: last sends before the sockets close.
   virtual void on_close() = 0;
   /// A runnable the I/O thread collected but will not run itself.
-  virtual void hand_to_workers(detail::runnable* r) = 0;
+  virtual void hand_to_workers(mesh::detail::runnable* r) = 0;
 
  protected:
   ~io_handler() = default;
@@ -94,11 +94,11 @@ class io_handler {
 class inline_runner;
 
 class io_loop {
-  using clock = detail::clock;
+  using clock = mesh::detail::clock;
 
  public:
-  io_loop(io_handler& h, std::string const& listen, std::size_t max_payload_bytes, clock::duration tick)
-      : h_(h), ep_(listen, max_payload_bytes), tick_(tick) {}
+  io_loop(io_handler& h, std::string const& listen, std::size_t max_payload_bytes, security sec, clock::duration tick)
+      : h_(h), ep_(listen, max_payload_bytes, std::move(sec)), tick_(tick) {}
   io_loop(io_loop const&) = delete;
   io_loop& operator=(io_loop const&) = delete;
   ~io_loop() { stop(); }
@@ -136,9 +136,9 @@ class io_loop {
   }
 
   /// Completes a request after the I/O lock is released (holding it).
-  void finish(detail::frame_callback&& cb, wire::frame&& f) { completions_.push_back(completion{std::move(cb), std::move(f)}); }
+  void finish(mesh::detail::frame_callback&& cb, wire::frame&& f) { completions_.push_back(completion{std::move(cb), std::move(f)}); }
   /// Replies stored in their call states under the lock, published by unlock().
-  detail::stored_completion_list& stored() noexcept { return stored_; }
+  mesh::detail::stored_completion_list& stored() noexcept { return stored_; }
 
   /// Runs `work()` on this thread under the I/O lock when nobody holds it (the I/O thread sleeps),
   /// after the commands queued before it (per-sender order), or `closed()` once the sockets are
@@ -164,7 +164,7 @@ class io_loop {
   /// handlers inline for this loop, else at once when the lock is free, else queued (dropped
   /// once the sockets are closed: its requester hears nothing more from us either way).
   void submit_answer(std::string_view rid, wire::frame&& f) {
-    if (detail::this_thread_context().answer_collector == this) return collect_answer(rid, std::move(f));
+    if (mesh::detail::this_thread_context().answer_collector == this) return collect_answer(rid, std::move(f));
     bool const sent = run_if_free([&] { send_answer(rid, f); }, [] {});
     if (!sent) cmds_.push(command{command::answer, std::string(rid), std::move(f), {}, {}});
   }
@@ -200,12 +200,12 @@ class io_loop {
     // thread, maybe of another node) uses local vectors.
     struct spare {
       std::vector<completion> v;
-      detail::stored_completion_list s;
+      mesh::detail::stored_completion_list s;
       bool busy = false;
     };
     thread_local spare tl;
     std::vector<completion> local;
-    detail::stored_completion_list local_stored;
+    mesh::detail::stored_completion_list local_stored;
     bool const own = !tl.busy;
     auto& done = own ? tl.v : local;
     auto& stored = own ? tl.s : local_stored;
@@ -216,7 +216,7 @@ class io_loop {
     if (done.empty() && stored.empty()) return;
     struct release {
       std::vector<completion>& done;
-      detail::stored_completion_list& stored;
+      mesh::detail::stored_completion_list& stored;
       bool own;
       ~release() {
         done.clear();
@@ -250,7 +250,7 @@ class io_loop {
   friend class inline_runner;
 
   struct completion {
-    detail::frame_callback cb;
+    mesh::detail::frame_callback cb;
     wire::frame f;
   };
 
@@ -357,7 +357,7 @@ class io_loop {
   std::atomic<bool> closed_{false};   // the sockets are closed
   std::atomic<int> watchers_{0};      // callers in wait_reading (see watching)
   std::vector<completion> completions_;    // run by unlock()
-  detail::stored_completion_list stored_;  // replies stored under the lock, published by unlock()
+  mesh::detail::stored_completion_list stored_;  // replies stored under the lock, published by unlock()
   answer_batcher batcher_;
   std::string tx_batch_header_;
   std::vector<dealer*> dealers_;           // what the handler watches
