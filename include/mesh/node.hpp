@@ -7,6 +7,8 @@
 #include <mesh/cluster/service.hpp>
 #include <mesh/config.hpp>
 #include <mesh/core/schema.hpp>
+#include <mesh/wire/check_serializable.hpp>
+#include <mesh/wire/fingerprint.hpp>
 
 #include <initializer_list>
 #include <memory>
@@ -24,7 +26,7 @@ constexpr bool check_node_schema() {
     (void)sizeof(diagnostics::node_needs_a_schema<S>);
     return false;
   } else {
-    return S::valid;
+    return wire::check_serializable<S>();
   }
 }
 }  // namespace detail
@@ -41,7 +43,7 @@ class node : public detail::node_core {
   /// Starts the node: worker pool, timers and (cluster mode) sockets.
   explicit node(node_config cfg = {}) : detail::node_core(std::move(cfg)) {
     if constexpr (schema_ok) {
-      fingerprint_ = Schema::fingerprint;
+      fingerprint_ = wire::fingerprint_v<Schema>;
       make_tables(static_cast<Schema*>(nullptr));
     }
     if (cfg_.idle_timeout.count() > 0) schedule_reaper();

@@ -4,6 +4,7 @@
 
 #include <mesh/actor/activation.hpp>
 #include <mesh/actor/future.hpp>
+#include <mesh/wire/check_serializable.hpp>
 #include <mesh/wire/error_frame.hpp>
 #include <mesh/wire/frame.hpp>
 
@@ -696,13 +697,23 @@ void actor_table<A>::deliver_remote(wire::frame&& f, frame_callback respond) {
 
 namespace mesh {
 
+namespace detail {
+/// Checks a call of Actor with M from a handler: Actor accepts M, and Actor's types can travel
+/// (a context knows no schema, so no node has checked Actor's types for this call).
+template <class Actor, class M>
+constexpr bool check_call() {
+  if constexpr (!check_accepts<Actor, M>()) return false;
+  else return wire::check_actor_serializable<Actor>();
+}
+}  // namespace detail
+
 inline std::string_view context::node_name() const noexcept { return core_->name(); }
 
 template <class Actor, class Message>
 result<reply<reply_t<Actor, std::remove_cvref_t<Message>>>> context::call(std::string_view id, Message&& msg,
                                                                           std::chrono::milliseconds timeout) {
   using M = std::remove_cvref_t<Message>;
-  if constexpr (!check_accepts<Actor, M>()) {
+  if constexpr (!detail::check_call<Actor, M>()) {
     return fail(errc::type_mismatch, "unreachable");
   } else {
     return detail::call<Actor, M>(*core_, id, detail::payload_of<M>(std::forward<Message>(msg)), std::nullopt, timeout);
@@ -712,7 +723,7 @@ result<reply<reply_t<Actor, std::remove_cvref_t<Message>>>> context::call(std::s
 template <class Actor, class Message>
 result<void> context::cast(std::string_view id, Message&& msg) {
   using M = std::remove_cvref_t<Message>;
-  if constexpr (!check_accepts<Actor, M>()) {
+  if constexpr (!detail::check_call<Actor, M>()) {
     return fail(errc::type_mismatch, "unreachable");
   } else {
     return detail::cast<Actor, M>(*core_, id, detail::payload_of<M>(std::forward<Message>(msg)), std::nullopt);
@@ -723,7 +734,7 @@ template <class Actor, class Message>
 future<reply_t<Actor, std::remove_cvref_t<Message>>> context::call_async(std::string_view id, Message&& msg,
                                                                         std::chrono::milliseconds timeout) {
   using M = std::remove_cvref_t<Message>;
-  if constexpr (!check_accepts<Actor, M>()) {
+  if constexpr (!detail::check_call<Actor, M>()) {
     return {};
   } else {
     return detail::call_async<Actor, M>(*core_, id, detail::payload_of<M>(std::forward<Message>(msg)), std::nullopt, timeout);
