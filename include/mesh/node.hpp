@@ -31,11 +31,42 @@ constexpr bool check_node_schema() {
 }
 }  // namespace detail
 
+namespace detail {
+/// The one door from library code (mesh::flow, white-box tests) to a node's schema-independent
+/// internals, detail::node_core (membership, worker pool, timers, actor tables, routing). A node
+/// hides node_core's members from its users (node<Schema>'s private using-declarations); code
+/// inside mesh that needs them writes `detail::node_access::core(n).members()`.
+struct node_access {
+  template <class Schema>
+  static node_core& core(node<Schema>& n) noexcept {
+    return n;
+  }
+  template <class Schema>
+  static node_core const& core(node<Schema> const& n) noexcept {
+    return n;
+  }
+};
+}  // namespace detail
+
 /// A mesh node. Thread-safe: every member function may be called from any thread.
 /// Not copyable or movable; the destructor stops it (see docs/architecture.md, "Shutdown").
 template <class Schema>
 class node : public detail::node_core {
   static constexpr bool schema_ok = detail::check_node_schema<Schema>();
+  friend struct detail::node_access;
+
+  // node_core's members are the runtime's, not the user's: redeclared private here, `n.members()`
+  // fails at the call with "private within this context" instead of deep inside the transport.
+  // The base stays public because cluster::service is built from `*this` through make_unique.
+  using detail::node_core::find_table;
+  using detail::node_core::for_each_table;
+  using detail::node_core::fingerprint;
+  using detail::node_core::log;
+  using detail::node_core::members;
+  using detail::node_core::pool;
+  using detail::node_core::route_for;
+  using detail::node_core::stopping;
+  using detail::node_core::timer;
 
  public:
   using schema_type = Schema;
@@ -67,6 +98,9 @@ class node : public detail::node_core {
 
   /// This node's name.
   std::string const& name() const noexcept { return cfg_.name; }
+
+  /// This node's configuration, as normalized at construction (e.g. `workers` resolved from 0).
+  using detail::node_core::config;
 
   // ---- capabilities and topology -----------------------------------------------------------
 

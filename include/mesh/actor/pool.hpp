@@ -3,7 +3,9 @@
 /// call help run other work meanwhile, so call chains deeper than the worker count cannot starve
 /// the pool.
 
-#include <mesh/actor/future.hpp>
+#include <mesh/actor/deadline_scheduler.hpp>
+#include <mesh/core/clock.hpp>
+#include <mesh/core/error.hpp>
 #include <mesh/core/log.hpp>
 #include <mesh/core/thread_context.hpp>
 

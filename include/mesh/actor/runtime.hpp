@@ -4,6 +4,7 @@
 /// through it, so mesh::context needs no schema parameter.
 
 #include <mesh/actor/pool.hpp>
+#include <mesh/core/in_place_from.hpp>
 #include <mesh/cluster/membership.hpp>
 #include <mesh/cluster/shard.hpp>
 #include <mesh/config.hpp>
