@@ -44,6 +44,13 @@ class call_state {
   static constexpr std::uint32_t waiting = 4;  // a thread is (about to be) parked on state_
   static constexpr std::uint32_t has_cont = 8; // cont_ is set
 
+  // A local reply usually comes within a few microseconds: a waiter checks this many times (a
+  // pause instruction apart, yielding every local_spin_yield_every) before it parks.
+  static constexpr int local_spin_checks = 128;
+  static constexpr int local_spin_yield_every = 32;  // a power of two
+  // Pause instructions between two polls of the sockets while spinning for a remote reply.
+  static constexpr int pauses_per_poll = 32;
+
  public:
   explicit call_state(clock::time_point deadline) : deadline_(deadline) {}
   call_state(call_state const&) = delete;
@@ -96,11 +103,11 @@ class call_state {
       // A local reply usually arrives within microseconds: watch for it briefly before sleeping.
       // A remote one takes a network round trip: spinning would only take a core from the
       // threads carrying it.
-      for (int i = 0; i < 128 && !reader_ && !is_ready(); ++i) {
+      for (int i = 0; i < local_spin_checks && !reader_ && !is_ready(); ++i) {
 #if defined(__x86_64__) || defined(__i386__)
         __builtin_ia32_pause();
 #endif
-        if ((i & 31) == 31) std::this_thread::yield();
+        if ((i & (local_spin_yield_every - 1)) == local_spin_yield_every - 1) std::this_thread::yield();
       }
       if (!wait_until(deadline_)) {
         complete(timed_out(actor, id));
@@ -240,7 +247,7 @@ class call_state {
           rc = ::poll(fds, w.on ? 2 : 1, 0);
           if (rc != 0) break;
 #if defined(__x86_64__) || defined(__i386__)
-          for (int k = 0; k < 32; ++k) __builtin_ia32_pause();
+          for (int k = 0; k < pauses_per_poll; ++k) __builtin_ia32_pause();
 #endif
         } while (clock::now() < spin_end);
         reply_spin::end(rc > 0);

@@ -138,10 +138,14 @@ struct tail_allocator {
 
 /// Queues an envelope on id's activation, retrying when that was retired concurrently. On
 /// success the mailbox owns the envelope; on failure it stays with the caller. Not a template.
+/// Times push_envelope looks an activation up again after finding it retired (only a race with
+/// idle deactivation retires one; more than a few in a row means the node is stopping).
+inline constexpr int max_push_attempts = 16;
+
 [[gnu::noinline]] inline result<void> push_envelope(node_core& core, actor_table_base* table, std::string_view actor,
                                                     std::string_view id, envelope_ptr& e) {
   if (!table) return not_in_schema(actor);
-  for (int attempt = 0; attempt < 16; ++attempt) {
+  for (int attempt = 0; attempt < max_push_attempts; ++attempt) {
     if (core.stopping()) break;
     switch (table->push_to(id, e.get(), core.config().mailbox_capacity)) {
       case activation_base::push_result::ok: e.release(); return {};

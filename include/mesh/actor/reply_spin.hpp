@@ -18,12 +18,19 @@ namespace mesh::detail {
 /// quick again (far nodes, slow handlers or an idle pipeline stop it). At most half the cores spin
 /// at once (none on a single core).
 class reply_spin {
+  // A thread keeps spinning while at least this share of its recent spins ended with a message.
+  static constexpr float min_hit_share = 0.25f;
+  // Below that share, only every probe_every-th wait spins (a power of two).
+  static constexpr unsigned probe_every = 16;
+  // Each spin's outcome weighs 1/hit_weight in the running average of hits.
+  static constexpr float hit_weight = 8;
+
  public:
   /// Claims a spinning slot for a wait on this thread; false: sleep at once.
   static bool begin(clock::duration budget) noexcept {
     if (budget <= clock::duration::zero()) return false;
     auto& me = mine();
-    if (me.hits < 0.25f && (++me.skipped & 15) != 0) return false;
+    if (me.hits < min_hit_share && (++me.skipped & (probe_every - 1)) != 0) return false;
     auto& n = spinners();
     for (int v = n.load(std::memory_order_relaxed); v < max_spinners();)
       if (n.compare_exchange_weak(v, v + 1, std::memory_order_relaxed)) return true;
@@ -33,7 +40,7 @@ class reply_spin {
   static void end(bool hit) noexcept {
     spinners().fetch_sub(1, std::memory_order_relaxed);
     auto& h = mine().hits;
-    h += ((hit ? 1.0f : 0.0f) - h) / 8;
+    h += ((hit ? 1.0f : 0.0f) - h) / hit_weight;
   }
   /// How many threads may spin at once: half the cores (none on one core, where a spinning
   /// waiter would only keep the reply's threads from running).
