@@ -115,7 +115,7 @@ mesh::wire::frame counter_call(std::string id, std::uint32_t message_index, std:
   mesh::wire::frame f;
   f.h.k = mesh::wire::kind::call;
   f.h.request_id = 77;
-  f.h.fingerprint = app::schema::fingerprint;
+  f.h.fingerprint = mesh::wire::fingerprint_v<app::schema>;
   f.h.actor = "counter";
   f.h.id = std::move(id);
   f.h.message_index = message_index;
