@@ -11,6 +11,8 @@
 #include <mesh/core/actor_traits.hpp>
 #include <mesh/core/schema.hpp>
 #include <mesh/wire/reflect.hpp>
+#include <mesh/wire/check_serializable.hpp>
+#include <mesh/wire/fingerprint.hpp>
 #include <mesh/wire/codec.hpp>
 #include <mesh/wire/frame.hpp>
 #include <mesh/cluster/shard.hpp>

@@ -7,6 +7,8 @@
 #include <mesh/cluster/service.hpp>
 #include <mesh/config.hpp>
 #include <mesh/core/schema.hpp>
+#include <mesh/wire/check_serializable.hpp>
+#include <mesh/wire/fingerprint.hpp>
 
 #include <initializer_list>
 #include <memory>
@@ -24,16 +26,34 @@ constexpr bool check_node_schema() {
     (void)sizeof(diagnostics::node_needs_a_schema<S>);
     return false;
   } else {
-    return S::valid;
+    return wire::check_serializable<S>();
   }
 }
+}  // namespace detail
+
+namespace detail {
+/// The one door from library code (mesh::flow, white-box tests) to a node's schema-independent
+/// internals, detail::node_core (membership, worker pool, timers, actor tables, routing), which a
+/// node inherits privately: `n.members()` fails at the call. Code inside mesh that needs them
+/// writes `detail::node_access::core(n).members()`.
+struct node_access {
+  template <class Schema>
+  static node_core& core(node<Schema>& n) noexcept {
+    return n;
+  }
+  template <class Schema>
+  static node_core const& core(node<Schema> const& n) noexcept {
+    return n;
+  }
+};
 }  // namespace detail
 
 /// A mesh node. Thread-safe: every member function may be called from any thread.
 /// Not copyable or movable; the destructor stops it (see docs/architecture.md, "Shutdown").
 template <class Schema>
-class node : public detail::node_core {
+class node : private detail::node_core {
   static constexpr bool schema_ok = detail::check_node_schema<Schema>();
+  friend struct detail::node_access;
 
  public:
   using schema_type = Schema;
@@ -41,13 +61,13 @@ class node : public detail::node_core {
   /// Starts the node: worker pool, timers and (cluster mode) sockets.
   explicit node(node_config cfg = {}) : detail::node_core(std::move(cfg)) {
     if constexpr (schema_ok) {
-      fingerprint_ = Schema::fingerprint;
+      fingerprint_ = wire::fingerprint_v<Schema>;
       make_tables(static_cast<Schema*>(nullptr));
     }
     if (cfg_.idle_timeout.count() > 0) schedule_reaper();
     if (!cfg_.listen.empty()) {
       try {
-        service_ = std::make_unique<cluster::service>(*this, cfg_, members_, fingerprint_);
+        start_cluster();
       } catch (...) {
         stop();
         throw;
@@ -65,6 +85,9 @@ class node : public detail::node_core {
 
   /// This node's name.
   std::string const& name() const noexcept { return cfg_.name; }
+
+  /// This node's configuration, as normalized at construction (e.g. `workers` resolved from 0).
+  using detail::node_core::config;
 
   // ---- capabilities and topology -----------------------------------------------------------
 
@@ -207,17 +230,9 @@ class node : public detail::node_core {
     if (members_.add_capabilities(cfg_.name, caps) && service_) service_->capabilities_changed();
   }
 
-  void send_remote(std::string const& target, wire::frame&& f, detail::clock::time_point deadline,
-                   detail::frame_callback on_reply) override {
-    if (!service_) return detail::node_core::send_remote(target, std::move(f), deadline, std::move(on_reply));
-    service_->send(target, std::move(f), deadline, std::move(on_reply));
-  }
-
-  detail::reply_reader* reader() noexcept override { return service_.get(); }
-
   void stop() {
     if (stopping_.exchange(true)) return;
-    if (service_) service_->stop();  // leave first: peers drop us at once, remote callers get errors
+    stop_cluster();  // leave first: peers drop us at once, remote callers get errors
     pool_.drain(detail::clock::now() + cfg_.shutdown_grace);
     for (auto const& [tag, t] : tables_) t->fail_pending(fail(errc::shutting_down, "node '" + cfg_.name + "' is shutting down"));
     pool_.stop();
@@ -255,7 +270,7 @@ class node : public detail::node_core {
   }
   template <class A>
   void make_table() {
-    auto& t = owned_tables_.emplace_back(std::make_unique<detail::actor_table<A>>(*this));
+    auto& t = owned_tables_.emplace_back(std::make_unique<detail::actor_table<A>>(static_cast<detail::node_core&>(*this)));
     register_table(&detail::actor_tag<A>, t.get());
   }
 
@@ -269,7 +284,6 @@ class node : public detail::node_core {
   }
 
   std::vector<std::unique_ptr<detail::actor_table_base>> owned_tables_;
-  std::unique_ptr<cluster::service> service_;
 };
 
 }  // namespace mesh

@@ -341,3 +341,24 @@ TEST_CASE("queued local calls and casts keep over-aligned payloads aligned and i
   REQUIRE(total.has_value());
   CHECK(total->value == expected);
 }
+
+namespace hidden {
+template <class N> concept sees_members = requires(N& n) { n.members(); };
+template <class N> concept sees_pool = requires(N& n) { n.pool(); };
+template <class N> concept sees_timer = requires(N& n) { n.timer(); };
+template <class N> concept sees_route_for = requires(N& n) { n.route_for("counters", "c1"); };
+template <class N> concept sees_find_table = requires(N& n) { n.find_table("counter"); };
+template <class N> concept sees_log = requires(N& n) { n.log("x"); };
+template <class N> concept sees_config = requires(N const& n) { n.config().workers; };
+}  // namespace hidden
+
+TEST_CASE("node hides the runtime's internals from its users; library code reaches them through node_access") {
+  static_assert(!hidden::sees_members<test_node> && !hidden::sees_pool<test_node> && !hidden::sees_timer<test_node>);
+  static_assert(!hidden::sees_route_for<test_node> && !hidden::sees_find_table<test_node> && !hidden::sees_log<test_node>);
+  static_assert(hidden::sees_config<test_node>);  // documented: the configuration as normalized
+  test_node n{local_config(2)};
+  n.register_capabilities<counters>();
+  auto& core = mesh::detail::node_access::core(n);
+  CHECK(core.members().nodes_for("counters") == n.nodes_for<counters>());
+  CHECK(core.find_table("counter") != nullptr);
+}

@@ -2,6 +2,7 @@
 // (ephemeral ports, no child processes). Remote calls must behave like local ones; pipelining,
 // casts, rebalancing and the death of a peer are checked on the real wire.
 #include "app_schema.hpp"
+#include "cluster_keys.hpp"
 
 #include <doctest/doctest.h>
 #include <zmq.hpp>
@@ -86,6 +87,7 @@ struct raw_dealer {
   raw_dealer(std::string const& endpoint, int rcvtimeo_ms) {
     d.set(zmq::sockopt::linger, 0);
     d.set(zmq::sockopt::rcvtimeo, rcvtimeo_ms);
+    testing_keys::as_cluster_client(d);
     d.connect(endpoint);
   }
 };
@@ -115,7 +117,7 @@ mesh::wire::frame counter_call(std::string id, std::uint32_t message_index, std:
   mesh::wire::frame f;
   f.h.k = mesh::wire::kind::call;
   f.h.request_id = 77;
-  f.h.fingerprint = app::schema::fingerprint;
+  f.h.fingerprint = mesh::wire::fingerprint_v<app::schema>;
   f.h.actor = "counter";
   f.h.id = std::move(id);
   f.h.message_index = message_index;
@@ -370,6 +372,7 @@ TEST_CASE("a batch that comes in on a node's DEALER is taken apart like one on i
   zmq::socket_t seed(ctx, zmq::socket_type::router);
   seed.set(zmq::sockopt::linger, 0);
   seed.set(zmq::sockopt::rcvtimeo, 3000);
+  testing_keys::as_cluster_server(seed);
   seed.bind("tcp://127.0.0.1:*");
   auto node = start("solo", {seed.get(zmq::sockopt::last_endpoint)});
   std::vector<zmq::message_t> hb;

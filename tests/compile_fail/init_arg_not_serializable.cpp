@@ -20,6 +20,6 @@ struct Counter {
   long value;
 };
 
-[[maybe_unused]] constexpr bool checked = mesh::schema<Counter>::valid;
+[[maybe_unused]] constexpr bool checked = mesh::wire::check_serializable<mesh::schema<Counter>>();
 
 int main() {}

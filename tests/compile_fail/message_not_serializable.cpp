@@ -16,6 +16,6 @@ struct Counter {
   long handle(Add const& a) { return *a.n; }
 };
 
-[[maybe_unused]] constexpr bool checked = mesh::schema<Counter>::valid;
+[[maybe_unused]] constexpr bool checked = mesh::wire::check_serializable<mesh::schema<Counter>>();
 
 int main() {}

@@ -18,6 +18,6 @@ struct Lamp {
   void handle(Set const&) {}
 };
 
-[[maybe_unused]] constexpr bool checked = mesh::schema<Lamp>::valid;
+[[maybe_unused]] constexpr bool checked = mesh::wire::check_serializable<mesh::schema<Lamp>>();
 
 int main() {}

@@ -15,6 +15,6 @@ struct Counter {
   long value = 0;
 };
 
-[[maybe_unused]] constexpr bool checked = mesh::check_actor<Counter>();
+[[maybe_unused]] constexpr bool checked = mesh::wire::check_actor_serializable<Counter>();
 
 int main() {}

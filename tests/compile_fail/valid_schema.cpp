@@ -45,11 +45,12 @@ struct Player {
 
 using app = mesh::schema<Counter, Player>;
 static_assert(app::valid);
+static_assert(mesh::wire::check_serializable<app>());
 static_assert(mesh::check_actor<Counter>());
 static_assert(mesh::check_accepts<Counter, Add>());
 static_assert(app::contains<Player>);
 static_assert(mesh::message_index_v<Counter, Reset> == 2);
 static_assert(std::is_same_v<mesh::reply_t<Player, Move>, Position>);
-constexpr auto fingerprint = app::fingerprint;
+constexpr auto fingerprint = mesh::wire::fingerprint_v<app>;
 
 int main() { return fingerprint == 0 ? 1 : 0; }

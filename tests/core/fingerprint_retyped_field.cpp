@@ -2,4 +2,4 @@
 #define MESH_FP_FIELD_TYPE std::int32_t
 #include "fingerprint_schema.ipp"
 
-std::uint64_t fingerprint_with_retyped_field() { return fp::schema::fingerprint; }
+std::uint64_t fingerprint_with_retyped_field() { return mesh::wire::fingerprint_v<fp::schema>; }

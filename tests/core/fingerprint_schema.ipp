@@ -2,6 +2,7 @@
 // live in an anonymous namespace, so they are spelled "{anonymous}::fp::Add" in every TU and a
 // variant TU can change exactly one aspect (a field's name or type) through these macros.
 #include <mesh/core/schema.hpp>
+#include <mesh/wire/fingerprint.hpp>
 
 #include <cstdint>
 #include <string>
@@ -35,5 +36,6 @@ struct Counter {
 };
 using schema = mesh::schema<Counter>;
 static_assert(schema::valid);
+static_assert(mesh::wire::check_serializable<schema>());
 }  // namespace fp
 }  // namespace

@@ -181,38 +181,38 @@ TEST_CASE("schema actors_for lists the actors needing a capability at compile ti
 
 TEST_CASE("schema fingerprint is a compile-time constant that ignores C++ class spellings") {
   using s = app::app_schema;
-  static_assert(fingerprint_as_template_argument<s::fingerprint>::value == s::fingerprint);
-  static_assert(s::fingerprint != 0);
-  static_assert(mesh::schema<app::Counter>::fingerprint == mesh::schema<variants::SameCounterOtherClass>::fingerprint);
-  static_assert(mesh::schema<>::fingerprint != mesh::schema<app::Counter>::fingerprint);
-  CHECK(s::fingerprint == app::app_schema::fingerprint);
+  static_assert(fingerprint_as_template_argument<mesh::wire::fingerprint_v<s>>::value == mesh::wire::fingerprint_v<s>);
+  static_assert(mesh::wire::fingerprint_v<s> != 0);
+  static_assert(mesh::wire::fingerprint_v<mesh::schema<app::Counter>> == mesh::wire::fingerprint_v<mesh::schema<variants::SameCounterOtherClass>>);
+  static_assert(mesh::wire::fingerprint_v<mesh::schema<>> != mesh::wire::fingerprint_v<mesh::schema<app::Counter>>);
+  CHECK(mesh::wire::fingerprint_v<s> == mesh::wire::fingerprint_v<app::app_schema>);
 }
 
 TEST_CASE("schema fingerprint changes with an actor's name, messages, order, capability, reply or init argument") {
   using namespace variants;
-  constexpr std::uint64_t base = mesh::schema<SameCounterOtherClass>::fingerprint;
+  constexpr std::uint64_t base = mesh::wire::fingerprint_v<mesh::schema<SameCounterOtherClass>>;
   constexpr std::array<std::uint64_t, 7> others{
-      mesh::schema<RenamedCounter>::fingerprint,
-      mesh::schema<ReorderedCounter>::fingerprint,
-      mesh::schema<FewerMessagesCounter>::fingerprint,
-      mesh::schema<OtherCapabilityCounter>::fingerprint,
-      mesh::schema<OtherReplyCounter>::fingerprint,
-      mesh::schema<NoInitCounter>::fingerprint,
-      mesh::schema<SameCounterOtherClass, app::Room>::fingerprint,
+      mesh::wire::fingerprint_v<mesh::schema<RenamedCounter>>,
+      mesh::wire::fingerprint_v<mesh::schema<ReorderedCounter>>,
+      mesh::wire::fingerprint_v<mesh::schema<FewerMessagesCounter>>,
+      mesh::wire::fingerprint_v<mesh::schema<OtherCapabilityCounter>>,
+      mesh::wire::fingerprint_v<mesh::schema<OtherReplyCounter>>,
+      mesh::wire::fingerprint_v<mesh::schema<NoInitCounter>>,
+      mesh::wire::fingerprint_v<mesh::schema<SameCounterOtherClass, app::Room>>,
   };
   for (std::size_t i = 0; i < others.size(); ++i) {
     CAPTURE(i);
     CHECK(others[i] != base);
     for (std::size_t j = 0; j < i; ++j) CHECK(others[i] != others[j]);
   }
-  static_assert(mesh::schema<RenamedCounter>::fingerprint != base);
-  static_assert(mesh::schema<ReorderedCounter>::fingerprint != base);
+  static_assert(mesh::wire::fingerprint_v<mesh::schema<RenamedCounter>> != base);
+  static_assert(mesh::wire::fingerprint_v<mesh::schema<ReorderedCounter>> != base);
 }
 
 TEST_CASE("schema fingerprint changes when one field of a message is renamed or retyped") {
   // The three schemas are spelled identically ("{anonymous}::fp::Add", ...) in three translation
   // units; only the field under test differs.
-  std::uint64_t const base = fp::schema::fingerprint;
+  std::uint64_t const base = mesh::wire::fingerprint_v<fp::schema>;
   std::uint64_t const renamed = fingerprint_with_renamed_field();
   std::uint64_t const retyped = fingerprint_with_retyped_field();
   CHECK(renamed != base);

@@ -151,7 +151,7 @@ using Relay = basic_relay<Counter>;
 
 using schema = mesh::schema<Counter, ChatRoom, Relay>;
 using alt_schema = mesh::schema<CounterWithNote, ChatRoom, basic_relay<CounterWithNote>>;
-static_assert(schema::fingerprint != alt_schema::fingerprint);
+static_assert(mesh::wire::fingerprint_v<schema> != mesh::wire::fingerprint_v<alt_schema>);
 
 /// Installs hooks() for node `n` (call before registering "relay").
 template <class Node>

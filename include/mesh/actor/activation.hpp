@@ -161,10 +161,13 @@ class activation_base : public runnable {
 
   actor_ref ref() const { return actor_ref{core().name(), std::string(actor_name()), id_}; }
 
+  /// Messages one activation handles per turn on a worker before it requeues itself: enough to
+  /// amortize the requeue, few enough that a busy activation does not starve the others.
+  static constexpr int messages_per_turn = 64;
+
   /// Worker entry point: drains a batch of messages, then yields the worker for fairness.
   void run() override {
-    constexpr int batch = 64;
-    for (int i = 0; i < batch; ++i) {
+    for (int i = 0; i < messages_per_turn; ++i) {
       envelope_base* e;
       {
         std::lock_guard lk(lock_);

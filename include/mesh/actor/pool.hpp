@@ -3,7 +3,9 @@
 /// call help run other work meanwhile, so call chains deeper than the worker count cannot starve
 /// the pool.
 
-#include <mesh/actor/future.hpp>
+#include <mesh/actor/deadline_scheduler.hpp>
+#include <mesh/core/clock.hpp>
+#include <mesh/core/error.hpp>
 #include <mesh/core/log.hpp>
 #include <mesh/core/thread_context.hpp>
 
@@ -136,6 +138,13 @@ class run_queue {
 /// writes per item: submissions and completions are counted apart (one counter per worker for
 /// completions), and the "anyone to wake?" check needs no fence of its own (see submit).
 class worker_pool final : public wait_helper {
+  // A helping waiter's predicate (its call completed) comes true without a wake-up of cv_help_:
+  // it sleeps at most this long between checks, a bound on how late it sees its own reply.
+  static constexpr std::chrono::microseconds helper_recheck_period{200};
+  // Polls of the queue (a pause apart, yielding every spin_yield_every) before a worker sleeps.
+  static constexpr int spin_polls = 256;
+  static constexpr int spin_yield_every = 64;  // a power of two
+
  public:
   explicit worker_pool(std::size_t n) : finished_(std::max<std::size_t>(1, n)) {
     n = finished_.size();
@@ -171,7 +180,7 @@ class worker_pool final : public wait_helper {
   }
 
   /// Blocks until pred() holds or `until` passes, running queued work meanwhile when called from
-  /// a worker thread (or any thread that asks to help). pred is re-checked at least every 200 µs.
+  /// a worker thread (or any thread that asks to help). pred is re-checked at least every helper_recheck_period.
   template <class Pred>
   bool help_until(Pred pred, clock::time_point until) {
     while (!pred()) {
@@ -180,7 +189,7 @@ class worker_pool final : public wait_helper {
         std::unique_lock lk(sleep_m_);
         helpers_waiting_.fetch_add(1, std::memory_order_relaxed);
         std::atomic_thread_fence(std::memory_order_seq_cst);
-        if (q_.empty()) cv_help_.wait_for(lk, std::chrono::microseconds(200));
+        if (q_.empty()) cv_help_.wait_for(lk, helper_recheck_period);
         helpers_waiting_.fetch_sub(1, std::memory_order_relaxed);
       }
     }
@@ -273,13 +282,13 @@ class worker_pool final : public wait_helper {
   /// load) then costs no futex wake-up on either side. Returns the item found, if any. Polls with
   /// pop(), which reads the consumers' side of the queue only (not the producers' tail).
   runnable* spin_for_work() {
-    for (int i = 0; i < 256; ++i) {
+    for (int i = 0; i < spin_polls; ++i) {
       if (auto r = q_.pop()) return r;
       if (stopping_.load(std::memory_order_relaxed)) return nullptr;
 #if defined(__x86_64__) || defined(__i386__)
       __builtin_ia32_pause();
 #endif
-      if ((i & 63) == 63) std::this_thread::yield();
+      if ((i & (spin_yield_every - 1)) == spin_yield_every - 1) std::this_thread::yield();
     }
     return nullptr;
   }

@@ -5,7 +5,9 @@
 
 #include <mesh/actor/pool.hpp>
 #include <mesh/cluster/host.hpp>
+#include <mesh/core/in_place_from.hpp>
 #include <mesh/cluster/membership.hpp>
+#include <mesh/cluster/service.hpp>
 #include <mesh/cluster/shard.hpp>
 #include <mesh/config.hpp>
 #include <mesh/core/error.hpp>
@@ -123,23 +125,22 @@ class node_core : public cluster::host {
     return route{false, owner};
   }
 
-  /// Sends a request frame to a remote owner; the cluster layer overrides it. `on_reply` gets the
-  /// reply or error frame (or a synthesized error frame on failure) exactly once. It may be called
-  /// while the transport holds its sockets, with detail::publish_later() set: it then only stores
-  /// the outcome and appends what to wake there (no I/O, no wake-ups).
-  virtual void send_remote(std::string const& node, wire::frame&& f, clock::time_point deadline,
-                           frame_callback on_reply) {
-    (void)deadline;
-    (void)f;
-    wire::frame err;
-    err.h.k = wire::kind::error;
-    err.h.code = errc::node_unreachable;
-    err.h.text = "node '" + node + "' is not reachable from a single-process node";
-    on_reply(std::move(err));
+  /// Sends a request frame to remote owner `node` (the one crossing from the actor layer into
+  /// the cluster). `on_reply` gets the reply or error frame (or a synthesized error frame on
+  /// failure) exactly once. It may be called while the transport holds its sockets, with
+  /// thread_context::publish_later set: it then only stores the outcome and appends what to wake
+  /// there (no I/O, no wake-ups).
+  void send_remote(std::string const& node, wire::frame&& f, clock::time_point deadline, frame_callback on_reply) {
+    if (service_) return service_->send(node, std::move(f), deadline, std::move(on_reply));
+    on_reply(wire::error_frame(0, errc::node_unreachable, "node '" + node + "' is not reachable from a single-process node"));
   }
 
   /// The transport a thread waiting for a remote reply may read itself (none without a cluster).
-  virtual reply_reader* reader() noexcept { return nullptr; }
+  reply_reader* reader() noexcept { return service_.get(); }
+
+  /// The cluster service (null for a single-process node).
+  cluster::service* cluster_service() noexcept { return service_.get(); }
+  cluster::service const* cluster_service() const noexcept { return service_.get(); }
 
   /// Calls f(table_base&) for every actor type of the schema.
   template <class F>
@@ -212,6 +213,13 @@ class node_core : public cluster::host {
   }
   void register_table(void const* tag, table_base* t) { tables_.emplace_back(tag, t); }
 
+  /// Joins the cluster (node_config::listen set), once the tables and the fingerprint are set.
+  void start_cluster() { service_ = std::make_unique<cluster::service>(*this, cfg_, members_, fingerprint_); }
+  /// Leaves it: peers drop us at once, remote callers get errors.
+  void stop_cluster() {
+    if (service_) service_->stop();
+  }
+
   node_config cfg_;
   std::string log_tag_;  // "mesh <name>": how stderr lines are tagged without a logger
   cluster::membership members_;
@@ -220,6 +228,7 @@ class node_core : public cluster::host {
   std::atomic<bool> stopping_{false};
   std::vector<std::pair<void const*, table_base*>> tables_;
   std::uint64_t fingerprint_ = 0;
+  std::unique_ptr<cluster::service> service_;  // last: stopped and destroyed before the tables
 
  private:
   static std::uint64_t next_uid() noexcept {

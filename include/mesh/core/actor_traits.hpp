@@ -1,12 +1,13 @@
 #pragma once
 /// Compile-time view of an actor type: its name, capability, messages, reply types and init
-/// argument, and the checks that turn misuse into one readable `mesh:` static_assert.
+/// argument, and the structural checks that turn misuse into one readable `mesh:` static_assert.
+/// Whether its messages, replies and init argument can travel is the wire's rule
+/// (wire/check_serializable.hpp): core knows no serialization.
 
 #include <mesh/core/capability.hpp>
 #include <mesh/core/fixed_string.hpp>
 #include <mesh/core/fwd.hpp>
 #include <mesh/core/list.hpp>
-#include <mesh/wire/reflect.hpp>
 
 #include <string_view>
 #include <type_traits>
@@ -109,30 +110,11 @@ struct actor_lacks_handle_for_message {
                 "mesh: actor lists a message it has no handle() for; add `R handle(Message const&)` "
                 "(or `R handle(Message const&, mesh::context&)`) or remove the message from `messages`");
 };
-template <fixed_string Actor, class Message>
-struct message_type_not_serializable {
-  static_assert(always_false<Message>,
-                "mesh: message type is not serializable; reflect it with BOOST_HANA_DEFINE_STRUCT or "
-                "BOOST_HANA_ADAPT_STRUCT, or use integers, floats, bool, enums with a fixed underlying type (enum class), std::string, std::vector, "
-                "std::map, std::optional");
-};
-template <fixed_string Actor, class Message, class Reply>
-struct reply_type_not_serializable {
-  static_assert(always_false<Reply>,
-                "mesh: handle() returns a type that is not serializable; return void, a reflected struct "
-                "(BOOST_HANA_DEFINE_STRUCT) or a type msgpack supports");
-};
 template <fixed_string Actor, class InitArg>
 struct actor_constructor_missing {
   static_assert(always_false<InitArg>,
                 "mesh: actor cannot be constructed; add a constructor `Actor(std::string_view id, init_arg const&)`, "
                 "or `Actor(std::string_view id)` when it has no init_arg");
-};
-template <fixed_string Actor, class InitArg>
-struct init_arg_not_serializable {
-  static_assert(always_false<InitArg>,
-                "mesh: actor's init_arg is not serializable; reflect it with BOOST_HANA_DEFINE_STRUCT or use a "
-                "type msgpack supports");
 };
 template <fixed_string Actor>
 struct actor_name_not_unique_in_schema {
@@ -173,12 +155,6 @@ constexpr bool check_message() {
   if constexpr (!handles<A, M>) {
     (void)sizeof(diagnostics::actor_lacks_handle_for_message<A::name, M>);
     return false;
-  } else if constexpr (!wire::is_serializable_v<M>) {
-    (void)sizeof(diagnostics::message_type_not_serializable<A::name, M>);
-    return false;
-  } else if constexpr (!std::is_void_v<reply_t<A, M>> && !wire::is_serializable_v<reply_t<A, M>>) {
-    (void)sizeof(diagnostics::reply_type_not_serializable<A::name, M, reply_t<A, M>>);
-    return false;
   } else {
     return true;
   }
@@ -198,10 +174,7 @@ constexpr bool check_messages() {
 template <class A>
 constexpr bool check_constructor() {
   if constexpr (has_init_arg<A>) {
-    if constexpr (!wire::is_serializable_v<typename A::init_arg>) {
-      (void)sizeof(diagnostics::init_arg_not_serializable<A::name, typename A::init_arg>);
-      return false;
-    } else if constexpr (!std::is_constructible_v<A, std::string_view, typename A::init_arg const&>) {
+    if constexpr (!std::is_constructible_v<A, std::string_view, typename A::init_arg const&>) {
       (void)sizeof(diagnostics::actor_constructor_missing<A::name, typename A::init_arg>);
       return false;
     } else {
@@ -217,8 +190,10 @@ constexpr bool check_constructor() {
 
 }  // namespace detail
 
-/// Checks every rule of an actor type, emitting one `mesh:` static_assert for the first broken rule.
-/// Returns whether A is a valid actor; code after a failed check must not instantiate more of A.
+/// Checks every structural rule of an actor type (a class with a name, a capability, a messages
+/// list, a handler per message, a constructor), emitting one `mesh:` static_assert for the first
+/// broken rule. Returns whether A passes; code after a failed check must not instantiate more of A.
+/// Serializability is checked on top of this by wire::check_actor_serializable<A>().
 template <class A>
 constexpr bool check_actor() {
   if constexpr (!std::is_class_v<A> || !std::is_same_v<A, std::remove_cvref_t<A>>) {
@@ -242,7 +217,7 @@ constexpr bool check_actor() {
   }
 }
 
-/// True when A passes every actor rule (evaluating it emits the diagnostics).
+/// True when A passes every structural actor rule (evaluating it emits the diagnostics).
 template <class A>
 inline constexpr bool is_valid_actor_v = check_actor<A>();
 

@@ -1,13 +1,14 @@
 #pragma once
 /// mesh::schema<Actors...>: the application's actor set, checked and indexed at compile time.
+/// Its fingerprint (wire/fingerprint.hpp) and the rule that its types can travel
+/// (wire/check_serializable.hpp) belong to the wire layer.
 
 #include <mesh/core/actor_traits.hpp>
-#include <mesh/wire/reflect.hpp>
 
 #include <array>
-#include <cstdint>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 namespace mesh {
 
@@ -41,22 +42,13 @@ constexpr bool check_schema() {
   else return false;
 }
 
-template <class A>
-constexpr void actor_signature(wire::hasher& h) {
-  h("actor")(actor_name_v<A>)(A::capability::name);
-  wire::signature<init_arg_t<A>>(h);
-  []<class... Ms>(wire::hasher& hh, list<Ms...>*) {
-    hh.number(sizeof...(Ms));
-    ((hh("msg"), wire::signature<Ms>(hh), hh("reply"), wire::signature<reply_t<A, Ms>>(hh)), ...);
-  }(h, static_cast<typename A::messages*>(nullptr));
-}
-
 }  // namespace detail
 
 /// The application's actor set. Everything here is a compile-time constant.
 template <class... Actors>
 struct schema {
-  /// True when every actor passes its rules and names are unique (else one `mesh:` error was emitted).
+  /// True when every actor passes its structural rules and names are unique (else one `mesh:`
+  /// error was emitted). mesh::node<schema> also requires wire::check_serializable<schema>().
   static constexpr bool valid = detail::check_schema<Actors...>();
 
   using actors = list<Actors...>;
@@ -82,15 +74,6 @@ struct schema {
     ((Actors::capability::name == cap ? void(out[n++] = Actors::name.view()) : void()), ...);
     return std::pair{out, n};
   }
-
-  /// 64-bit fingerprint of every actor name, capability, message list, field name and field type.
-  /// Two binaries can talk only when their fingerprints match.
-  static constexpr std::uint64_t fingerprint = [] {
-    wire::hasher h;
-    h("mesh-schema").number(size);
-    if constexpr (valid) (detail::actor_signature<Actors>(h), ...);
-    return h.h;
-  }();
 };
 
 namespace detail {

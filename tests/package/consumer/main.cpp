@@ -24,6 +24,7 @@ struct Counter {
 
 using app = mesh::schema<Counter>;
 static_assert(app::valid);
+static_assert(mesh::wire::check_serializable<app>());
 static_assert(app::names()[0] == "counter");
 
 int main() {
@@ -44,6 +45,6 @@ int main() {
     return 1;
   }
   std::printf("mesh %s consumer ok: shard %u, fingerprint %016llx\n", mesh::version_string, shard,
-              static_cast<unsigned long long>(app::fingerprint));
+              static_cast<unsigned long long>(mesh::wire::fingerprint_v<app>));
   return 0;
 }
