@@ -140,6 +140,28 @@ TEST_CASE("single node reports its own capabilities, placement and shards") {
   CHECK(d.shard_for("player_123") == mesh::shard_for("player_123"));
 }
 
+TEST_CASE("a handler that throws mesh::rejected fails the call with rejected and keeps the activation's state") {
+  probe.reset();
+  test_node n{local_config()};
+  n.register_capabilities<counters>();
+  REQUIRE(n.call(mesh::request<Counter, Add>{.id = "acct", .payload = Add{110}, .init_arg = Start{0}}).has_value());
+  auto r = n.call<Counter>("acct", Withdraw{500});
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().code == mesh::errc::rejected);
+  CHECK(r.error().message == "insufficient funds: balance 110");
+  // Through the mailbox too; the balance and the instance are the same afterwards.
+  auto a = n.call_async<Counter>("acct", Withdraw{111}).get();
+  REQUIRE_FALSE(a.has_value());
+  CHECK(a.error().code == mesh::errc::rejected);
+  auto balance = n.call<Counter>("acct", Get{});
+  REQUIRE(balance.has_value());
+  CHECK(balance->value == 110);
+  CHECK(probe.counter_constructed.load() == 1);
+  auto ok = n.call<Counter>("acct", Withdraw{10});
+  REQUIRE(ok.has_value());
+  CHECK(ok->value == 100);
+}
+
 TEST_CASE("throwing handler fails the call with actor_failed carrying what() and resets the activation") {
   probe.reset();
   test_node n{local_config()};

@@ -114,6 +114,9 @@ struct Boom {
   BOOST_HANA_DEFINE_STRUCT(Boom, (std::string, text));
 };
 struct BoomNonStd {};
+struct Withdraw {
+  BOOST_HANA_DEFINE_STRUCT(Withdraw, (long, amount));
+};
 struct WhoAmI {};
 struct Hold {};
 struct Ping {};
@@ -145,7 +148,7 @@ struct CallWhileStopping {};
 struct Counter {
   static constexpr mesh::fixed_string name = "counter";
   using capability = counters;
-  using messages = mesh::list<Add, Get, Reset, Boom, BoomNonStd>;
+  using messages = mesh::list<Add, Get, Reset, Boom, BoomNonStd, Withdraw>;
   using init_arg = Start;
 
   Counter(std::string_view, Start const& s) : value(s.initial) { ++probe.counter_constructed; }
@@ -167,6 +170,10 @@ struct Counter {
     throw std::runtime_error(b.text);
   }
   long handle(BoomNonStd const&) { throw 42; }
+  long handle(Withdraw const& w) {  // a domain error: refused before anything changes
+    if (w.amount > value) throw mesh::rejected{"insufficient funds: balance " + std::to_string(value)};
+    return value -= w.amount;
+  }
   void on_deactivate() { ++probe.counter_deactivated; }
 
   long value;

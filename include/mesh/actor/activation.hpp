@@ -74,6 +74,9 @@ inline std::string describe(std::string_view actor, std::string_view id) {
   return "actor '" + std::string(actor) + "' id '" + std::string(id) + "'";
 }
 
+/// errc::rejected with the handler's reason (out of line: built only when it happens).
+[[gnu::cold, gnu::noinline]] inline error was_rejected(rejected const& r) { return fail(errc::rejected, r.what()); }
+
 /// errc::actor_failed for an exception thrown by an actor's constructor or handler. Out of line
 /// and cold: error paths are shared by every actor and message type instead of inlined into each.
 [[gnu::cold, gnu::noinline]] inline error threw(std::string_view actor, std::string_view id, char const* where,
@@ -290,6 +293,9 @@ class activation final : public activation_base {
     context ctx(core(), actor_name_v<A>, id_);
     try {
       f(data, *instance_, ctx);
+    } catch (rejected const& r) {  // a domain error: the instance and its state stay
+      touch();
+      return was_rejected(r);
     } catch (...) {
       instance_.reset();
       return threw(actor_name_v<A>, id_, "handler", std::current_exception());

@@ -49,6 +49,18 @@ namespace mesh::detail {
   return f;
 }
 
+/// errc::too_large when a request's payload or init argument is over max_payload_bytes: the
+/// owner would drop it, so the caller learns it now instead of at its deadline.
+[[gnu::cold, gnu::noinline]] inline error request_too_large(std::size_t bytes, std::size_t limit, std::string_view actor) {
+  return fail(errc::too_large, "request to actor '" + std::string(actor) + "' has a payload of " + std::to_string(bytes) +
+                                   " bytes, over max_payload_bytes (" + std::to_string(limit) + ")");
+}
+inline std::size_t largest_body(wire::frame const& f) noexcept {
+  std::size_t n = 0;
+  for (auto const& b : f.body) n = std::max(n, b.size());
+  return n;
+}
+
 /// Turns a reply or error frame from a peer into the typed call result (one copy per reply type).
 template <class R>
 result<reply<R>> read_reply(wire::frame&& f, std::string_view actor, std::string_view id, std::size_t max_payload) {
@@ -142,12 +154,15 @@ template <class R>
     if (!queued) return std::move(queued).error();
     state = std::move(*queued);
   } else {
+    auto f = make_request_frame(core, a, wire::kind::call, id, msg, ops.encode, ops.index, init, deadline);
+    if (auto const n = largest_body(f); n > core.config().max_payload_bytes) {
+      return_body(f);
+      return request_too_large(n, core.config().max_payload_bytes, a.name);
+    }
     state = new_call_state<R>(deadline);
     // A worker helps with queued work while it waits; any other thread may read the reply itself.
     if (!current_wait_helper()) state->read_by(core.reader());
-    send_call_frame<R>(core, rt->node, a.name,
-                       make_request_frame(core, a, wire::kind::call, id, msg, ops.encode, ops.index, init, deadline),
-                       deadline, state);
+    send_call_frame<R>(core, rt->node, a.name, std::move(f), deadline, state);
   }
   return await_call<R>(state, a.name, id);
 }
@@ -170,11 +185,17 @@ template <class R>
   } else {
     state = new_call_state<R>(deadline);
     state->read_by(core.reader(), true);  // whoever waits for it may read the reply itself (see take)
-    if (!rt) complete_error<R>(*state, std::move(rt).error());
-    else
-      send_call_frame<R>(core, rt->node, a.name,
-                         make_request_frame(core, a, wire::kind::call, id, msg, ops.encode, ops.index, init, deadline),
-                         deadline, state);
+    if (!rt) {
+      complete_error<R>(*state, std::move(rt).error());
+    } else {
+      auto f = make_request_frame(core, a, wire::kind::call, id, msg, ops.encode, ops.index, init, deadline);
+      if (auto const n = largest_body(f); n > core.config().max_payload_bytes) {
+        return_body(f);
+        complete_error<R>(*state, request_too_large(n, core.config().max_payload_bytes, a.name));
+      } else {
+        send_call_frame<R>(core, rt->node, a.name, std::move(f), deadline, state);
+      }
+    }
   }
   return future<R>(std::move(state), std::weak_ptr<deadline_scheduler>(core.timer()));
 }
@@ -192,6 +213,10 @@ template <class R>
     return push_envelope(core, a.table(core), a.name, id, owner);
   }
   auto f = make_request_frame(core, a, wire::kind::cast, id, msg, ops.encode, ops.index, init, clock::time_point::max());
+  if (auto const n = largest_body(f); n > core.config().max_payload_bytes) {
+    return_body(f);
+    return request_too_large(n, core.config().max_payload_bytes, a.name);
+  }
   // Routed means handed to the I/O thread: a later send failure (peer gone, queue full) reaches
   // no caller, so the transport counts it (transport_stats().send_failures) instead.
   core.send_remote(rt->node, std::move(f), clock::now() + core.config().call_timeout, [](wire::frame&&) {});

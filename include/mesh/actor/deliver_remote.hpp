@@ -35,12 +35,21 @@ struct remote_envelope final : envelope_base, remote_request {
 
 /// Answers a peer's request (not a template: shared by every type).
 [[gnu::noinline]] inline void respond_reply(frame_callback const& respond, std::uint64_t request_id,
-                                            std::string const& node, void (*encode)(std::string&, void*), void* slot) {
+                                            std::string const& node, std::size_t max_payload,
+                                            void (*encode)(std::string&, void*), void* slot) {
   wire::frame f;
   f.h.k = wire::kind::reply;
   f.h.request_id = request_id;
   f.h.node = node;
-  encode(body_from_spare(f), slot);
+  auto& body = body_from_spare(f);
+  encode(body, slot);
+  if (body.size() > max_payload) {  // the caller would refuse it: say why instead
+    auto const n = body.size();
+    return_body(f);
+    respond(wire::error_frame(request_id, errc::too_large, "reply of " + std::to_string(n) +
+                                                               " bytes is over max_payload_bytes (" + std::to_string(max_payload) + ")"));
+    return;
+  }
   respond(std::move(f));
   return_body(f);
 }
@@ -54,7 +63,7 @@ template <class R>
 void remote_envelope<R>::deliver(void* self, context& ctx, activation_base& act) {
   value_slot<R> slot;
   invoke(msg, self, ctx, &slot);
-  if (respond) respond_reply(respond, request_id, act.core().name(), &encode_reply<R>, &slot);
+  if (respond) respond_reply(respond, request_id, act.core().name(), act.core().config().max_payload_bytes, &encode_reply<R>, &slot);
 }
 
 template <class R>

@@ -52,7 +52,7 @@ class service final : public detail::reply_reader, transport::io_handler {
         detector_(cfg.failure_timeout),
         incarnation_(random_incarnation()) {
     loop_.sockets().on_bad_frame([this](std::string_view peer, std::string_view why) {
-      bad_frame_log_.note(host_, "dropped a " + std::string(why) + " from " + std::string(peer));
+      bad_frame_log_.note(host_, "dropped " + std::string(why) + " from " + std::string(peer));
     });
     for (auto const& s : cfg.seeds)
       if (s != endpoint()) contact(s);
@@ -92,9 +92,10 @@ class service final : public detail::reply_reader, transport::io_handler {
   /// I/O thread sleeps, as the I/O thread would have (see io_loop, "who may touch the sockets").
   bool try_read() override {
     bool open = true;
-    return loop_.run_if_free([&] { loop_.sockets().read_router([this](std::string const& rid, wire::frame&& f) { on_router_frame(rid, std::move(f)); }); },
-                             [&] { open = false; }) &&
-           open;
+    return loop_.run_if_free([&] {
+      loop_.sockets().read_router([this](std::string const& rid, wire::frame&& f) { on_router_frame(rid, std::move(f)); },
+                                  [this](std::string const& rid, wire::header const& h, error const& why) { on_bad_call(rid, h, why); });
+    }, [&] { open = false; }) && open;
   }
   int readable_fd() const noexcept override { return loop_.sockets().router_fd(); }
   /// reply_reader: while a waiting caller watches the ROUTER, the I/O thread sleeps without it.
@@ -227,6 +228,11 @@ class service final : public detail::reply_reader, transport::io_handler {
         break;
       default: ++loop_.sockets().stats().bad_frames; break;
     }
+  }
+
+  [[gnu::cold]] void on_bad_call(std::string const& rid, wire::header const& h, error const& why) override {
+    auto const code = why.code == errc::too_large ? errc::too_large : errc::bad_message;
+    submit_answer(rid, wire::error_frame(h.request_id, code, "node '" + cfg_.name + "' could not read the call: " + why.message));
   }
 
   void on_dealer_message(transport::dealer& d) override {

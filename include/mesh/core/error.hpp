@@ -29,6 +29,8 @@ enum class errc : std::uint16_t {
   already_exists = 12,    ///< the id or name is taken
   type_mismatch = 13,     ///< a value or link does not have the type the receiver expects
   invalid_argument = 14,  ///< an argument is out of its documented range
+  too_large = 15,         ///< a payload (or reply) is over node_config::max_payload_bytes; the caller gets it at once
+  rejected = 16,          ///< the handler refused the request (throw mesh::rejected{"why"}); the activation stays
 };
 
 /// Stable lower-case name of an error code ("no_nodes", ...).
@@ -49,6 +51,8 @@ constexpr std::string_view to_string(errc c) noexcept {
     case errc::already_exists: return "already_exists";
     case errc::type_mismatch: return "type_mismatch";
     case errc::invalid_argument: return "invalid_argument";
+    case errc::too_large: return "too_large";
+    case errc::rejected: return "rejected";
   }
   return "unknown";
 }
@@ -65,6 +69,19 @@ struct error {
   friend std::ostream& operator<<(std::ostream& os, error const& e) {
     return os << to_string(e.code) << ": " << e.message;
   }
+};
+
+/// What a handler throws to refuse a request for a domain reason ("insufficient funds"): the
+/// caller gets errc::rejected with the text, and the activation stays as the handler left it
+/// (throw before changing anything). Any other exception fails the call with actor_failed and
+/// discards the activation.
+class rejected : public std::exception {
+ public:
+  explicit rejected(std::string why) : why_(std::move(why)) {}
+  char const* what() const noexcept override { return why_.c_str(); }
+
+ private:
+  std::string why_;
 };
 
 /// Thrown only where no value can be returned (a constructor, or result::value() on an error).

@@ -9,6 +9,7 @@
 #include <zmq.h>
 
 #include <fcntl.h>
+#include <sys/random.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -20,8 +21,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <functional>
-#include <random>
 #include <span>
 #include <string>
 #include <string_view>
@@ -162,13 +163,18 @@ inline result<std::string> read_secret_file(std::string const& path) {
 /// Writes `secret` + newline to a new file in `dir` and links it to `path`, unless `path`
 /// appeared meanwhile: returns the secret `path` holds afterwards, whoever wrote it.
 inline result<std::string> create_secret_file(std::string const& dir, std::string const& path, std::string const& secret) {
-  // A unique temporary name: pid, thread and a random number, created with O_EXCL.
-  std::random_device rd;
+  // A unique temporary name: pid, thread and a random number (getrandom(2): <random> would cost
+  // every translation unit its parse time for one number), created with O_EXCL.
+  auto random = [] {
+    std::uint32_t v = 0;
+    if (::getrandom(&v, sizeof v, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof v)) v = static_cast<std::uint32_t>(::clock());
+    return v;
+  };
   std::string tmp;
   int fd = -1;
   for (int attempt = 0; attempt < 16 && fd < 0; ++attempt) {
     tmp = dir + "/." + std::string(cluster_secret_file) + ".tmp." + std::to_string(::getpid()) + "." +
-          std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()) & 0xffffff) + "." + std::to_string(rd());
+          std::to_string(std::hash<std::thread::id>{}(std::this_thread::get_id()) & 0xffffff) + "." + std::to_string(random());
     fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0 && errno != EEXIST) return fail(errc::invalid_argument, "cannot create " + tmp + ": " + errno_text(errno));
   }

@@ -192,8 +192,8 @@ class endpoint {
   /// Reads the ROUTER until it is drained (or max_reads_per_pass): `on(rid, frame&&)` for every
   /// frame, a batch's frames one by one. Undecodable input is counted; a peer that sent more than
   /// bad_frames_tolerated of it is ignored.
-  template <class OnFrame>
-  int read_router(OnFrame&& on) {
+  template <class OnFrame, class OnBadCall>
+  int read_router(OnFrame&& on, OnBadCall&& on_bad_call) {
     auto& parts = rx_parts_;
     int n = 0;
     router_armed_ = false;
@@ -214,14 +214,19 @@ class endpoint {
           ++stats_.bad_frames;
           continue;
         }
-      if (!decode(1)) {
+      if (auto ok = decode(1); !ok) {
         ++stats_.bad_frames;
-        note_bad(rid, "undecodable frame");
+        note_bad(rid, ok.error().code == errc::too_large ? "a frame over max_payload_bytes" : "an undecodable frame");
+        // A call whose header is readable gets its error (too_large, bad_message) instead of
+        // nothing: its caller need not wait for its deadline.
+        if (wire::decode_header_into(std::string_view(parts[1].data<char>(), parts[1].size()), rx_bad_header_, limits()) &&
+            rx_bad_header_.k == wire::kind::call)
+          on_bad_call(static_cast<std::string const&>(rid), static_cast<wire::header const&>(rx_bad_header_), ok.error());
         continue;
       }
       if (rx_frame_.h.k == wire::kind::batch) {
         --stats_.frames_in;  // counted per frame it holds
-        if (!unbatch([&](wire::frame& f) { on(static_cast<std::string const&>(rid), std::move(f)); })) note_bad(rid, "bad batch");
+        if (!unbatch([&](wire::frame& f) { on(static_cast<std::string const&>(rid), std::move(f)); })) note_bad(rid, "a bad batch");
         continue;
       }
       on(static_cast<std::string const&>(rid), std::move(rx_frame_));
@@ -353,11 +358,11 @@ class endpoint {
 
   /// Decodes rx_parts_[first, rx_n_) into rx_frame_, which keeps the capacity of its strings and
   /// body from one frame to the next unless a consumer moved them away.
-  bool decode(std::size_t first) {
+  result<void> decode(std::size_t first) {
     auto& views = rx_views_;
     views.clear();
     for (std::size_t i = first; i < rx_n_; ++i) views.emplace_back(rx_parts_[i].data<char>(), rx_parts_[i].size());
-    return static_cast<bool>(wire::decode_frame_into(rx_frame_, views, limits()));
+    return wire::decode_frame_into(rx_frame_, views, limits());
   }
 
   wire::limits limits() const noexcept {
@@ -395,6 +400,7 @@ class endpoint {
   std::string rx_rid_;
   wire::frame rx_frame_;
   wire::frame rx_inner_;  // a frame of a batch in rx_frame_
+  wire::header rx_bad_header_;  // the header of a frame whose body did not decode
   std::string tx_header_;
   std::unordered_map<std::string, std::uint64_t> bad_by_peer_;  // undecodable frames by offender()
   std::string rx_offender_;

@@ -197,7 +197,8 @@ inline void io_loop::pass(bool may_inline) {
     // Activations the requests make runnable are collected, not queued (see inline_runner).
     mesh::detail::scoped_context<mesh::detail::inline_batch> collect(&mesh::detail::thread_context::inline_target,
                                                          may_inline && inliner_ ? inliner_->target(clock::now()) : nullptr);
-    ep_.read_router([this](std::string const& rid, wire::frame&& f) { h_.on_router_frame(rid, std::move(f)); });
+    ep_.read_router([this](std::string const& rid, wire::frame&& f) { h_.on_router_frame(rid, std::move(f)); },
+                    [this](std::string const& rid, wire::header const& h, error const& why) { h_.on_bad_call(rid, h, why); });
   }
   // Reads may drop or replace DEALERs: the poll set's entries are stale until the rebuild.
   for (std::size_t i = 0; i < poll_dealers_.size() && !poll_dirty_; ++i) {

@@ -74,6 +74,8 @@ class io_handler {
   /// A frame from the ROUTER (`rid`: the sender's DEALER identity) or from our DEALER `d`.
   virtual void on_router_frame(std::string const& rid, wire::frame&& f) = 0;
   virtual void on_dealer_frame(dealer& d, wire::frame& f) = 0;
+  /// A call from `rid` whose header decoded but whose body did not (`why`: too_large, bad_message).
+  virtual void on_bad_call(std::string const& rid, wire::header const& h, error const& why) = 0;
   /// A message arrived on DEALER `d` (its peer is alive).
   virtual void on_dealer_message(dealer& d) = 0;
   /// The DEALER to answer a request from `rid` on (the requester is a member), or null: through

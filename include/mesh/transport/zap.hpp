@@ -26,7 +26,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
-#include <unordered_set>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -134,7 +134,7 @@ class zap_handler {
   std::uint64_t malformed_count() const noexcept { return malformed_n_.load(std::memory_order_relaxed); }
 
  private:
-  using key_set = std::unordered_set<std::string>;
+  using key_set = std::set<std::string, std::less<>>;
 
   static zmq::socket_t make_socket(zmq::context_t& ctx, zmq::socket_type type) {
     try {

@@ -127,7 +127,7 @@ inline result<void> object_size(std::string_view bytes, limits const& lim, std::
 inline result<void> validate(std::string_view bytes, limits const& lim = {}) {
   std::size_t const n = bytes.size();
   if (n > lim.max_payload_bytes)
-    return fail(errc::bad_message, "payload of " + std::to_string(n) + " bytes exceeds the limit of " +
+    return fail(errc::too_large, "payload of " + std::to_string(n) + " bytes exceeds the limit of " +
                                        std::to_string(lim.max_payload_bytes));
   std::size_t off = 0;
   if (auto ok = detail::object_size(bytes, lim, off); !ok) return ok;

@@ -454,7 +454,7 @@ inline result<void> decode_frame_into(frame& out, std::span<std::string_view con
   if (parts.size() != 1 + want)
     return fail(errc::bad_message, "frame has " + std::to_string(parts.size() - 1) + " body parts, expected " + std::to_string(want));
   for (std::size_t i = 1; i < parts.size(); ++i)
-    if (auto ok = validate(parts[i], lim); !ok) return fail(errc::bad_message, "frame body: " + ok.error().message);
+    if (auto ok = validate(parts[i], lim); !ok) return fail(ok.error().code, "frame body: " + ok.error().message);
   out.body.resize(want);
   for (std::size_t i = 0; i < want; ++i) out.body[i].assign(parts[i + 1]);
   return {};
