@@ -1,6 +1,8 @@
 #pragma once
 /// mesh::node_config: everything a node is configured with.
 
+#include <mesh/core/log.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -57,10 +59,14 @@ struct node_config {
   /// most half the cores spin at once. 0: always sleep at once. See docs/architecture.md,
   /// "Waiting for a reply".
   std::chrono::microseconds reply_spin{100};
-  /// Receives the node's log lines (joins, deaths, refusals, continuations that threw), on the
-  /// node's threads, possibly concurrently. Empty: printed to stderr. A logger that throws does
-  /// not end the thread that logs: that line goes to stderr instead.
-  std::function<void(std::string_view)> logger{};
+  /// Receives the node's log lines with their level (joins and leaves: info; refusals, bad frames,
+  /// dead members: warning; continuations, on_deactivate or timer tasks that threw: error), on the
+  /// node's threads, possibly concurrently: `[](mesh::log_level l, std::string_view line) {...}`
+  /// (a callable taking only the line works too). Empty: printed to stderr. A logger that throws
+  /// does not end the thread that logs: that line goes to stderr instead.
+  log_handler logger{};
+  /// Lines below this level are dropped (also from stderr).
+  mesh::log_level log_level = mesh::log_level::info;
 
   // ---- security (docs/security.md) -----------------------------------------------------------
 

@@ -286,3 +286,48 @@ TEST_CASE("bad frames are logged with the peer, at most once a second" * doctest
 }
 
 TEST_SUITE_END();
+
+TEST_SUITE_BEGIN("logging");
+
+TEST_CASE("a node's logger receives each line's level, and log_level drops the lines below it" * doctest::timeout(60)) {
+  struct captured {
+    std::mutex m;
+    std::vector<std::pair<mesh::log_level, std::string>> lines;
+    bool has(mesh::log_level l, std::string_view text) {
+      std::lock_guard lk(m);
+      for (auto const& [lv, s] : lines)
+        if (lv == l && s.find(text) != std::string::npos) return true;
+      return false;
+    }
+    bool any(std::string_view text) {
+      std::lock_guard lk(m);
+      for (auto const& [lv, s] : lines)
+        if (s.find(text) != std::string::npos) return true;
+      return false;
+    }
+  } quiet, chatty;
+  auto qcfg = config("quiet");
+  qcfg.log_level = mesh::log_level::warning;
+  qcfg.logger = [&](mesh::log_level l, std::string_view s) {
+    std::lock_guard lk(quiet.m);
+    quiet.lines.emplace_back(l, std::string(s));
+  };
+  auto q = std::make_unique<app_node>(qcfg);
+  auto ccfg = config("chatty", {q->endpoint()});
+  ccfg.logger = [&](mesh::log_level l, std::string_view s) {
+    std::lock_guard lk(chatty.m);
+    chatty.lines.emplace_back(l, std::string(s));
+  };
+  auto c = std::make_unique<app_node>(ccfg);
+  REQUIRE(converged({q.get(), c.get()}, {"chatty", "quiet"}, {}));
+  // Joins are info: the chatty node (default level info) logs one, the quiet one (warning) none.
+  REQUIRE(wait_until([&] { return chatty.has(mesh::log_level::info, "member 'quiet' joined"); }));
+  CHECK_FALSE(quiet.any("joined"));
+  // A bad frame is a warning: both levels let it through.
+  insider spy(q->endpoint());
+  (void)spy.r.d.send(zmq::buffer(std::string("\xc1", 1)), zmq::send_flags::sndmore);
+  (void)spy.r.d.send(zmq::buffer(std::string("\xc1", 1)), zmq::send_flags::none);
+  REQUIRE(wait_until([&] { return quiet.has(mesh::log_level::warning, "dropped an undecodable frame"); }));
+}
+
+TEST_SUITE_END();

@@ -311,7 +311,7 @@ class activation final : public activation_base {
           instance_->on_deactivate();
         } catch (...) {  // nobody to return it to: logged, and the instance goes anyway
           try {
-            core().log(threw(actor_name_v<A>, id_, "on_deactivate()", std::current_exception()).message);
+            core().log(log_level::error, threw(actor_name_v<A>, id_, "on_deactivate()", std::current_exception()).message);
           } catch (...) {  // out of memory while reporting
           }
         }

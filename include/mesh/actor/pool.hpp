@@ -356,11 +356,11 @@ class timer_thread : public deadline_scheduler {
  public:
   /// Reports through a copy of the node's logger, tagged `tag` on stderr without one (a copy:
   /// the timer may outlive the node).
-  explicit timer_thread(std::function<void(std::string_view)> logger = {}, std::string tag = "mesh")
-      : logger_(std::move(logger)), tag_(std::move(tag)), t_([this] { loop(); }) {}
+  explicit timer_thread(log_handler logger = {}, log_level threshold = log_level::info, std::string tag = "mesh")
+      : logger_(std::move(logger)), threshold_(threshold), tag_(std::move(tag)), t_([this] { loop(); }) {}
   ~timer_thread() override { stop(); }
 
-  void report(std::string_view line) noexcept override { write_log(logger_, tag_, line); }
+  void report(std::string_view line) noexcept override { write_log(logger_, threshold_, tag_, log_level::error, line); }
 
   void at(clock::time_point when, std::function<void()> fire) override {
     {
@@ -425,7 +425,8 @@ class timer_thread : public deadline_scheduler {
       }
     }
   }
-  std::function<void(std::string_view)> logger_;
+  log_handler logger_;
+  log_level threshold_;
   std::string tag_;
   std::mutex m_;
   std::condition_variable cv_;

@@ -64,7 +64,7 @@ class node_core : public cluster::host {
       : cfg_(normalize(std::move(cfg))),
         log_tag_("mesh " + cfg_.name),
         pool_(cfg_.workers),
-        timer_(std::make_shared<timer_thread>(cfg_.logger, log_tag_)) {
+        timer_(std::make_shared<timer_thread>(cfg_.logger, cfg_.log_level, log_tag_)) {
     members_.set_capabilities(cfg_.name, {});
   }
   node_core(node_core const&) = delete;
@@ -149,7 +149,10 @@ class node_core : public cluster::host {
   }
 
   /// Writes one log line through node_config::logger (stderr by default).
-  void log(std::string_view line) const noexcept override { write_log(cfg_.logger, log_tag_, line); }
+  void log(log_level level, std::string_view line) const noexcept override {
+    write_log(cfg_.logger, cfg_.log_level, log_tag_, level, line);
+  }
+  void log(std::string_view line) const noexcept { log(log_level::info, line); }
 
   // ---- cluster::host: what the cluster asks of this node ---------------------------------------
 

@@ -3,6 +3,7 @@
 /// detail::node_core). The other direction, a request sent with its completion, is
 /// cluster::service::send. These two are the only crossings between actor/ and cluster/.
 
+#include <mesh/core/log.hpp>
 #include <mesh/core/thread_context.hpp>
 #include <mesh/wire/frame_callback.hpp>
 
@@ -22,7 +23,7 @@ class host {
   /// rebalancer asks again).
   virtual void retire_moved_activations() = 0;
   /// Writes a log line through node_config::logger.
-  virtual void log(std::string_view line) const noexcept = 0;
+  virtual void log(log_level level, std::string_view line) const noexcept = 0;
 
  protected:
   ~host() = default;

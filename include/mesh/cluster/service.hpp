@@ -137,7 +137,7 @@ class service final : public detail::reply_reader, transport::io_handler {
         return;
       }
       auto const more = suppressed_.exchange(0, std::memory_order_relaxed);
-      h.log(more ? line + " (and " + std::to_string(more) + " more like it since the last report)" : line);
+      h.log(log_level::warning, more ? line + " (and " + std::to_string(more) + " more like it since the last report)" : line);
     }
 
    private:
@@ -345,7 +345,7 @@ class service final : public detail::reply_reader, transport::io_handler {
     auto refuse = [&](errc code, std::string reason) {
       ++refused_;
       if (first_refusal(m.name + "|" + m.endpoint + "|" + std::to_string(static_cast<int>(code))))
-        host_.log("refused member '" + m.name + "' at " + m.endpoint + ": " + reason);
+        host_.log(log_level::warning, "refused member '" + m.name + "' at " + m.endpoint + ": " + reason);
       wire::frame r;
       r.h.k = wire::kind::control;
       r.h.control = static_cast<std::uint16_t>(control::refuse);
@@ -373,7 +373,7 @@ class service final : public detail::reply_reader, transport::io_handler {
         refuse(errc::already_exists, "node name '" + m.name + "' is already used by a live member at " + old->endpoint);
         return;
       }
-      host_.log("member '" + m.name + "' restarted; replacing its previous incarnation");
+      host_.log(log_level::info, "member '" + m.name + "' restarted; replacing its previous incarnation");
       drop_member(*old, errc::node_unreachable, "node '" + m.name + "' restarted");
     }
     peer* pp = ensure_peer(m.endpoint);
@@ -386,7 +386,7 @@ class service final : public detail::reply_reader, transport::io_handler {
     members_.set_incompatible(m.name, false);  // e.g. rebuilt from our schema and restarted
     members_.set_capabilities(m.name, std::set<std::string>(m.capabilities.begin(), m.capabilities.end()));
     if (joined) {
-      host_.log("member '" + m.name + "' joined from " + m.endpoint);
+      host_.log(log_level::info, "member '" + m.name + "' joined from " + m.endpoint);
       send_heartbeat(p);  // answer at once so the newcomer learns us (and the members we know)
     }
     for (auto const& k : g->known) {
@@ -433,7 +433,7 @@ class service final : public detail::reply_reader, transport::io_handler {
     }
     ++refused_;
     if (first_refusal("by|" + r->self.name + "|" + std::to_string(r->code)))
-      host_.log("refused by member '" + r->self.name + "' at " + d.address + ": " + r->reason);
+      host_.log(log_level::warning, "refused by member '" + r->self.name + "' at " + d.address + ": " + r->reason);
     if (r->code == static_cast<std::uint16_t>(errc::schema_mismatch)) mark_incompatible(r->self);
   }
 
@@ -449,7 +449,7 @@ class service final : public detail::reply_reader, transport::io_handler {
         ignored_log_.note(host_, "ignored a leave for member '" + m->name + "' sent on another member's connection");
         return;
       }
-      host_.log("member '" + m->name + "' left");
+      host_.log(log_level::info, "member '" + m->name + "' left");
       drop_member(*p, errc::node_unreachable, "node '" + m->name + "' left the cluster");
     }
   }
@@ -553,7 +553,7 @@ class service final : public detail::reply_reader, transport::io_handler {
   [[gnu::cold]] void tick(clock::time_point now) {
     for (auto const& ep : detector_.dead_members(peers_, now)) {
       peer& p = peers_.all().at(ep);
-      host_.log("member '" + p.name + "' is unreachable (no heartbeat for " +
+      host_.log(log_level::warning, "member '" + p.name + "' is unreachable (no heartbeat for " +
                 std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(detector_.timeout()).count()) +
                 " ms); removing it");
       drop_member(p, errc::node_unreachable, "node '" + p.name + "' stopped answering");
@@ -563,7 +563,7 @@ class service final : public detail::reply_reader, transport::io_handler {
       peer& p = peers_.all().at(ep);
       std::string const name = p.name;
       forget(p);
-      host_.log("incompatible node '" + name + "' at " + ep + " is gone; removing it");
+      host_.log(log_level::info, "incompatible node '" + name + "' at " + ep + " is gone; removing it");
       if (!peers_.member(name)) members_.remove(name);
     }
     // Seeds we lost are contacted again, so a restarted seed is rejoined.
