@@ -12,7 +12,8 @@
 # 2. builds the benchmarks in Release in build-bench/ (tests and examples off);
 # 3. runs, one at a time, each with at least --runs runs (default 5) and a time limit:
 #    mesh_bench_actor (mesh, CAF when built in, an inline hash map as the floor),
-#    mesh_bench_remote (mesh, CAF when built in, raw cppzmq), mesh_bench_flow (mesh, oneTBB),
+#    mesh_bench_remote (mesh with CURVE and insecure, CAF when built in, raw cppzmq plain and with
+#    CURVE), mesh_bench_flow (mesh, oneTBB),
 #    mesh_bench_shard (--runs processes of one run each), any benchmark binary in
 #    build-bench/benchmarks/caf/, and benchmarks/compile_time/run.sh (3 x 3 schema --runs times,
 #    50 x 10 schema --large-compile-runs times, default 5);
@@ -85,8 +86,8 @@ build_dir=build-bench
 # Seconds per run with duration D per timed case and system (cases x systems x D, plus setup,
 # warm-ups and teardown measured on the VM): actor 12 D + 10 s (4 timed cases x 3 systems; the
 # memory case, warm-ups and node teardowns) + max(0, 9 - D) for CAF's sequential round (200,000
-# calls at ~45 us take ~9 s whatever D); remote 9 D + 2 s (3 cases x 3 systems; server processes,
-# warm-up calls); flow 4 D + 1 s; shard 6 D + 1 s per process (3 id lengths x 2 hashers); a CAF
+# calls at ~45 us take ~9 s whatever D); remote 21 D + 4 s (3 cases x 7 systems: raw, raw CURVE,
+# mesh, mesh_insecure, mesh_workers, mesh_no_spin, CAF; server processes, handshakes, warm-up calls); flow 4 D + 1 s; shard 6 D + 1 s per process (3 id lengths x 2 hashers); a CAF
 # binary of its own 4 D + 5 s (a guess: none exists yet). Compile ~12 s per small TU and ~60 s per
 # 50 x 10 TU (measured at 0a91b01: 9.8 s and 50.8 s, plus generation and headroom). --quick: tiny rounds, so
 # the per-run overheads shrink to ~2 s (actor), ~1 s (remote), ~0.5 s (flow, shard).
@@ -97,12 +98,12 @@ estimate() {  # -> sets est_build est_run est_compile est_total
   est_build=$($have_bin && echo 90 || echo 420)
   if $quick; then
     est_run=$(awk -v d="$duration" -v r="$runs" -v c="$caf_bins" \
-      'BEGIN { printf "%d", r * ((12 * d + 2) + (9 * d + 1) + (4 * d + 0.5) + (6 * d + 0.5) + c * (4 * d + 2)) + 0.999 }')
+      'BEGIN { printf "%d", r * ((12 * d + 2) + (21 * d + 1) + (4 * d + 0.5) + (6 * d + 0.5) + c * (4 * d + 2)) + 0.999 }')
     est_compile=60
   else
     est_run=$(awk -v d="$duration" -v r="$runs" -v c="$caf_bins" 'BEGIN {
       caf_seq = 9 - d; if (caf_seq < 0) caf_seq = 0
-      printf "%d", r * ((12 * d + 10 + caf_seq) + (9 * d + 2) + (4 * d + 1) + (6 * d + 1) + c * (4 * d + 5)) + 0.999 }')
+      printf "%d", r * ((12 * d + 10 + caf_seq) + (21 * d + 4) + (4 * d + 1) + (6 * d + 1) + c * (4 * d + 5)) + 0.999 }')
     est_compile=$((runs * 12 + large_runs * 60))
   fi
   $build || est_build=0
@@ -189,7 +190,7 @@ if need "$bin/actor/mesh_bench_actor"; then
   run_step actor actor.json "$(limit 1800 12)" "$bin/actor/mesh_bench_actor" "${q[@]}" --runs "$runs" "${dur[@]}"
 fi
 if need "$bin/cluster/mesh_bench_remote"; then
-  run_step remote remote.json "$(limit 1800 9)" "$bin/cluster/mesh_bench_remote" "${q[@]}" --runs "$runs" "${dur[@]}"
+  run_step remote remote.json "$(limit 1800 21)" "$bin/cluster/mesh_bench_remote" "${q[@]}" --runs "$runs" "${dur[@]}"
 fi
 if need "$bin/flow/mesh_bench_flow"; then
   run_step flow flow.json "$(limit 900 4)" "$bin/flow/mesh_bench_flow" "${q[@]}" --runs "$runs" "${dur[@]}"

@@ -98,11 +98,14 @@ struct system {
   std::function<figures(std::string const& endpoint, std::string const& payload, round_sizes, double duration_s)> client;
 };
 
-/// raw_zmq.cpp: cppzmq DEALER -> ROUTER echo with mesh's frames, the transport floor ("raw_cppzmq").
-system raw_zmq_system();
-/// mesh.cpp: "mesh" (defaults), "mesh_workers" (the server runs handlers on a worker) and
-/// "mesh_no_spin" (the client's node_config::reply_spin = 0), in that order.
-std::vector<system> mesh_systems();
+/// raw_zmq.cpp: cppzmq DEALER -> ROUTER echo with mesh's frames, the transport floor: over plain
+/// TCP ("raw_cppzmq"), or with `curve` over CurveZMQ ("raw_cppzmq_curve", a fresh server and
+/// client key pair from zmq_curve_keypair).
+system raw_zmq_system(bool curve);
+/// mesh.cpp: "mesh" (defaults: CURVE with `cluster_secret` on both nodes), "mesh_insecure" (the
+/// same with node_config::insecure = true), "mesh_workers" (CURVE; the server runs handlers on a
+/// worker) and "mesh_no_spin" (CURVE; the client's node_config::reply_spin = 0), in that order.
+std::vector<system> mesh_systems(std::string const& cluster_secret);
 #ifdef MESH_BENCH_HAVE_CAF
 /// caf.cpp: CAF 0.17's middleman; `scheduler`: "stealing" or "sharing" (both processes).
 system caf_system(std::string const& scheduler);

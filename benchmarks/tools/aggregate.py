@@ -39,8 +39,12 @@ ROOT = os.path.abspath(os.path.join(TOOLS, "..", ".."))
 # appended in the order met, with a grey.
 SYSTEMS = {
     "mesh": ("mesh", "#1f5fbf"),
+    "mesh_insecure": ("mesh insecure", "#8fb3e8"),
+    "mesh_workers": ("mesh_workers", "#17a2b8"),
+    "mesh_no_spin": ("mesh_no_spin", "#c9a227"),
     "caf": ("CAF", "#e8743b"),
     "raw_cppzmq": ("raw cppzmq", "#3f9f4f"),
+    "raw_cppzmq_curve": ("raw cppzmq CURVE", "#9fd4a8"),
     "tbb": ("oneTBB flow_graph", "#8a55c9"),
     "baseline_inline_map": ("inline map (floor)", "#9a9a9a"),
     "std_hash": ("std::hash", "#9a9a9a"),
@@ -52,9 +56,16 @@ EXTRA_COLORS = ["#c9a227", "#17a2b8", "#d6336c", "#6c757d"]
 # Peers each benchmark is expected to have; a missing one is reported in "notes".
 EXPECTED_PEERS = {
     "actor": ["caf", "baseline_inline_map"],
-    "remote_call": ["caf", "raw_cppzmq"],
+    "remote_call": ["caf", "raw_cppzmq", "raw_cppzmq_curve", "mesh_insecure"],
     "mesh.flow": ["tbb"],
     "shard_for": ["std_hash"],
+}
+
+# Ratios between two systems other than mesh, shown after the mesh / peer columns: the remote
+# benchmark's "mesh" runs with CURVE (the default), so its like-for-like floor is raw cppzmq with
+# CURVE (a mesh / peer column); mesh_insecure / raw cppzmq is the plain-TCP like-for-like ratio.
+EXTRA_RATIOS = {
+    "remote_call": [("mesh_insecure", "raw_cppzmq")],
 }
 
 BENCHMARK_TITLES = {
@@ -430,6 +441,10 @@ def add_ratios(case):
         if s == "mesh" or m is None:
             continue
         case["mesh_over_peer"][s] = (m["median"] / st["median"]) if st["median"] else None
+    for a, b in EXTRA_RATIOS.get(case["benchmark"], []):
+        sa, sb = case["systems"].get(a), case["systems"].get(b)
+        if sa is not None and sb is not None:
+            case.setdefault("other_ratios", {})[f"{a}_over_{b}"] = (sa["median"] / sb["median"]) if sb["median"] else None
 
 
 def color_map(all_systems):
@@ -514,7 +529,10 @@ def render(docs, plot_dir, notes):
 def md_table_for(benchmark, cases):
     systems = ordered_systems(list(dict.fromkeys(s for c in cases for s in c["systems"])))
     peers = [s for s in systems if s != "mesh"]
-    head = ["workload", "metric", "runs"] + [system_name(s) for s in systems] + [f"mesh / {system_name(p)}" for p in peers]
+    extra = [(a, b) for a, b in EXTRA_RATIOS.get(benchmark, []) if any(f"{a}_over_{b}" in c.get("other_ratios", {})
+                                                                      for c in cases)]
+    head = (["workload", "metric", "runs"] + [system_name(s) for s in systems] + [f"mesh / {system_name(p)}" for p in peers]
+            + [f"{system_name(a)} / {system_name(b)}" for a, b in extra])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for c in cases:
         arrow = "↑" if c["higher_is_better"] else "↓"
@@ -525,6 +543,9 @@ def md_table_for(benchmark, cases):
             row.append(fmt_value(st["median"], c["unit"]) if st else "—")
         for p in peers:
             r = c["mesh_over_peer"].get(p)
+            row.append(f"{r:.3g}×" if r is not None else "—")
+        for a, b in extra:
+            r = c.get("other_ratios", {}).get(f"{a}_over_{b}")
             row.append(f"{r:.3g}×" if r is not None else "—")
         lines.append("| " + " | ".join(row) + " |")
     return lines
