@@ -3,7 +3,9 @@
 
 #include <mesh/core/log.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -24,7 +26,13 @@ struct node_config {
   std::string name{};
   /// ZeroMQ endpoint this node binds (e.g. "tcp://127.0.0.1:7001"). Empty: single-process node.
   std::string listen{};
-  /// Endpoints of existing members to join through.
+  /// The endpoint other members reach this node at, when it is not the bound one: `listen` binds
+  /// "tcp://*:7001" or "tcp://0.0.0.0:7001", or the node sits behind NAT or in a container
+  /// (e.g. "tcp://node-1.mesh.default.svc:7001"). Empty: the bound endpoint.
+  std::string advertise{};
+  /// Endpoints of existing members to join through. "dns://name:port" is resolved again at each
+  /// join attempt to every address the name has (a Kubernetes headless service), each contacted
+  /// as "tcp://address:port".
   std::vector<std::string> seeds{};
   /// Number of shards ids hash into (erlang:phash2 range); 1..2^32.
   std::uint64_t shard_count = 4096;
@@ -90,6 +98,30 @@ struct node_config {
   /// Most peers (members, seeds, nodes learned by gossip) this node keeps a socket for; gossip
   /// about more is ignored (and logged): one gossiped list cannot exhaust the process's sockets.
   std::size_t max_peers = 512;
+
+  /// A configuration from the environment (the other members keep their defaults): MESH_NAME,
+  /// MESH_LISTEN, MESH_ADVERTISE, MESH_SEEDS (comma-separated) and MESH_CLUSTER_SECRET; a variable
+  /// that is unset or empty leaves its member at its default.
+  static node_config from_env() {
+    node_config c;
+    auto get = [](char const* name) -> std::string {
+      char const* v = std::getenv(name);
+      return v ? std::string(v) : std::string();
+    };
+    if (auto v = get("MESH_NAME"); !v.empty()) c.name = v;
+    if (auto v = get("MESH_LISTEN"); !v.empty()) c.listen = v;
+    if (auto v = get("MESH_ADVERTISE"); !v.empty()) c.advertise = v;
+    if (auto v = get("MESH_CLUSTER_SECRET"); !v.empty()) c.cluster_secret = v;
+    auto const seeds = get("MESH_SEEDS");
+    for (std::size_t at = 0; at < seeds.size();) {
+      auto const comma = std::min(seeds.find(',', at), seeds.size());
+      auto seed = seeds.substr(at, comma - at);
+      auto const first = seed.find_first_not_of(" \t"), last = seed.find_last_not_of(" \t");
+      if (first != std::string::npos) c.seeds.push_back(seed.substr(first, last - first + 1));
+      at = comma + 1;
+    }
+    return c;
+  }
 };
 
 }  // namespace mesh

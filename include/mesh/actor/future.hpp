@@ -16,6 +16,13 @@
 
 namespace mesh {
 
+namespace detail {
+[[gnu::cold, gnu::noinline]] inline error get_timed_out(std::chrono::milliseconds d) {
+  return fail(errc::timeout, "no result within " + std::to_string(d.count()) +
+                                 " ms (the call goes on until its deadline; get() again to wait longer)");
+}
+}  // namespace detail
+
 /// The eventual result of call_async: a mesh::result<mesh::reply<T>>.
 template <class T>
 class [[nodiscard]] future {
@@ -36,6 +43,15 @@ class [[nodiscard]] future {
     if (!state_) return fail(errc::invalid_argument, "get() on an empty mesh::future");
     auto s = std::move(state_);
     return s->take();
+  }
+
+  /// Waits at most `d` for the result: returns it (consuming the future), or errc::timeout and
+  /// leaves the future as it was (the call goes on until its own deadline; get again to wait more).
+  template <class Rep, class Period>
+  value_type get(std::chrono::duration<Rep, Period> d) {
+    if (!state_) return fail(errc::invalid_argument, "get() on an empty mesh::future");
+    if (!state_->wait_until(detail::clock::now() + d)) return detail::get_timed_out(std::chrono::duration_cast<std::chrono::milliseconds>(d));
+    return get();
   }
 
   /// Waits at most `d`; true when the result is ready.

@@ -54,8 +54,7 @@ class service final : public detail::reply_reader, transport::io_handler {
     loop_.sockets().on_bad_frame([this](std::string_view peer, std::string_view why) {
       bad_frame_log_.note(host_, "dropped " + std::string(why) + " from " + std::string(peer));
     });
-    for (auto const& s : cfg.seeds)
-      if (s != endpoint()) contact(s);
+    join_seeds(clock::now());
     if (cfg.io_thread_runs_handlers) inliner_.emplace(loop_);
     loop_.start(inliner_ ? &*inliner_ : nullptr);
   }
@@ -66,6 +65,8 @@ class service final : public detail::reply_reader, transport::io_handler {
 
   /// The endpoint actually bound (resolves "tcp://127.0.0.1:*").
   std::string const& endpoint() const noexcept { return loop_.sockets().address(); }
+  /// The endpoint other members reach this node at (node_config::advertise, else the bound one).
+  std::string const& advertised() const noexcept { return cfg_.advertise.empty() ? endpoint() : cfg_.advertise; }
 
   /// Leaves the cluster: tells every peer, fails pending calls, joins the I/O and relief threads.
   [[gnu::cold]] void stop() {
@@ -321,7 +322,7 @@ class service final : public detail::reply_reader, transport::io_handler {
   [[gnu::cold]] member_info self_info() const {
     member_info m;
     m.name = cfg_.name;
-    m.endpoint = endpoint();
+    m.endpoint = advertised();
     m.incarnation = incarnation_;
     m.fingerprint = fingerprint_;
     auto caps = members_.capabilities_of(m.name);
@@ -390,7 +391,7 @@ class service final : public detail::reply_reader, transport::io_handler {
       send_heartbeat(p);  // answer at once so the newcomer learns us (and the members we know)
     }
     for (auto const& k : g->known) {
-      if (k.name == me || k.endpoint == endpoint()) continue;
+      if (k.name == me || is_self(k.endpoint)) continue;
       if (peers_.member(k.name) || peers_.knows(k.endpoint)) continue;
       if (peers_.buried(k.name, k.incarnation)) continue;
       if (!transport::endpoint::valid_address(k.endpoint) || k.name.size() > max_name_bytes) {
@@ -484,6 +485,34 @@ class service final : public detail::reply_reader, transport::io_handler {
 
   void contact(std::string const& endpoint) { ensure_peer(endpoint); }
 
+  bool is_self(std::string const& ep) const { return ep == endpoint() || ep == advertised(); }
+
+  /// How often "dns://" seeds are resolved again once this node has members (alone, at every
+  /// tick): new members appear under the name (a scaled-up StatefulSet) while gossip covers the rest.
+  static constexpr auto dns_refresh = std::chrono::seconds(10);
+
+  /// Contacts the seeds this node has no socket to; "dns://name:port" seeds are resolved to
+  /// every address the name has (blocking getaddrinfo on the I/O thread: a join attempt).
+  [[gnu::cold]] void join_seeds(clock::time_point now) {
+    bool const alone = members_.members().size() <= 1;
+    bool const resolve = alone || now >= next_dns_;
+    for (auto const& s : cfg_.seeds) {
+      if (!s.starts_with("dns://")) {
+        if (!is_self(s) && !peers_.knows(s)) contact(s);
+        continue;
+      }
+      if (!resolve) continue;
+      auto addresses = transport::resolve_dns_seed(s);
+      if (!addresses) {
+        ignored_log_.note(host_, addresses.error().message);
+        continue;
+      }
+      for (auto const& ep : *addresses)
+        if (!is_self(ep) && !peers_.knows(ep)) contact(ep);
+    }
+    if (resolve) next_dns_ = now + dns_refresh;
+  }
+
   /// True the first time a refusal is seen (logged once; at most max_logged_refusals remembered,
   /// so made-up names cannot grow the set without bound; past it, refusals are rate-limited).
   bool first_refusal(std::string key) {
@@ -567,8 +596,7 @@ class service final : public detail::reply_reader, transport::io_handler {
       if (!peers_.member(name)) members_.remove(name);
     }
     // Seeds we lost are contacted again, so a restarted seed is rejoined.
-    for (auto const& s : cfg_.seeds)
-      if (s != endpoint() && !peers_.knows(s)) contact(s);
+    join_seeds(now);
     heartbeat_all();
     rebalancer_.tick(host_, members_);
   }
@@ -586,6 +614,7 @@ class service final : public detail::reply_reader, transport::io_handler {
   peer_table peers_;
   pending_calls pending_;
   rebalancer rebalancer_;
+  clock::time_point next_dns_{};
   std::set<std::string> logged_refusals_;
   std::atomic<std::uint64_t> refused_{0};
 };

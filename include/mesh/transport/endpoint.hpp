@@ -13,6 +13,12 @@
 
 #include <zmq.hpp>
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -51,6 +57,33 @@ struct security {
   std::vector<std::string> admitted;  ///< client public keys (Z85) the ZAP handler admits
   zap_handler::refused_callback on_refused{};
 };
+
+/// The "tcp://address:port" endpoints of a "dns://name:port" seed: every address the name has now
+/// (IPv4 and IPv6, IPv6 in brackets), in the order getaddrinfo gives them. Blocks while it resolves.
+inline result<std::vector<std::string>> resolve_dns_seed(std::string_view seed) {
+  std::string_view rest = seed.substr(std::string_view("dns://").size());
+  auto const colon = rest.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == rest.size())
+    return fail(errc::invalid_argument, "seed '" + std::string(seed) + "' is not dns://name:port");
+  std::string const host(rest.substr(0, colon)), port(rest.substr(colon + 1));
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0)
+    return fail(errc::not_found, "cannot resolve seed '" + std::string(seed) + "': " + ::gai_strerror(rc));
+  std::vector<std::string> out;
+  for (auto* a = found; a; a = a->ai_next) {
+    char text[INET6_ADDRSTRLEN] = {};
+    void const* where = a->ai_family == AF_INET6 ? static_cast<void const*>(&reinterpret_cast<sockaddr_in6 const*>(a->ai_addr)->sin6_addr)
+                                                 : static_cast<void const*>(&reinterpret_cast<sockaddr_in const*>(a->ai_addr)->sin_addr);
+    if (!::inet_ntop(a->ai_family, where, text, sizeof text)) continue;
+    std::string ep = a->ai_family == AF_INET6 ? "tcp://[" + std::string(text) + "]:" + port : "tcp://" + std::string(text) + ":" + port;
+    if (std::find(out.begin(), out.end(), ep) == out.end()) out.push_back(std::move(ep));
+  }
+  ::freeaddrinfo(found);
+  return out;
+}
 
 /// Counters of an endpoint (monotonic; read from any thread).
 struct counters {
