@@ -13,7 +13,10 @@
 #include <mesh/cluster/pending_calls.hpp>
 #include <mesh/cluster/rebalancer.hpp>
 #include <mesh/config.hpp>
+#include <mesh/core/rate_limited_log.hpp>
+#include <mesh/transport/inline_runner.hpp>
 #include <mesh/transport/io_loop.hpp>
+#include <mesh/transport/security.hpp>
 #include <mesh/wire/codec.hpp>
 #include <mesh/wire/error_frame.hpp>
 
@@ -41,6 +44,16 @@ class service final : public detail::reply_reader, transport::io_handler {
   using callback = detail::frame_callback;
 
  public:
+  /// The sockets' security from the configuration; refusals are logged (rate-limited).
+  [[gnu::cold]] transport::security security_from(node_config const& cfg) {
+    auto s = transport::security_for(cfg);
+    s.on_refused = [this](std::string_view key, std::string_view address) {
+      refused_log_.note(warn_, "refused a connection from " + std::string(address) +
+                                   (key.empty() ? std::string(" (not CURVE)") : " (client key " + std::string(key) + " is not admitted)"));
+    };
+    return s;
+  }
+
   /// Binds node_config::listen (throws mesh::exception when it cannot) and starts joining the
   /// seeds. `cfg`, `members` and `h` outlive the service.
   service(host& h, node_config const& cfg, membership& members, std::uint64_t fingerprint)
@@ -48,11 +61,12 @@ class service final : public detail::reply_reader, transport::io_handler {
         cfg_(cfg),
         members_(members),
         fingerprint_(fingerprint),
-        loop_(*this, cfg.listen, cfg.max_payload_bytes, security_for(cfg, h), cfg.heartbeat_interval),
+        warn_([&h](std::string const& line) { h.log(log_level::warning, line); }),
+        loop_(*this, cfg.listen, cfg.max_payload_bytes, security_from(cfg), cfg.heartbeat_interval),
         detector_(cfg.failure_timeout),
         incarnation_(random_incarnation()) {
     loop_.sockets().on_bad_frame([this](std::string_view peer, std::string_view why) {
-      bad_frame_log_.note(host_, "dropped " + std::string(why) + " from " + std::string(peer));
+      bad_frame_log_.note(warn_, "dropped " + std::string(why) + " from " + std::string(peer));
     });
     join_seeds(clock::now());
     if (cfg.io_thread_runs_handlers) inliner_.emplace(loop_);
@@ -124,57 +138,6 @@ class service final : public detail::reply_reader, transport::io_handler {
   /// Limits on what a heartbeat may claim (names, endpoints, capabilities).
   static constexpr std::size_t max_name_bytes = 255;
   static constexpr std::size_t max_capabilities = 256;
-
-  /// A log line at most once per interval; the lines suppressed meanwhile are counted in the next.
-  class rate_limited_log {
-   public:
-    static constexpr auto interval = std::chrono::seconds(1);
-    void note(host const& h, std::string const& line) {
-      auto const now = detail::coarse_now().time_since_epoch().count();
-      auto last = last_.load(std::memory_order_relaxed);
-      if (now - last < std::chrono::duration_cast<clock::duration>(interval).count() ||
-          !last_.compare_exchange_strong(last, now, std::memory_order_relaxed)) {
-        suppressed_.fetch_add(1, std::memory_order_relaxed);
-        return;
-      }
-      auto const more = suppressed_.exchange(0, std::memory_order_relaxed);
-      h.log(log_level::warning, more ? line + " (and " + std::to_string(more) + " more like it since the last report)" : line);
-    }
-
-   private:
-    std::atomic<clock::rep> last_{std::numeric_limits<clock::rep>::min() / 2};
-    std::atomic<std::uint64_t> suppressed_{0};
-  };
-
-  /// The sockets' security from the configuration (docs/security.md). Throws mesh::exception
-  /// for a secret or key that is not valid, naming where it came from.
-  [[gnu::cold]] transport::security security_for(node_config const& cfg, host& h) {
-    transport::security s;
-    if (cfg.insecure) {
-      s.curve = false;
-      return s;
-    }
-    auto secret = transport::resolve_cluster_secret(cfg.cluster_secret);
-    if (!secret) throw mesh::exception(secret.error());
-    auto server = transport::keys_from_secret(*secret);
-    if (!server) throw mesh::exception(server.error());
-    s.server = *server;
-    s.client = s.server;
-    if (!cfg.node_secret.empty()) {
-      auto own = transport::keys_from_secret(cfg.node_secret);
-      if (!own) throw mesh::exception(fail(errc::invalid_argument, "node_secret: " + own.error().message));
-      s.client = *own;
-    }
-    auto keys = transport::validate_public_keys(cfg.authorized_keys);
-    if (!keys) throw mesh::exception(fail(errc::invalid_argument, "authorized_keys: " + keys.error().message));
-    s.admitted = std::move(*keys);
-    if (cfg.admit_cluster_key) s.admitted.push_back(s.server.public_z85);
-    s.on_refused = [this, &h](std::string_view key, std::string_view address) {
-      refused_log_.note(h, "refused a connection from " + std::string(address) +
-                               (key.empty() ? std::string(" (not CURVE)") : " (client key " + std::string(key) + " is not admitted)"));
-    };
-    return s;
-  }
 
   [[gnu::cold]] static wire::frame leaving_error() {
     return wire::error_frame(0, errc::shutting_down, "node is leaving the cluster");
@@ -340,7 +303,7 @@ class service final : public detail::reply_reader, transport::io_handler {
     auto const& me = cfg_.name;
     if (!plausible(m)) {
       ++loop_.sockets().stats().bad_frames;
-      ignored_log_.note(host_, "ignored a heartbeat with a malformed member entry (name, endpoint or capabilities)");
+      ignored_log_.note(warn_, "ignored a heartbeat with a malformed member entry (name, endpoint or capabilities)");
       return;
     }
     auto refuse = [&](errc code, std::string reason) {
@@ -395,7 +358,7 @@ class service final : public detail::reply_reader, transport::io_handler {
       if (peers_.member(k.name) || peers_.knows(k.endpoint)) continue;
       if (peers_.buried(k.name, k.incarnation)) continue;
       if (!transport::endpoint::valid_address(k.endpoint) || k.name.size() > max_name_bytes) {
-        ignored_log_.note(host_, "ignored gossip about a member with a malformed name or endpoint from '" + m.name + "'");
+        ignored_log_.note(warn_, "ignored gossip about a member with a malformed name or endpoint from '" + m.name + "'");
         continue;
       }
       if (peer* q = ensure_peer(k.endpoint)) send_heartbeat(*q);  // learned by gossip: connect directly
@@ -447,7 +410,7 @@ class service final : public detail::reply_reader, transport::io_handler {
     }
     if (peer* p = peers_.member(m->name); p && p->incarnation == m->incarnation) {
       if (p->routing_id != rid) {
-        ignored_log_.note(host_, "ignored a leave for member '" + m->name + "' sent on another member's connection");
+        ignored_log_.note(warn_, "ignored a leave for member '" + m->name + "' sent on another member's connection");
         return;
       }
       host_.log(log_level::info, "member '" + m->name + "' left");
@@ -460,11 +423,11 @@ class service final : public detail::reply_reader, transport::io_handler {
   [[gnu::cold]] peer* ensure_peer(std::string const& endpoint) {
     if (!peers_.knows(endpoint)) {
       if (!transport::endpoint::valid_address(endpoint)) {
-        ignored_log_.note(host_, "ignored the malformed endpoint '" + endpoint.substr(0, 64) + "'");
+        ignored_log_.note(warn_, "ignored the malformed endpoint '" + endpoint.substr(0, 64) + "'");
         return nullptr;
       }
       if (peers_.all().size() >= cfg_.max_peers) {
-        ignored_log_.note(host_, "ignored peer " + endpoint + ": max_peers (" + std::to_string(cfg_.max_peers) + ") reached");
+        ignored_log_.note(warn_, "ignored peer " + endpoint + ": max_peers (" + std::to_string(cfg_.max_peers) + ") reached");
         return nullptr;
       }
     }
@@ -473,7 +436,7 @@ class service final : public detail::reply_reader, transport::io_handler {
       try {
         p.dealer = loop_.sockets().open_dealer(endpoint);
       } catch (zmq::error_t const& e) {
-        ignored_log_.note(host_, "cannot connect to " + endpoint + ": " + e.what());
+        ignored_log_.note(warn_, "cannot connect to " + endpoint + ": " + e.what());
         if (!p.member) peers_.remove(p);
         return nullptr;
       }
@@ -504,7 +467,7 @@ class service final : public detail::reply_reader, transport::io_handler {
       if (!resolve) continue;
       auto addresses = transport::resolve_dns_seed(s);
       if (!addresses) {
-        ignored_log_.note(host_, addresses.error().message);
+        ignored_log_.note(warn_, addresses.error().message);
         continue;
       }
       for (auto const& ep : *addresses)
@@ -605,7 +568,8 @@ class service final : public detail::reply_reader, transport::io_handler {
   node_config const& cfg_;
   membership& members_;
   std::uint64_t const fingerprint_;
-  rate_limited_log bad_frame_log_, refused_log_, ignored_log_;  // before loop_: its threads use them
+  std::function<void(std::string const&)> warn_;                         // a warning through host_
+  detail::rate_limited_log bad_frame_log_, refused_log_, ignored_log_;  // before loop_: its threads use them
   transport::io_loop loop_;
   std::optional<transport::inline_runner> inliner_;  // node_config::io_thread_runs_handlers
   failure_detector detector_;

@@ -7,7 +7,7 @@
 
 #include <mesh/core/clock.hpp>
 #include <mesh/core/error.hpp>
-#include <mesh/transport/curve.hpp>
+#include <mesh/transport/security.hpp>
 #include <mesh/transport/zap.hpp>
 #include <mesh/wire/frame.hpp>
 
@@ -48,15 +48,6 @@ inline constexpr std::size_t frame_overhead_bytes = 64 * 1024;
 inline constexpr int max_reads_per_pass = 1024;
 /// Undecodable frames after which a peer (by routing id) is ignored.
 inline constexpr std::uint64_t bad_frames_tolerated = 100;
-
-/// How an endpoint authenticates (docs/security.md). Without `curve` it speaks plain TCP.
-struct security {
-  bool curve = true;
-  curve_keys server;                  ///< the cluster key pair: the ROUTER's, and the server key DEALERs expect
-  curve_keys client;                  ///< this node's client key pair (its own, or the cluster pair)
-  std::vector<std::string> admitted;  ///< client public keys (Z85) the ZAP handler admits
-  zap_handler::refused_callback on_refused{};
-};
 
 /// The "tcp://address:port" endpoints of a "dns://name:port" seed: every address the name has now
 /// (IPv4 and IPv6, IPv6 in brackets), in the order getaddrinfo gives them. Blocks while it resolves.

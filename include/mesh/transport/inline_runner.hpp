@@ -27,7 +27,7 @@
 
 namespace mesh::transport {
 
-class inline_runner {
+class inline_runner final : public inline_hooks {
   using clock = mesh::detail::clock;
 
  public:
@@ -65,13 +65,13 @@ class inline_runner {
   }
 
   /// Where the I/O thread's reads collect runnables now, or null (inlining paused or unavailable).
-  mesh::detail::inline_batch* target(clock::time_point now) noexcept {
+  mesh::detail::inline_batch* target(clock::time_point now) noexcept override {
     return thread_.joinable() && now >= off_until_ ? &batch_ : nullptr;
   }
-  bool has_work() const noexcept { return batch_.n != 0; }
+  bool has_work() const noexcept override { return batch_.n != 0; }
 
   /// Runs the collected batch on this thread (the I/O thread, sockets released).
-  void run() {
+  void run() override {
     struct rest final : mesh::detail::deferred_work {
       inline_runner& r;
       explicit rest(inline_runner& owner) : r(owner) {}
@@ -187,61 +187,5 @@ class inline_runner {
   std::atomic<bool> armed_{false}, relief_now_{false};  // timer pending; take over at once
   std::atomic<clock::rep> started_{0};                  // the current batch's start
 };
-
-inline void io_loop::pass(bool may_inline) {
-  if (poll_dirty_) rebuild_poll_set();
-  bool const tick_due = clock::now() >= next_tick_;
-  // Queued sends first: the reads below then leave the ROUTER armed.
-  drain_commands();
-  if (!ep_.router_armed() || (poll_fds_[0].revents & (POLLIN | POLLERR))) {
-    // Activations the requests make runnable are collected, not queued (see inline_runner).
-    mesh::detail::scoped_context<mesh::detail::inline_batch> collect(&mesh::detail::thread_context::inline_target,
-                                                         may_inline && inliner_ ? inliner_->target(clock::now()) : nullptr);
-    ep_.read_router([this](std::string const& rid, wire::frame&& f) { h_.on_router_frame(rid, std::move(f)); },
-                    [this](std::string const& rid, wire::header const& h, error const& why) { h_.on_bad_call(rid, h, why); });
-  }
-  // Reads may drop or replace DEALERs: the poll set's entries are stale until the rebuild.
-  for (std::size_t i = 0; i < poll_dealers_.size() && !poll_dirty_; ++i) {
-    dealer& d = *poll_dealers_[i];
-    if (d.read_now || (poll_fds_[2 + i].revents & (POLLIN | POLLERR)) || (tick_due && !d.armed))
-      ep_.read_dealer(d, [&](wire::frame& f) { h_.on_dealer_frame(d, f); }, [&] { h_.on_dealer_message(d); });
-  }
-  if (may_inline && inliner_ && inliner_->has_work()) {
-    unlock();
-    inliner_->run();
-    lock();
-  }
-  auto now = clock::now();
-  h_.on_timers(now, tick_due);
-  if (tick_due) {
-    next_tick_ = now + tick_;
-    now = clock::now();
-  }
-  if (poll_dirty_) rebuild_poll_set();
-  // Sleep only when nothing is left: every socket armed (read until EAGAIN, or checked) and
-  // without a message, no command queued. Whatever arrives from now on wakes the poll(2).
-  auto const wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick_ - now);
-  auto const timeout = std::max(std::chrono::milliseconds(0), std::min(wait, max_sleep));
-  bool const sleeping = timeout.count() > 0 && !messages_waiting() && cmds_.prepare_sleep();
-  // While callers wait in call_state::wait_reading they watch the ROUTER (and read it): we leave
-  // it out (poll(2) ignores a negative fd), so that a reply wakes one thread, not two competing
-  // for the cores. Their waits end without telling us, so such a sleep is short.
-  bool const skip_router = sleeping && watchers_.load(std::memory_order_relaxed) > 0;
-  poll_fds_[0].fd = skip_router ? -1 : ep_.router_fd();
-  auto const sleep_ms = skip_router ? std::min(timeout, max_sleep_unwatched) : timeout;
-  unlock();
-  // One poll(2) per pass, also when not sleeping (timeout 0): it tells which armed sockets
-  // received something, which is cheaper than asking each of them.
-  int const rc = ::poll(poll_fds_.data(), static_cast<nfds_t>(poll_fds_.size()), sleeping ? static_cast<int>(sleep_ms.count()) : 0);
-  if (sleeping) cmds_.end_sleep();
-  if (skip_router) {
-    poll_fds_[0].fd = ep_.router_fd();
-    poll_fds_[0].revents = 0;
-  }
-  if (rc > 0 && (poll_fds_[1].revents & POLLIN)) cmds_.clear_doorbell();
-  if (rc <= 0)
-    for (auto& pf : poll_fds_) pf.revents = 0;
-  lock();
-}
 
 }  // namespace mesh::transport

@@ -93,6 +93,19 @@ class io_handler {
   ~io_handler() = default;
 };
 
+/// Handlers run on the I/O thread (inline_runner.hpp): what a pass asks of them.
+class inline_hooks {
+ public:
+  /// Where the pass's reads collect runnables now, or null (inlining paused or unavailable).
+  virtual mesh::detail::inline_batch* target(mesh::detail::clock::time_point now) noexcept = 0;
+  virtual bool has_work() const noexcept = 0;
+  /// Runs the collected runnables (sockets released).
+  virtual void run() = 0;
+
+ protected:
+  ~inline_hooks() = default;
+};
+
 class inline_runner;
 
 class io_loop {
@@ -106,7 +119,7 @@ class io_loop {
   ~io_loop() { stop(); }
 
   /// Starts the I/O thread (once the handler is ready for calls).
-  void start(inline_runner* inliner) {
+  void start(inline_hooks* inliner) {
     inliner_ = inliner;
     thread_ = std::thread([this] { loop(); });
   }
@@ -246,7 +259,7 @@ class io_loop {
   /// One pass of the loop: sends, reads, timers, then one poll(2) (a sleep when nothing is left).
   /// Called with the I/O lock held; returns with it held. `may_inline`: the I/O thread's own
   /// passes (see inline_runner); the relief thread's are not.
-  void pass(bool may_inline);
+  void pass(bool may_inline);  // defined below the class
 
  private:
   friend class inline_runner;
@@ -350,7 +363,7 @@ class io_loop {
   io_handler& h_;
   endpoint ep_;
   clock::duration tick_;
-  inline_runner* inliner_ = nullptr;
+  inline_hooks* inliner_ = nullptr;
   mpsc_queue<command> cmds_;
   std::mutex m_;  // the I/O lock: owns ep_ and the state below (see "who may touch the sockets")
   std::atomic<std::thread::id> owner_{};
@@ -371,4 +384,62 @@ class io_loop {
 
 }  // namespace mesh::transport
 
-#include <mesh/transport/inline_runner.hpp>
+namespace mesh::transport {
+
+inline void io_loop::pass(bool may_inline) {
+  if (poll_dirty_) rebuild_poll_set();
+  bool const tick_due = clock::now() >= next_tick_;
+  // Queued sends first: the reads below then leave the ROUTER armed.
+  drain_commands();
+  if (!ep_.router_armed() || (poll_fds_[0].revents & (POLLIN | POLLERR))) {
+    // Activations the requests make runnable are collected, not queued (see inline_runner).
+    mesh::detail::scoped_context<mesh::detail::inline_batch> collect(&mesh::detail::thread_context::inline_target,
+                                                         may_inline && inliner_ ? inliner_->target(clock::now()) : nullptr);
+    ep_.read_router([this](std::string const& rid, wire::frame&& f) { h_.on_router_frame(rid, std::move(f)); },
+                    [this](std::string const& rid, wire::header const& h, error const& why) { h_.on_bad_call(rid, h, why); });
+  }
+  // Reads may drop or replace DEALERs: the poll set's entries are stale until the rebuild.
+  for (std::size_t i = 0; i < poll_dealers_.size() && !poll_dirty_; ++i) {
+    dealer& d = *poll_dealers_[i];
+    if (d.read_now || (poll_fds_[2 + i].revents & (POLLIN | POLLERR)) || (tick_due && !d.armed))
+      ep_.read_dealer(d, [&](wire::frame& f) { h_.on_dealer_frame(d, f); }, [&] { h_.on_dealer_message(d); });
+  }
+  if (may_inline && inliner_ && inliner_->has_work()) {
+    unlock();
+    inliner_->run();
+    lock();
+  }
+  auto now = clock::now();
+  h_.on_timers(now, tick_due);
+  if (tick_due) {
+    next_tick_ = now + tick_;
+    now = clock::now();
+  }
+  if (poll_dirty_) rebuild_poll_set();
+  // Sleep only when nothing is left: every socket armed (read until EAGAIN, or checked) and
+  // without a message, no command queued. Whatever arrives from now on wakes the poll(2).
+  auto const wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_tick_ - now);
+  auto const timeout = std::max(std::chrono::milliseconds(0), std::min(wait, max_sleep));
+  bool const sleeping = timeout.count() > 0 && !messages_waiting() && cmds_.prepare_sleep();
+  // While callers wait in call_state::wait_reading they watch the ROUTER (and read it): we leave
+  // it out (poll(2) ignores a negative fd), so that a reply wakes one thread, not two competing
+  // for the cores. Their waits end without telling us, so such a sleep is short.
+  bool const skip_router = sleeping && watchers_.load(std::memory_order_relaxed) > 0;
+  poll_fds_[0].fd = skip_router ? -1 : ep_.router_fd();
+  auto const sleep_ms = skip_router ? std::min(timeout, max_sleep_unwatched) : timeout;
+  unlock();
+  // One poll(2) per pass, also when not sleeping (timeout 0): it tells which armed sockets
+  // received something, which is cheaper than asking each of them.
+  int const rc = ::poll(poll_fds_.data(), static_cast<nfds_t>(poll_fds_.size()), sleeping ? static_cast<int>(sleep_ms.count()) : 0);
+  if (sleeping) cmds_.end_sleep();
+  if (skip_router) {
+    poll_fds_[0].fd = ep_.router_fd();
+    poll_fds_[0].revents = 0;
+  }
+  if (rc > 0 && (poll_fds_[1].revents & POLLIN)) cmds_.clear_doorbell();
+  if (rc <= 0)
+    for (auto& pf : poll_fds_) pf.revents = 0;
+  lock();
+}
+
+}  // namespace mesh::transport
