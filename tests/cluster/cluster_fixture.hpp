@@ -85,6 +85,21 @@ struct raw_dealer {
   }
 };
 
+/// A raw ROUTER that plays a seed holding the cluster secret: a node given `endpoint` as its
+/// seed heartbeats it, and the test reads and answers as a member would.
+struct fake_seed {
+  zmq::context_t ctx;
+  zmq::socket_t s{ctx, zmq::socket_type::router};
+  std::string endpoint;
+  fake_seed() {
+    s.set(zmq::sockopt::linger, 0);
+    s.set(zmq::sockopt::rcvtimeo, 3000);
+    testing_keys::as_cluster_server(s);
+    s.bind("tcp://127.0.0.1:*");
+    endpoint = s.get(zmq::sockopt::last_endpoint);
+  }
+};
+
 /// Sends the parts of `f` as one message.
 inline void send_raw(zmq::socket_t& d, mesh::wire::frame const& f) {
   auto const parts = mesh::wire::encode_frame(f);

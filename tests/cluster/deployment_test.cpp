@@ -33,14 +33,10 @@ TEST_SUITE_BEGIN("deployment");
 
 TEST_CASE("a node that binds tcp://*:port tells its peers the advertise endpoint" * doctest::timeout(60)) {
   // A raw ROUTER plays the seed and reads the node's first heartbeat: its gossip names the node.
-  zmq::context_t ctx;
-  zmq::socket_t seed(ctx, zmq::socket_type::router);
-  seed.set(zmq::sockopt::linger, 0);
-  seed.set(zmq::sockopt::rcvtimeo, 3000);
-  testing_keys::as_cluster_server(seed);
-  seed.bind("tcp://127.0.0.1:*");
+  fake_seed fake;
+  auto& seed = fake.s;
   auto const port = free_port();
-  auto cfg = config("wild", {seed.get(zmq::sockopt::last_endpoint)});
+  auto cfg = config("wild", {fake.endpoint});
   cfg.listen = "tcp://*:" + std::to_string(port);
   cfg.advertise = "tcp://localhost:" + std::to_string(port);
   app_node n{cfg};
@@ -119,6 +115,17 @@ TEST_CASE("future::get(timeout) returns timeout promptly and the call can still 
   REQUIRE_FALSE(lr.has_value());
   CHECK(lr.error().code == mesh::errc::timeout);
   CHECK(elapsed_ms(t1) < 400);
+}
+
+TEST_CASE("a void handler's reply body on the wire is msgpack nil, as docs/wire.md says" * doctest::timeout(60)) {
+  pair_fixture p;
+  auto reset = counter_call("v", 2, mesh::wire::encode(app::Reset{}));  // Reset: a void handler
+  auto answer = raw_request(p.host->endpoint(), reset);
+  REQUIRE(answer.has_value());
+  REQUIRE(answer->h.k == mesh::wire::kind::reply);
+  REQUIRE(answer->body.size() == 1u);
+  CHECK(answer->body[0] == std::string(1, static_cast<char>(0xc0)));
+  CHECK(p.caller->call<app::Counter>("v", app::Reset{}).has_value());  // and mesh callers read it
 }
 
 TEST_SUITE_END();

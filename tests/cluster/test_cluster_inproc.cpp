@@ -263,13 +263,9 @@ TEST_CASE("an answer is not held back by a slow handler that runs after it on th
 TEST_CASE("a batch that comes in on a node's DEALER is taken apart like one on its ROUTER" * doctest::timeout(60)) {
   // A raw ROUTER plays a seed that answers the node's heartbeats with batches, as a member does
   // when it answers a node it does not know yet.
-  zmq::context_t ctx;
-  zmq::socket_t seed(ctx, zmq::socket_type::router);
-  seed.set(zmq::sockopt::linger, 0);
-  seed.set(zmq::sockopt::rcvtimeo, 3000);
-  testing_keys::as_cluster_server(seed);
-  seed.bind("tcp://127.0.0.1:*");
-  auto node = start("solo", {seed.get(zmq::sockopt::last_endpoint)});
+  fake_seed fake;
+  auto& seed = fake.s;
+  auto node = start("solo", {fake.endpoint});
   std::vector<zmq::message_t> hb;
   REQUIRE(zmq::recv_multipart(seed, std::back_inserter(hb)));  // the node's first heartbeat
   REQUIRE(hb.size() == 3u);

@@ -80,7 +80,8 @@ template <class R>
 /// value_slot<R>.
 template <class R>
 void encode_reply(std::string& out, void* slot) {
-  if constexpr (std::is_void_v<R>) wire::encode_to(out, msgpack::type::nil_t{});
+  // nil (0xc0) as docs/wire.md says; msgpack-c would pack nil_t as an empty array (0x90).
+  if constexpr (std::is_void_v<R>) out.push_back(static_cast<char>(0xc0));
   else wire::encode_to(out, *static_cast<value_slot<R>*>(slot)->v);
 }
 
