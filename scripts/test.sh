@@ -7,7 +7,10 @@
 # 3. build-asan/  MESH_SANITIZE=address (ASan + UBSan, -fno-sanitize-recover=all): builds
 #                 mesh_label_unit and runs the tests labelled unit;
 # 4. build-tsan/  MESH_SANITIZE=thread (TSan): builds mesh_label_tsan and runs the tests labelled
-#                 tsan (none yet is not an error).
+#                 tsan (none yet is not an error);
+# 5. build-clang/ clang++ (Debian's clang, 14 on Debian 12) with libstdc++, RelWithDebInfo, the same
+#                 -Werror warnings: builds mesh_label_unit, runs the tests labelled unit and the
+#                 compile_fail tests (on clang the first error must be the `mesh:` static_assert).
 # Exits non-zero at the first failing step, after printing the summary. MESH_JOBS (default 2) sets build and ctest parallelism.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -29,7 +32,9 @@ print_summary() {
 trap print_summary EXIT
 
 # --- 1. dependencies ------------------------------------------------------------------------------
-packages=(g++ cmake make pkg-config libboost-dev libmsgpack-cxx-dev libzmq3-dev cppzmq-dev doctest-dev)
+# dpkg-dev and debhelper: the package test builds debian/'s libmesh-dev; clang: step 5.
+packages=(g++ clang cmake make pkg-config libboost-dev libmsgpack-cxx-dev libzmq3-dev cppzmq-dev doctest-dev
+          dpkg-dev debhelper)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -84,17 +89,24 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
 
 # --- 2. full suite --------------------------------------------------------------------------------
-step "1/3 RelWithDebInfo build, every test (build/)"
+step "1/4 RelWithDebInfo build, every test (build/)"
 configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMESH_SANITIZE= \
   -DMESH_BUILD_TESTS=ON -DMESH_BUILD_EXAMPLES=ON -DMESH_BUILD_BENCHMARKS=OFF
 run_ctest "full suite (build/)" build
 
 # --- 3. ASan + UBSan ------------------------------------------------------------------------------
-step "2/3 AddressSanitizer + UndefinedBehaviorSanitizer build, unit tests (build-asan/)"
+step "2/4 AddressSanitizer + UndefinedBehaviorSanitizer build, unit tests (build-asan/)"
 configure_and_build build-asan --target mesh_label_unit "${san_flags[@]}" -DMESH_SANITIZE=address
 run_ctest "asan+ubsan unit (build-asan/)" build-asan -L unit
 
 # --- 4. TSan --------------------------------------------------------------------------------------
-step "3/3 ThreadSanitizer build, tsan tests (build-tsan/)"
+step "3/4 ThreadSanitizer build, tsan tests (build-tsan/)"
 configure_and_build build-tsan --target mesh_label_tsan "${san_flags[@]}" -DMESH_SANITIZE=thread
 run_ctest "tsan (build-tsan/)" build-tsan -L tsan --no-tests=ignore
+
+# --- 5. clang -------------------------------------------------------------------------------------
+step "4/4 clang++ build (libstdc++), unit and compile_fail tests (build-clang/)"
+configure_and_build build-clang --target mesh_label_unit -DCMAKE_CXX_COMPILER=clang++ \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMESH_SANITIZE= \
+  -DMESH_BUILD_TESTS=ON -DMESH_BUILD_EXAMPLES=OFF -DMESH_BUILD_BENCHMARKS=OFF
+run_ctest "clang unit + compile_fail (build-clang/)" build-clang -L "^(unit|compile_fail)$"

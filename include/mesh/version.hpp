@@ -2,12 +2,12 @@
 /// Library version and wire protocol version.
 
 #define MESH_VERSION_MAJOR 0
-#define MESH_VERSION_MINOR 1
+#define MESH_VERSION_MINOR 2
 #define MESH_VERSION_PATCH 0
 
 namespace mesh {
 /// Library version as "major.minor.patch".
-inline constexpr char const version_string[] = "0.1.0";
+inline constexpr char const version_string[] = "0.2.0";
 /// Version of the frame layout in docs/wire.md; peers with another version are refused.
 inline constexpr unsigned protocol_version = 1;
 }  // namespace mesh

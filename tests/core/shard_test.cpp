@@ -121,7 +121,8 @@ TEST_CASE("shard_for defaults to 4096 shards and agrees with the documented exam
   CHECK(mesh::shard_for("player_123", 4096) == 1187u);
   CHECK(mesh::shard_for("") == 3685u);
   CHECK(mesh::shard_for(std::string_view("\0", 1)) == 2223u);  // <<0>>
-  static_assert(noexcept(mesh::shard_for("x")));
+  // A string_view operand: libc++ 14's string_view(char const*) is not noexcept; shard_for is.
+  static_assert(noexcept(mesh::shard_for(std::string_view())));
 }
 
 TEST_CASE("shard_for handles the range edges 1, 2^32 and beyond") {

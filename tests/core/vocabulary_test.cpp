@@ -19,7 +19,7 @@ struct named {
 struct game : mesh::capability<"game"> {};
 struct chat : mesh::capability<"chat"> {};
 struct not_a_cap {
-  static constexpr std::string_view name = "fake";
+  [[maybe_unused]] static constexpr std::string_view name = "fake";  // only its presence matters
 };
 
 struct A {};

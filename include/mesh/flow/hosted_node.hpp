@@ -50,8 +50,12 @@ class hosted_base : public node_state {
   virtual fm_retrieved retrieve(fm_retrieve const& r) const = 0;
 };
 
-struct no_port {};
 struct no_output {};
+// A sink's port: emit_port's virtuals over no_output, so that hosted's port members override in both cases.
+struct no_port : emit_port<no_output> {
+ protected:
+  ~no_port() = default;
+};
 
 template <class H, class L>
 class hosted final : public hosted_base,
@@ -105,13 +109,13 @@ class hosted final : public hosted_base,
   }
 
   // emit_port<Out>
-  void broadcast(O const& v) {
+  void broadcast(O const& v) override {
     if constexpr (!std::is_void_v<Out>) send_all(wire::encode(v));
   }
-  void broadcast(O&& v) {
+  void broadcast(O&& v) override {
     if constexpr (!std::is_void_v<Out>) send_all(wire::encode(v));
   }
-  result<void> send_to(node_id const& id, O&& v) {
+  result<void> send_to(node_id const& id, O&& v) override {
     if constexpr (std::is_void_v<Out>) {
       (void)id, (void)v;
       return fail(errc::type_mismatch, "a sink cannot emit");

@@ -82,7 +82,8 @@ inline result<void> object_size(std::string_view bytes, limits const& lim, std::
     } else if (t <= 0x8f) children = 2u * (t & 0x0f);
     else if (t <= 0x9f) children = t & 0x0f;
     else if (t <= 0xbf) skip = t & 0x1f;
-    else switch (t) {
+    else {  // braced: clang 14 -Wmisleading-indentation misreads the cases of an unbraced `else switch`
+      switch (t) {
         case 0xc1: return fail(errc::bad_message, "reserved msgpack byte 0xc1");
         case 0xc4: case 0xd9: if (!need(1)) return truncated(); skip = detail::be(p + off, 1); off += 1; break;
         case 0xc5: case 0xda: if (!need(2)) return truncated(); skip = detail::be(p + off, 2); off += 2; break;
@@ -107,6 +108,7 @@ inline result<void> object_size(std::string_view bytes, limits const& lim, std::
         case 0xdf: if (!need(4)) return truncated(); children = 2 * detail::be(p + off, 4); off += 4; break;
         default: return fail(errc::bad_message, "invalid msgpack byte");
       }
+    }
     if (!need(skip)) return truncated();
     off += skip;
     if (children > 0) {
