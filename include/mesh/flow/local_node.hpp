@@ -59,25 +59,22 @@ class local_node final : public inbox<input_t<L>> {
     std::size_t n = 0, failed = 0;
     {
       std::lock_guard lk(this->state_mu_);
+      auto drain = [&](auto& em) {
+        while (n < budget) {
+          In* item = this->q_.front();
+          if (!item) break;
+          if (!logic_.process(*item, em, *this)) ++failed;
+          this->q_.pop();
+          ++n;
+          if (out_.holding()) break;  // a target is full: park before processing more
+        }
+      };
       if constexpr (std::is_void_v<Out>) {
         emitter<void> em;
-        while (n < budget) {
-          In* item = this->q_.front();
-          if (!item) break;
-          if (!logic_.process(*item, em, *this)) ++failed;
-          this->q_.pop();
-          ++n;
-        }
+        drain(em);
       } else {
         emitter<Out> em(out_);
-        while (n < budget) {
-          In* item = this->q_.front();
-          if (!item) break;
-          if (!logic_.process(*item, em, *this)) ++failed;
-          this->q_.pop();
-          ++n;
-          if (out_.holding()) break;
-        }
+        drain(em);
       }
     }
     this->count_processed(n - failed);
