@@ -106,6 +106,26 @@ class node : private detail::node_core {
   }
   void register_capabilities(std::vector<std::string> const& caps) { on_capabilities_changed(caps); }
 
+  /// Stops hosting capabilities: every member routes their shards elsewhere, and this node's
+  /// idle activations of them are deactivated (busy ones when they finish, within a few
+  /// heartbeats). Their in-memory state does not move with them yet.
+  template <class... Caps>
+  void unregister_capabilities() {
+    if constexpr ((is_capability_v<Caps> && ...)) {
+      unregister_capabilities({Caps::name...});
+    } else {
+      (check_capability<Caps>(), ...);
+    }
+  }
+  void unregister_capabilities(std::initializer_list<std::string_view> caps) {
+    unregister_capabilities(std::vector<std::string>(caps.begin(), caps.end()));
+  }
+  void unregister_capabilities(std::vector<std::string> const& caps) {
+    if (!members_.remove_capabilities(cfg_.name, caps)) return;
+    if (auto* s = cluster_service()) s->capabilities_changed();
+    retire_moved_activations();
+  }
+
   /// Sorted names of the nodes that registered capability Cap.
   template <class Cap>
   std::vector<std::string> nodes_for() const {

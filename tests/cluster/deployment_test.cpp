@@ -117,6 +117,31 @@ TEST_CASE("future::get(timeout) returns timeout promptly and the call can still 
   CHECK(elapsed_ms(t1) < 400);
 }
 
+TEST_CASE("unregister_capabilities moves a capability's shards to the nodes that still host it" * doctest::timeout(60)) {
+  auto a = start("a");
+  auto b = start("b", {a->endpoint()});
+  a->register_capabilities<app::game>();
+  b->register_capabilities<app::game>();
+  REQUIRE(converged({a.get(), b.get()}, {"a", "b"}, {"a", "b"}));
+  for (int i = 0; i < 40; ++i) REQUIRE(a->call<app::Counter>("u" + std::to_string(i), app::Add{1}).has_value());
+  REQUIRE(b->activation_count<app::Counter>() > 0u);
+  b->unregister_capabilities({"game"});
+  CHECK(b->nodes_for<app::game>() == names{"a"});
+  REQUIRE(converged({a.get(), b.get()}, {"a", "b"}, {"a"}));
+  CHECK(b->activation_count<app::Counter>() == 0u);  // idle activations retired at once
+  for (int i = 0; i < 40; ++i) {
+    auto r = b->call<app::Counter>("u" + std::to_string(i), app::Whoami{});
+    REQUIRE(r.has_value());
+    CHECK(r->value == "a");
+  }
+  // Unregistering the last host: no node for it anywhere.
+  a->unregister_capabilities<app::game>();
+  REQUIRE(converged({a.get(), b.get()}, {"a", "b"}, {}));
+  auto none = b->call<app::Counter>("x", app::Get{});
+  REQUIRE_FALSE(none.has_value());
+  CHECK(none.error().code == mesh::errc::no_nodes);
+}
+
 TEST_CASE("a void handler's reply body on the wire is msgpack nil, as docs/wire.md says" * doctest::timeout(60)) {
   pair_fixture p;
   auto reset = counter_call("v", 2, mesh::wire::encode(app::Reset{}));  // Reset: a void handler

@@ -64,6 +64,17 @@ class membership {
     return changed;
   }
 
+  /// Removes capabilities from member `node`; returns true when anything changed.
+  [[gnu::cold]] bool remove_capabilities(std::string const& node, std::vector<std::string> const& caps) {
+    std::lock_guard lk(m_);
+    auto it = caps_.find(node);
+    if (it == caps_.end()) return false;
+    std::size_t removed = 0;
+    for (auto const& c : caps) removed += it->second.erase(c);
+    if (removed) publish_locked();
+    return removed != 0;
+  }
+
   /// Removes member `node` (it left or died); returns true when it was known.
   [[gnu::cold]] bool remove(std::string const& node) {
     std::lock_guard lk(m_);
