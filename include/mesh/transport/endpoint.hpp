@@ -178,8 +178,12 @@ class endpoint {
   /// The ZAP handler (CURVE only): its counters, and set_admitted for revocation.
   zap_handler* authenticator() noexcept { return zap_ ? &*zap_ : nullptr; }
 
-  /// Closes the ROUTER (the node leaves; DEALERs close with their owners).
-  void close() { router_.close(); }
+  /// Closes the ROUTER (the node leaves; DEALERs close with their owners), then stops the ZAP
+  /// handler: its thread calls the node's logger, which must not run while the node is destroyed.
+  void close() {
+    router_.close();
+    zap_.reset();
+  }
 
   // ---- sending ---------------------------------------------------------------------------------
 
