@@ -104,8 +104,8 @@ struct node_config {
   /// that is unset or empty leaves its member at its default.
   static node_config from_env() {
     node_config c;
-    auto get = [](char const* name) -> std::string {
-      char const* v = std::getenv(name);
+    auto get = [](char const* variable) -> std::string {
+      char const* v = std::getenv(variable);
       return v ? std::string(v) : std::string();
     };
     if (auto v = get("MESH_NAME"); !v.empty()) c.name = v;
