@@ -91,12 +91,12 @@ class service final : public detail::reply_reader, transport::io_handler {
   /// Sends a request to member `node`; `cb` gets the reply or an error frame exactly once.
   void send(std::string const& node, wire::frame&& f, clock::time_point deadline, callback cb) {
     if (loop_.stopped()) {
-      cb(leaving_error());
+      cb(transport::io_loop::leaving_error());
       return;
     }
     // At once when the I/O lock is free; a command only when it must be queued.
     bool const sent = loop_.run_if_free([&] { send_request(node, f, deadline, std::move(cb)); },
-                                        [&] { loop_.finish(std::move(cb), leaving_error()); });
+                                        [&] { loop_.finish(std::move(cb), transport::io_loop::leaving_error()); });
     if (!sent) loop_.push(transport::command{transport::command::request, node, std::move(f), deadline, std::move(cb)});
   }
 
@@ -139,9 +139,6 @@ class service final : public detail::reply_reader, transport::io_handler {
   static constexpr std::size_t max_name_bytes = 255;
   static constexpr std::size_t max_capabilities = 256;
 
-  [[gnu::cold]] static wire::frame leaving_error() {
-    return wire::error_frame(0, errc::shutting_down, "node is leaving the cluster");
-  }
 
   // ---- io_handler ------------------------------------------------------------------------------
 
@@ -221,7 +218,7 @@ class service final : public detail::reply_reader, transport::io_handler {
     f.body.push_back(wire::encode(self_info()));
     for (auto& [ep, p] : peers_.all())
       if (p.dealer && p.member) loop_.sockets().send(*p.dealer, f);
-    pending_.fail_all(errc::shutting_down, "node is leaving the cluster",
+    pending_.fail_all(errc::shutting_down, transport::io_loop::leaving_text,
                       [this](callback&& cb, wire::frame&& e) { loop_.finish(std::move(cb), std::move(e)); });
     for (auto& [ep, p] : peers_.all())
       if (p.dealer) loop_.unwatch(p.dealer.get());

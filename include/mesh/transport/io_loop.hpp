@@ -193,6 +193,12 @@ class io_loop {
     batcher_.give_back(out);
   }
 
+  /// The answer every request gets once the loop has stopped (the node is leaving).
+  [[gnu::cold]] static wire::frame leaving_error() {
+    return wire::error_frame(0, errc::shutting_down, leaving_text);
+  }
+  static constexpr char const* leaving_text = "node is leaving the cluster";
+
   /// Callers waiting for replies that watch the ROUTER themselves (see reply_reader).
   void watching(bool on) noexcept {
     if (on) watchers_.fetch_add(1, std::memory_order_relaxed);
@@ -287,9 +293,6 @@ class io_loop {
     unlock();
   }
 
-  [[gnu::cold]] static wire::frame leaving_error() {
-    return wire::error_frame(0, errc::shutting_down, "node is leaving the cluster");
-  }
 
   void drain_commands() {
     cmds_.drain([&](command&& c) {
