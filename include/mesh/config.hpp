@@ -20,6 +20,18 @@ namespace mesh {
 /// fails the request with errc::invalid_argument.
 inline constexpr std::size_t max_id_bytes = 16 * 1024;
 
+/// What a node does when it is cut off from part of the cluster (docs/fencing.md).
+enum class partition_mode : std::uint8_t {
+  /// At most one live activation per (actor, id) in the cluster, across pauses and partitions: a
+  /// node serves only while in contact with a majority of the members it last agreed on (an even
+  /// split keeps the side with the lowest node name); cut off, it fails calls with
+  /// errc::no_quorum and drops its activations before any other node takes its shards over.
+  keep_majority,
+  /// The seed's eventual behaviour: every side of a partition serves every id (two activations
+  /// of one id may then live at once, one per side).
+  available,
+};
+
 /// Configuration of a mesh::node. An aggregate: set the members you need.
 struct node_config {
   /// Unique node name; what nodes_for returns and reply.ref.node names. Empty: "local".
@@ -51,6 +63,15 @@ struct node_config {
   /// Heartbeat period and the silence after which a member is declared dead (cluster mode).
   std::chrono::milliseconds heartbeat_interval{250};
   std::chrono::milliseconds failure_timeout{2000};
+
+  // ---- membership under faults (docs/fencing.md) ---------------------------------------------
+
+  /// keep_majority (default) or available.
+  mesh::partition_mode partition_mode = mesh::partition_mode::keep_majority;
+  /// keep_majority: how long one heartbeat round trip with a member counts as contact with it. It
+  /// must be shorter than failure_timeout, so that a node cut off stops serving before the others
+  /// declare it dead and take its shards (0: failure_timeout / 2; longer values are cut to that).
+  std::chrono::milliseconds quorum_lease{0};
   /// Cluster mode: the I/O thread runs the handlers of the requests it reads itself (after
   /// releasing the sockets) instead of waking a worker: one thread hand-off less per remote
   /// request, which is most of the latency a remote call adds over a raw ZeroMQ round trip.

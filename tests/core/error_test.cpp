@@ -44,6 +44,8 @@ TEST_CASE("errc numbers are the documented wire numbers") {
   CHECK(static_cast<int>(errc::invalid_argument) == 14);
   CHECK(static_cast<int>(errc::too_large) == 15);
   CHECK(static_cast<int>(errc::rejected) == 16);
+  CHECK(static_cast<int>(errc::no_quorum) == 17);
+  CHECK(static_cast<int>(errc::call_cycle) == 18);
 }
 
 TEST_CASE("errc to_string gives each code its lower-case name at compile time") {
@@ -51,10 +53,10 @@ TEST_CASE("errc to_string gives each code its lower-case name at compile time") 
   static_assert(mesh::to_string(errc::no_nodes) == "no_nodes");
   static_assert(mesh::to_string(errc::bad_message) == "bad_message");
   static_assert(mesh::is_known(errc::type_mismatch));
-  static_assert(!mesh::is_known(static_cast<errc>(17)));
+  static_assert(!mesh::is_known(static_cast<errc>(19)));
   static_assert(!mesh::is_known(static_cast<errc>(0xffff)));
   std::vector<std::string> names;
-  for (int i = 0; i <= 16; ++i) {
+  for (int i = 0; i <= 18; ++i) {
     auto const c = static_cast<errc>(i);
     CHECK(mesh::is_known(c));
     std::string n{mesh::to_string(c)};

@@ -104,7 +104,7 @@ TEST_CASE("frame kinds have their documented wire numbers") {
   CHECK(static_cast<int>(wire::kind::reply) == 2);
   CHECK(static_cast<int>(wire::kind::error) == 3);
   CHECK(static_cast<int>(wire::kind::control) == 4);
-  CHECK(mesh::protocol_version == 1);
+  CHECK(mesh::protocol_version == 2);
 }
 
 TEST_CASE("encode_frame and decode_frame round-trip every frame kind") {
@@ -167,8 +167,8 @@ TEST_CASE("frame headers are msgpack arrays with the documented field order") {
   CHECK(control[1].as<unsigned>() == 4);
   CHECK(control[3].as<unsigned>() == 3);
 
-  // A reply header is exactly [1, 2, 77, "n1"].
-  std::string const expected{'\x94', '\x01', '\x02', '\x4d', '\xa2', 'n', '1'};
+  // A reply header is exactly [2, 2, 77, "n1"] (protocol version 2).
+  std::string const expected{'\x94', '\x02', '\x02', '\x4d', '\xa2', 'n', '1'};
   CHECK(wire::encode_header(reply_frame().h) == expected);
 }
 
@@ -195,7 +195,7 @@ TEST_CASE("decode_frame rejects another protocol version and unknown frame kinds
   msgpack::object_handle keep;
   auto fields = header_fields(wire::encode_header(reply_frame().h), keep);
   auto const body = wire::encode(1);
-  for (unsigned version : {0u, 2u, 255u}) {
+  for (unsigned version : {0u, 1u, 3u, 255u}) {
     fields[0] = msgpack::object(version);
     check_rejected({header_of(fields), body});
   }
@@ -249,7 +249,7 @@ TEST_CASE("decode_frame rejects headers with the wrong arity or field types") {
 TEST_CASE("decode_frame turns an unknown or zero error code into bad_message") {
   msgpack::object_handle keep;
   auto fields = header_fields(wire::encode_header(error_frame().h), keep);
-  for (unsigned code : {0u, 17u, 999u, 65535u}) {
+  for (unsigned code : {0u, 19u, 999u, 65535u}) {
     CAPTURE(code);
     fields[3] = msgpack::object(code);
     auto f = decode_parts({header_of(fields)});
@@ -451,8 +451,8 @@ TEST_CASE("a batch carries frames of every kind, in order, and they decode as if
   auto const b = batch_of(frames);
   auto const parts = wire::encode_frame(b);
   REQUIRE(parts.size() == 2);
-  // Header [1, 5, 0, 6]; body: bin 32 holding each frame's parts back to back.
-  CHECK(parts[0] == std::string("\x94\x01\x05\x00\x06", 5));
+  // Header [2, 5, 0, 6]; body: bin 32 holding each frame's parts back to back.
+  CHECK(parts[0] == std::string("\x94\x02\x05\x00\x06", 5));
   std::string content;
   for (auto const& f : frames) content += frame_bytes(f);
   CHECK(static_cast<unsigned char>(parts[1][0]) == 0xc6);
@@ -526,9 +526,9 @@ TEST_CASE("a batched frame is held to the receiver's limits and stops the batch 
   CHECK(r.error().code == errc::bad_message);
   REQUIRE(got.size() == 1);  // the frame before the bad one was delivered, none after it
   CHECK(got[0] == reply_frame());
-  // A bad header in the middle (version 2) stops the batch there too.
+  // A bad header in the middle (another version) stops the batch there too.
   auto bad = frame_bytes(reply_frame());
-  bad[1] = 2;
+  bad[1] = static_cast<char>(mesh::protocol_version + 1);
   got.clear();
   auto parts2 = batch_parts(frame_bytes(reply_frame()) + bad + frame_bytes(error_frame()), 3);
   auto b2 = decode_parts(parts2);
@@ -568,4 +568,24 @@ TEST_CASE("random bytes and mutations of a batch never crash its reader") {
     }
   }
   CHECK(accepted < 4000);
+}
+
+TEST_CASE("a call's chain id is a 10th header field, present only when set, and round-trips") {
+  msgpack::object_handle keep;
+  auto f = call_frame(false);
+  CHECK(f.h.chain == 0);
+  CHECK(header_fields(wire::encode_header(f.h), keep).size() == 9);  // no chain: the 9-field header
+  f.h.chain = 0xdeadbeefcafef00dull;
+  auto const fields = header_fields(wire::encode_header(f.h), keep);
+  REQUIRE(fields.size() == 10);
+  CHECK(fields[9].as<std::uint64_t>() == 0xdeadbeefcafef00dull);
+  auto back = decode_parts(wire::encode_frame(f));
+  REQUIRE(back.has_value());
+  CHECK(back->h.chain == f.h.chain);
+  CHECK(*back == f);
+  // The general reader (any msgpack integer width) agrees with the fast one.
+  auto wide = header_fields(wire::encode_header(f.h), keep);
+  auto h = wire::decode_header(header_of(wide));
+  REQUIRE(h.has_value());
+  CHECK(h->chain == f.h.chain);
 }

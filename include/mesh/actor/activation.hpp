@@ -47,6 +47,7 @@ class activation_base;
 struct envelope_base {
   envelope_base* next = nullptr;
   clock::time_point deadline = clock::time_point::max();
+  std::uint64_t chain = 0;  // the call chain of a call (0: a cast, or a call from outside any handler)
   virtual ~envelope_base() = default;
   // Unsized: an envelope may share its allocation with its payload (see new_envelope), so the
   // size a sized delete would pass is not the size allocated.
@@ -88,6 +89,11 @@ inline std::string describe(std::string_view actor, std::string_view id) {
   return fail(errc::overloaded, "mailbox of " + describe(actor, id) + " is full (" + std::to_string(capacity) + " messages)");
 }
 
+[[gnu::cold, gnu::noinline]] inline error call_cycle(std::string_view actor, std::string_view id) {
+  return fail(errc::call_cycle, "call to " + describe(actor, id) +
+                                    " would wait on itself: that activation is running a handler of the same call chain (A -> B -> A)");
+}
+
 [[gnu::cold, gnu::noinline]] inline error expired_in_mailbox(std::string_view actor, std::string_view id) {
   return fail(errc::timeout, "call to " + describe(actor, id) + " expired in the mailbox");
 }
@@ -114,7 +120,7 @@ class actor_table_base;
 /// instance (activation<A>) is typed.
 class activation_base : public runnable {
  public:
-  enum class push_result { ok, dead, full };
+  enum class push_result { ok, dead, full, cycle };
 
   activation_base(actor_table_base& table, std::string id) : table_(table), id_(std::move(id)) {}
   ~activation_base() override {
@@ -135,6 +141,8 @@ class activation_base : public runnable {
   push_result enqueue(envelope_base* e, std::size_t capacity, bool& schedule) {
     std::lock_guard lk(lock_);
     if (dead_) return push_result::dead;
+    // A call of the chain this activation is running would wait for itself: fail it now.
+    if (e->chain != 0 && e->chain == running_chain_.load(std::memory_order_relaxed)) [[unlikely]] return push_result::cycle;
     if (count_ >= capacity) return push_result::full;
     if (tail_) tail_->next = e;
     else head_ = e;
@@ -187,6 +195,10 @@ class activation_base : public runnable {
       if (e->abandoned()) continue;  // the caller gave up: don't run work nobody waits for
       if (past(e->deadline)) {
         e->fail(expired_in_mailbox(actor_name(), id_));
+        continue;
+      }
+      if (!core().serving()) [[unlikely]] {  // fenced (keep_majority) since it was queued
+        e->fail(core().no_quorum());
         continue;
       }
       process(*e);
@@ -248,6 +260,29 @@ class activation_base : public runnable {
 
   actor_table_base& table_;
   std::string id_;
+  std::uint64_t fence_epoch_ = 0;  // node_core::fence_epoch() when the instance was made (holder only)
+  std::atomic<std::uint64_t> running_chain_{0};  // the chain of the handler running now (0: none)
+
+  /// While a handler runs: its call chain is the thread's and the activation's (calls it makes
+  /// carry it; a call of it to this activation fails with call_cycle instead of waiting).
+  class chain_scope {
+   public:
+    chain_scope(activation_base& a, std::uint64_t chain) noexcept
+        : a_(a), outer_(this_thread_context().chain), chain_(chain ? chain : fresh_chain()) {
+      this_thread_context().chain = chain_;
+      a_.running_chain_.store(chain_, std::memory_order_relaxed);
+    }
+    chain_scope(chain_scope const&) = delete;
+    chain_scope& operator=(chain_scope const&) = delete;
+    ~chain_scope() {
+      a_.running_chain_.store(0, std::memory_order_relaxed);
+      this_thread_context().chain = outer_;
+    }
+
+   private:
+    activation_base& a_;
+    std::uint64_t outer_, chain_;
+  };
 
  private:
   spinlock lock_;
@@ -268,7 +303,13 @@ class activation final : public activation_base {
   /// Constructs the instance if there is none (with `init`, or a value-initialized init_arg).
   /// A throwing constructor is errc::actor_failed. Caller must hold the activation.
   [[gnu::noinline]] result<void> ensure_instance(init_arg_t<A> const* init) {
-    if (instance_) return {};
+    if (instance_) {
+      // The node lost its majority since this instance was made: another node may have served
+      // the id meanwhile, so this state is stale. Start over, as a fresh activation would.
+      if (fence_epoch_ == core().fence_epoch()) [[likely]] return {};
+      deactivate();
+    }
+    fence_epoch_ = core().fence_epoch();
     try {
       if constexpr (has_init_arg<A>) {
         if (init) instance_.emplace(std::string_view(id_), *init);
@@ -288,8 +329,12 @@ class activation final : public activation_base {
   /// Runs `f(data, self, ctx)` with the instance, constructing it first if needed. Exceptions
   /// become errc::actor_failed and discard the instance. Caller must hold the activation. Takes a
   /// plain function so that there is one copy per actor type, whatever the callers.
-  [[gnu::noinline]] result<void> run_with(init_arg_t<A> const* init, void (*f)(void* data, A& self, context& ctx), void* data) {
+  /// `chain`: the call chain the message came with (the caller's own, for a call run inline on
+  /// the caller's thread); 0 starts a new one.
+  [[gnu::noinline]] result<void> run_with(init_arg_t<A> const* init, void (*f)(void* data, A& self, context& ctx), void* data,
+                                          std::uint64_t chain = current_chain()) {
     if (auto ok = ensure_instance(init); !ok) return ok;
+    chain_scope in_chain(*this, chain);
     context ctx(core(), actor_name_v<A>, id_);
     try {
       f(data, *instance_, ctx);
@@ -332,7 +377,7 @@ class activation final : public activation_base {
           auto const& x = *static_cast<args const*>(d);
           x.e->deliver(&self, ctx, *x.act);
         },
-        &a);
+        &a, e.chain);
     if (!r) e.fail(std::move(r).error());
   }
 

@@ -42,6 +42,7 @@ namespace mesh::detail {
   if (k == wire::kind::call) {
     auto const left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()).count();
     f.h.timeout_ms = static_cast<std::uint32_t>(std::clamp<long long>(left, 1, 0xffffffffLL));
+    f.h.chain = current_chain();  // a cast waits for nothing: it starts no cycle
   }
   f.h.has_init = init != nullptr;
   encode(body_from_spare(f), msg);
@@ -127,6 +128,7 @@ template <class R>
                                                        message_ops<R> const& ops, void* init, clock::time_point deadline) {
   auto [state, e] = new_local_call<R>(msg, ops, deadline);
   envelope_ptr owner(e);
+  e->chain = current_chain();
   if (init) e->set_init(a, init);
   if (auto ok = push_envelope(core, a.table(core), a.name, id, owner); !ok) return std::move(ok).error();
   return std::move(state);
@@ -218,7 +220,7 @@ template <class R>
     return request_too_large(n, core.config().max_payload_bytes, a.name);
   }
   // Routed means handed to the I/O thread: a later send failure (peer gone, queue full) reaches
-  // no caller, so the transport counts it (transport_stats().send_failures) instead.
+  // no caller, so the transport counts it (transport_stats().cast_drops) instead.
   core.send_remote(rt->node, std::move(f), clock::now() + core.config().call_timeout, [](wire::frame&&) {});
   return_body(f);
   return {};

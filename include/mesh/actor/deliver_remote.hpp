@@ -19,6 +19,7 @@ namespace mesh::detail {
 struct remote_request : payload_slot {
   frame_callback respond;  // empty for casts
   std::uint64_t request_id = 0;
+  node_core* core = nullptr;  // counts the casts that fail (nobody else hears of them)
 };
 
 /// A request from a peer: the payload decoded in place, answered through `respond`.
@@ -68,6 +69,11 @@ void remote_envelope<R>::deliver(void* self, context& ctx, activation_base& act)
 
 template <class R>
 void remote_envelope<R>::fail(error e) {
+  if (!respond) {
+    // A cast that could not run (a handler that threw did run: not a drop).
+    if (core && e.code != errc::actor_failed && e.code != errc::rejected) core->count_cast_drop();
+    return;
+  }
   respond_error(respond, request_id, std::move(e));
 }
 
@@ -83,6 +89,7 @@ void remote_envelope<R>::fail(error e) {
                                                    frame_callback&& respond, envelope_base& e,
                                                    remote_request& r, wire::detail::decode_fn decode) {
   r.request_id = f.h.request_id;
+  r.core = &core;
   if (f.h.k == wire::kind::call) r.respond = std::move(respond);
   wire::limits lim;
   lim.max_payload_bytes = core.config().max_payload_bytes;
@@ -94,6 +101,7 @@ void remote_envelope<R>::fail(error e) {
     if (auto ok = a.decode_init(f.body[1], lim, r.init_arg); !ok)
       return undecodable("init argument", f.h.message_index, a.name, ok.error());
   }
+  e.chain = f.h.chain;
   if (r.respond)
     e.deadline = clock::now() + std::chrono::milliseconds(f.h.timeout_ms ? f.h.timeout_ms : core.config().call_timeout.count());
   return {};

@@ -150,6 +150,7 @@ inline constexpr int max_push_attempts = 16;
     switch (table->push_to(id, e.get(), core.config().mailbox_capacity)) {
       case activation_base::push_result::ok: e.release(); return {};
       case activation_base::push_result::full: return mailbox_full(actor, id, core.config().mailbox_capacity);
+      case activation_base::push_result::cycle: return call_cycle(actor, id);
       case activation_base::push_result::dead: continue;  // retired meanwhile: look up again
     }
   }

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -91,9 +92,26 @@ class node_core : public cluster::host {
     return nullptr;
   }
 
+  /// True while this node may run handlers: always, unless partition_mode::keep_majority fenced
+  /// it (cut off from a majority of the cluster; see cluster/quorum.hpp). One relaxed load and a
+  /// coarse clock read: the lease has a margin of failure_timeout / 2 over the clock's tick.
+  bool serving() const noexcept {
+    auto const until = serving_until_.load(std::memory_order_relaxed);
+    return until == never_fenced || coarse_now().time_since_epoch().count() < until;
+  }
+  /// Bumped each time the node loses its majority: activations from before hold stale state.
+  std::uint64_t fence_epoch() const noexcept { return fence_epoch_.load(std::memory_order_relaxed); }
+
+  /// errc::no_quorum (out of line: built only when it happens).
+  [[gnu::cold, gnu::noinline]] error no_quorum() const {
+    return fail(errc::no_quorum, "node '" + cfg_.name + "' is cut off from a majority of the cluster and serves no calls until it is back");
+  }
+
   /// Where the activation of (capability, id) lives now: owner = sorted(nodes_for(cap))[shard % n].
+  /// errc::no_quorum while this node is fenced (it routes nothing: its view may be stale).
   [[gnu::noinline]] result<route> route_for(std::string_view capability, std::string_view id) const {
     if (id.size() > mesh::max_id_bytes) return id_too_long(id.size());
+    if (!serving()) [[unlikely]] return fenced_route(capability);
     // Per-thread memo of "one node alone hosts `capability`" in the current snapshot (the
     // single-node case, or a caller whose calls all go to one host): no map lookup, no hashing of
     // the id. Checked against the membership's version before fetching the snapshot (a
@@ -113,7 +131,6 @@ class node_core : public cluster::host {
     // One candidate owns every shard: no need to hash the id.
     auto const& owner = nodes->size() == 1 ? nodes->front() : (*nodes)[shard_for(id, cfg_.shard_count) % nodes->size()];
     bool const local = owner == cfg_.name;
-    if (!local && snap->incompatible.count(owner)) return incompatible_owner(owner, id);
     if (nodes->size() == 1) {
       memo.core = uid_;
       memo.version = snap->version;
@@ -133,6 +150,11 @@ class node_core : public cluster::host {
   void send_remote(std::string const& node, wire::frame&& f, clock::time_point deadline, frame_callback on_reply) {
     if (service_) return service_->send(node, std::move(f), deadline, std::move(on_reply));
     on_reply(wire::error_frame(0, errc::node_unreachable, "node '" + node + "' is not reachable from a single-process node"));
+  }
+
+  /// A cast that could not be delivered (transport_stats().cast_drops; casts are at-most-once).
+  void count_cast_drop() noexcept {
+    if (service_) service_->count_cast_drop();
   }
 
   /// The transport a thread waiting for a remote reply may read itself (none without a cluster).
@@ -163,7 +185,8 @@ class node_core : public cluster::host {
     if (!table) return refuse(f, respond, errc::not_found, "node '" + cfg_.name + "' has no actor type '" + f.h.actor + "'");
     auto rt = route_for(table->capability(), f.h.id);
     if (!rt) {
-      if (rt.error().code == errc::invalid_argument) return refuse(f, respond, errc::invalid_argument, rt.error().message);
+      auto const code = rt.error().code;
+      if (code == errc::invalid_argument || code == errc::no_quorum) return refuse(f, respond, code, rt.error().message);
       return refuse(f, respond, errc::rebalancing, "node '" + cfg_.name + "' has no owner for '" + f.h.id + "' of actor '" + f.h.actor + "' (" + rt.error().message + "); retry");
     }
     if (!rt->local)
@@ -181,6 +204,12 @@ class node_core : public cluster::host {
     });
   }
 
+  void set_serving_until(clock::time_point until, bool fence) override {
+    if (fence) fence_epoch_.fetch_add(1, std::memory_order_relaxed);
+    serving_until_.store(until == clock::time_point::max() ? never_fenced : until.time_since_epoch().count(),
+                         std::memory_order_relaxed);
+  }
+
   /// Schema fingerprint of the typed node (set by node<Schema>).
   std::uint64_t fingerprint() const noexcept { return fingerprint_; }
 
@@ -192,18 +221,21 @@ class node_core : public cluster::host {
     return result<route>(in_place_from<decltype(make)>{make});
   }
 
-  [[gnu::cold, gnu::noinline]] static void refuse(wire::frame const& f, frame_callback& respond, errc code, std::string text) {
+  [[gnu::cold, gnu::noinline]] void refuse(wire::frame const& f, frame_callback& respond, errc code, std::string text) {
     if (respond) respond(wire::error_frame(f.h.request_id, code, std::move(text)));
+    else count_cast_drop();
+  }
+
+  /// route_for on a fenced node: no_nodes when nobody hosts the capability anyway, else no_quorum.
+  [[gnu::cold, gnu::noinline]] error fenced_route(std::string_view capability) const {
+    auto const* nodes = members_.current()->nodes_for(capability);
+    if (!nodes || nodes->empty()) return cluster::no_nodes_error(capability);
+    return no_quorum();
   }
 
   [[gnu::cold, gnu::noinline]] static error id_too_long(std::size_t n) {
     return fail(errc::invalid_argument, "actor id of " + std::to_string(n) + " bytes exceeds the limit of " +
                                             std::to_string(mesh::max_id_bytes));
-  }
-
-  [[gnu::cold, gnu::noinline]] static error incompatible_owner(std::string const& owner, std::string_view id) {
-    return fail(errc::schema_mismatch, "owner node '" + owner + "' of '" + std::string(id) +
-                                           "' was built from a different schema (fingerprint mismatch)");
   }
 
   static node_config normalize(node_config c) {
@@ -212,6 +244,7 @@ class node_core : public cluster::host {
     if (c.shard_count == 0) c.shard_count = 1;
     if (c.shard_count > (std::uint64_t{1} << 32)) c.shard_count = std::uint64_t{1} << 32;
     if (c.mailbox_capacity == 0) c.mailbox_capacity = 1;
+    if (c.quorum_lease.count() <= 0 || c.quorum_lease > c.failure_timeout / 2) c.quorum_lease = c.failure_timeout / 2;
     return c;
   }
   void register_table(void const* tag, table_base* t) { tables_.emplace_back(tag, t); }
@@ -231,6 +264,10 @@ class node_core : public cluster::host {
   std::atomic<bool> stopping_{false};
   std::vector<std::pair<void const*, table_base*>> tables_;
   std::uint64_t fingerprint_ = 0;
+  /// serving(): never_fenced until the cluster service publishes a lease (keep_majority only).
+  static constexpr clock::rep never_fenced = std::numeric_limits<clock::rep>::max();
+  std::atomic<clock::rep> serving_until_{never_fenced};
+  std::atomic<std::uint64_t> fence_epoch_{0};
   std::unique_ptr<cluster::service> service_;  // last: stopped and destroyed before the tables
 
  private:

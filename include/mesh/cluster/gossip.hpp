@@ -30,8 +30,12 @@ struct member_info {
                            (std::uint64_t, fingerprint),
                            (std::vector<std::string>, capabilities));
 };
+/// A heartbeat. `sent_at` is the sender's monotonic clock (ns) when it sent it; `echo` is the
+/// latest `sent_at` the sender received from the recipient (0: none yet). The echo is how the
+/// recipient knows the sender heard from it recently, by its own clock (cluster/quorum.hpp).
 struct gossip {
-  BOOST_HANA_DEFINE_STRUCT(gossip, (member_info, self), (std::vector<member_info>, known));
+  BOOST_HANA_DEFINE_STRUCT(gossip, (member_info, self), (std::vector<member_info>, known), (std::uint64_t, sent_at),
+                           (std::uint64_t, echo));
 };
 struct refusal {
   BOOST_HANA_DEFINE_STRUCT(refusal, (member_info, self), (std::uint16_t, code), (std::string, reason));

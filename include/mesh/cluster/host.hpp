@@ -22,6 +22,10 @@ class host {
   /// Deactivates idle activations whose shard this node no longer owns (busy ones stay; the
   /// rebalancer asks again).
   virtual void retire_moved_activations() = 0;
+  /// partition_mode::keep_majority: this node may serve until `until` (it keeps a majority in
+  /// contact until then). `fence`: it lost the majority since the last call, so every activation
+  /// it holds is stale (another node may take its ids over): none may run another message.
+  virtual void set_serving_until(detail::clock::time_point until, bool fence) = 0;
   /// Writes a log line through node_config::logger.
   virtual void log(log_level level, std::string_view line) const noexcept = 0;
 

@@ -1,6 +1,7 @@
 #pragma once
 /// The capability table: which member hosts which capabilities, and seed-compatible placement
-/// (owner = sorted(nodes_for(cap))[shard % size]). Readers take an immutable snapshot without locks
+/// (owner = sorted(nodes_for(cap))[shard % size]; members refused for a schema mismatch are never
+/// placed). Readers take an immutable snapshot without locks
 /// on the hot path; writers publish a new snapshot.
 
 #include <mesh/core/error.hpp>
@@ -23,7 +24,7 @@ struct routing_snapshot {
   std::uint64_t version = 0;
   std::map<std::string, std::vector<std::string>, std::less<>> nodes_by_capability;  // sorted names
   std::map<std::string, std::set<std::string>, std::less<>> capabilities_by_node;
-  std::set<std::string, std::less<>> incompatible;  ///< members refused for a schema mismatch
+  std::set<std::string, std::less<>> incompatible;  ///< members refused for a schema mismatch (own no shard)
 
   std::vector<std::string> const* nodes_for(std::string_view cap) const {
     auto it = nodes_by_capability.find(cap);
@@ -85,7 +86,8 @@ class membership {
     return had;
   }
 
-  /// Marks a member as built from another schema: calls routed to it fail with schema_mismatch.
+  /// Marks a member as built from another schema: it stays in the table (capabilities_by_node,
+  /// incompatible) but owns no shard (nodes_by_capability leaves it out).
   [[gnu::cold]] void set_incompatible(std::string const& node, bool v) {
     std::lock_guard lk(m_);
     bool const changed = v ? incompatible_.insert(node).second : incompatible_.erase(node) > 0;
@@ -168,6 +170,8 @@ class membership {
       auto it = caps_.find(node);
       if (it == caps_.end()) continue;
       s->capabilities_by_node[node] = it->second;
+      // A node built from another schema is listed but never placed: it could serve nothing.
+      if (incompatible_.count(node)) continue;
       for (auto const& c : it->second) s->nodes_by_capability[c].push_back(node);
     }
     for (auto& [c, v] : s->nodes_by_capability) std::sort(v.begin(), v.end());

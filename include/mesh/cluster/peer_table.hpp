@@ -21,6 +21,8 @@ struct peer {
   std::unique_ptr<transport::dealer> dealer;
   std::string routing_id;  // its DEALER's identity as seen by our ROUTER
   detail::clock::time_point last_seen{};
+  detail::clock::time_point contact{};  // send time of our latest heartbeat it echoed (quorum.hpp)
+  std::uint64_t echo = 0;               // the latest sent_at of its heartbeats, echoed back to it
   bool member = false;  // heard from directly and accepted
   bool incompatible = false;
 };
@@ -80,7 +82,8 @@ class peer_table {
   /// Forgets `p` (its DEALER closes), leaving a tombstone so gossip does not bring it back.
   void remove(peer& p) {
     ++gen_;
-    tombstones_[p.name] = p.incarnation;
+    if (tombstones_.size() >= max_tombstones) tombstones_.clear();  // made-up names cannot grow it for ever
+    tombstones_[p.name] = {p.incarnation, detail::clock::now()};
     if (p.member) {
       by_name_.erase(p.name);
       by_routing_id_.erase(p.routing_id);
@@ -88,10 +91,12 @@ class peer_table {
     peers_.erase(p.endpoint);
   }
 
-  /// True when `name` died with this incarnation (gossip about it is stale).
-  bool buried(std::string const& name, std::uint64_t incarnation) const {
+  /// True when `name` was dropped with this incarnation less than `ttl` ago: gossip about it is
+  /// then stale (its sender has not noticed yet). Past that, whoever still gossips it heard from
+  /// it after we dropped it (a partition that healed): it is contacted again.
+  bool buried(std::string const& name, std::uint64_t incarnation, detail::clock::time_point now, detail::clock::duration ttl) const {
     auto t = tombstones_.find(name);
-    return t != tombstones_.end() && t->second == incarnation;
+    return t != tombstones_.end() && t->second.incarnation == incarnation && now - t->second.at < ttl;
   }
 
   void clear() {
@@ -105,7 +110,12 @@ class peer_table {
   std::map<std::string, peer> peers_;                 // by endpoint (stable addresses)
   std::map<std::string, std::string> by_name_;        // name -> endpoint
   std::map<std::string, std::string> by_routing_id_;  // ROUTER identity -> name
-  std::map<std::string, std::uint64_t> tombstones_;   // dead name -> incarnation
+  static constexpr std::size_t max_tombstones = 4096;
+  struct tombstone {
+    std::uint64_t incarnation;
+    detail::clock::time_point at;
+  };
+  std::map<std::string, tombstone> tombstones_;       // dropped name -> incarnation, when
   std::uint64_t gen_ = 0;  // bumped by every change: the caches below hold until it moves
   struct {
     std::string rid;

@@ -11,6 +11,7 @@
 #include <mesh/cluster/membership.hpp>
 #include <mesh/cluster/peer_table.hpp>
 #include <mesh/cluster/pending_calls.hpp>
+#include <mesh/cluster/quorum.hpp>
 #include <mesh/cluster/rebalancer.hpp>
 #include <mesh/config.hpp>
 #include <mesh/core/rate_limited_log.hpp>
@@ -22,7 +23,9 @@
 
 #include <cstring>
 #include <limits>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -37,6 +40,46 @@ struct transport_stats {
   std::uint64_t bad_frames = 0;     ///< undecodable frames dropped
   std::uint64_t send_failures = 0;  ///< frames not sent: peer not a member, HWM reached, peer gone
   std::uint64_t refused_peers = 0;  ///< heartbeats refused (schema mismatch, duplicate name)
+  /// Casts this node could not deliver (casts are at-most-once: no caller hears of these): sent
+  /// to an owner that was not reachable or whose queue was full, or received for an id this node
+  /// does not own, while it had no quorum, or with its mailbox full.
+  std::uint64_t cast_drops = 0;
+};
+
+/// Faults a test injects into one node's cluster traffic (mesh::testing::cluster): members it is
+/// cut off from, in both directions, as a network partition would. Off (one relaxed load per
+/// frame) unless a test turns it on.
+class fault_injection {
+ public:
+  bool active() const noexcept { return active_.load(std::memory_order_relaxed); }
+  /// Cuts this node off from the members named (replacing the previous set); empty: heals.
+  void cut_off(std::set<std::string> names) {
+    std::lock_guard lk(m_);
+    blocked_ = std::move(names);
+    active_.store(true, std::memory_order_relaxed);
+  }
+  bool blocks(std::string const& name) const {
+    std::lock_guard lk(m_);
+    return blocked_.count(name) != 0;
+  }
+  /// Frames on our ROUTER carry the sender's connection, not its name: heartbeats teach it.
+  void learn(std::string const& rid, std::string const& name) {
+    std::lock_guard lk(m_);
+    if (rid_names_.size() < 4096) rid_names_[rid] = name;
+  }
+  bool blocks_connection(std::string_view rid) const {
+    std::lock_guard lk(m_);
+    auto it = rid_names_.find(std::string(rid));
+    return it != rid_names_.end() && blocked_.count(it->second) != 0;
+  }
+  /// The node leaves without telling anyone (a crash, for the others).
+  std::atomic<bool> silent_close{false};
+
+ private:
+  std::atomic<bool> active_{false};
+  mutable std::mutex m_;
+  std::set<std::string> blocked_;
+  std::map<std::string, std::string> rid_names_;
 };
 
 class service final : public detail::reply_reader, transport::io_handler {
@@ -64,7 +107,11 @@ class service final : public detail::reply_reader, transport::io_handler {
         warn_([&h](std::string const& line) { h.log(log_level::warning, line); }),
         loop_(*this, cfg.listen, cfg.max_payload_bytes, security_from(cfg), cfg.heartbeat_interval),
         detector_(cfg.failure_timeout),
-        incarnation_(random_incarnation()) {
+        incarnation_(random_incarnation()),
+        started_(clock::now()) {
+    for (auto const& seed : cfg.seeds)
+      if (!is_self(seed)) joining_ = true;
+    if (keeps_majority()) update_quorum(started_);
     loop_.sockets().on_bad_frame([this](std::string_view peer, std::string_view why) {
       bad_frame_log_.note(warn_, "dropped " + std::string(why) + " from " + std::string(peer));
     });
@@ -107,6 +154,9 @@ class service final : public detail::reply_reader, transport::io_handler {
   /// I/O thread sleeps, as the I/O thread would have (see io_loop, "who may touch the sockets").
   bool try_read() override {
     bool open = true;
+    // A handler run inline waits here: answers its reads produce (an error for a call that would
+    // wait on that very handler, say) go out now, not in its batch, which leaves after it returns.
+    detail::scoped_context<void const> unbatched(&detail::thread_context::answer_collector, nullptr);
     return loop_.run_if_free([&] {
       loop_.sockets().read_router([this](std::string const& rid, wire::frame&& f) { on_router_frame(rid, std::move(f)); },
                                   [this](std::string const& rid, wire::header const& h, error const& why) { on_bad_call(rid, h, why); });
@@ -118,6 +168,14 @@ class service final : public detail::reply_reader, transport::io_handler {
   /// reply_reader: node_config::reply_spin.
   clock::duration spin_budget() const noexcept override { return cfg_.reply_spin; }
 
+  /// Fault injection for tests (mesh::testing::cluster): partitions, pauses, crashes.
+  fault_injection& faults() noexcept { return faults_; }
+  /// Freezes the I/O thread (no frames in or out, no timers), as a process pause would; false resumes.
+  void pause(bool on) { loop_.pause(on); }
+
+  /// A cast that could not be delivered (counted in transport_stats::cast_drops).
+  void count_cast_drop() noexcept { cast_drops_.fetch_add(1, std::memory_order_relaxed); }
+
   [[gnu::cold]] transport_stats stats() const {
     auto const& c = loop_.sockets().stats();
     transport_stats s;
@@ -126,6 +184,7 @@ class service final : public detail::reply_reader, transport::io_handler {
     s.bad_frames = c.bad_frames.load();
     s.send_failures = c.send_failures.load();
     s.refused_peers = refused_.load();
+    s.cast_drops = cast_drops_.load(std::memory_order_relaxed);
     return s;
   }
 
@@ -144,16 +203,22 @@ class service final : public detail::reply_reader, transport::io_handler {
 
   void send_request(std::string const& node, wire::frame& f, clock::time_point deadline, callback&& cb) override {
     peer* p = peers_.member(node);
+    bool const expects_reply = f.h.k == wire::kind::call;
+    if (p && faults_.active() && faults_.blocks(p->name)) {  // lost on the way: the caller times out
+      if (expects_reply) pending_.add(pending_.next_id(), pending_calls::call{node, deadline, std::move(cb)});
+      return;
+    }
     if (!p || !p->dealer) {
       ++loop_.sockets().stats().send_failures;
+      if (!expects_reply) count_cast_drop();
       loop_.finish(std::move(cb), wire::error_frame(f.h.request_id, errc::node_unreachable,
                                                     "node '" + node + "' is not a reachable member"));
       return;
     }
     std::uint64_t const id = pending_.next_id();
     f.h.request_id = id;
-    bool const expects_reply = f.h.k == wire::kind::call;
     if (!loop_.sockets().send(*p->dealer, f)) {
+      if (!expects_reply) count_cast_drop();
       loop_.finish(std::move(cb), wire::error_frame(id, errc::overloaded, "send queue to node '" + node + "' is full"));
       return;
     }
@@ -163,6 +228,7 @@ class service final : public detail::reply_reader, transport::io_handler {
   void on_control() override { heartbeat_all(); }
 
   void on_router_frame(std::string const& rid, wire::frame&& f) override {
+    if (faults_.active() && faults_.blocks_connection(rid)) [[unlikely]] return;
     // (The coarse clock: last_seen only feeds failure detection, in units of heartbeat intervals.)
     if (peer* p = peers_.by_routing_id(rid)) p->last_seen = std::max(p->last_seen, detail::coarse_now());
     switch (f.h.k) {
@@ -181,6 +247,7 @@ class service final : public detail::reply_reader, transport::io_handler {
 
   /// Answers (to a request we sent before the peer knew us as a member) and refusals.
   void on_dealer_frame(transport::dealer& d, wire::frame& f) override {
+    if (faults_.active() && faults_.blocks(static_cast<peer*>(d.owner)->name)) [[unlikely]] return;
     switch (f.h.k) {
       case wire::kind::reply:
       case wire::kind::error: on_answer(std::move(f)); break;
@@ -198,6 +265,7 @@ class service final : public detail::reply_reader, transport::io_handler {
 
   void on_dealer_message(transport::dealer& d) override {
     auto& p = *static_cast<peer*>(d.owner);
+    if (faults_.active() && faults_.blocks(p.name)) [[unlikely]] return;
     if (p.member) p.last_seen = std::max(p.last_seen, detail::coarse_now());
   }
 
@@ -216,8 +284,9 @@ class service final : public detail::reply_reader, transport::io_handler {
     f.h.k = wire::kind::control;
     f.h.control = static_cast<std::uint16_t>(control::leave);
     f.body.push_back(wire::encode(self_info()));
-    for (auto& [ep, p] : peers_.all())
-      if (p.dealer && p.member) loop_.sockets().send(*p.dealer, f);
+    if (!faults_.silent_close.load())
+      for (auto& [ep, p] : peers_.all())
+        if (p.dealer && p.member && !(faults_.active() && faults_.blocks(p.name))) loop_.sockets().send(*p.dealer, f);
     pending_.fail_all(errc::shutting_down, transport::io_loop::leaving_text,
                       [this](callback&& cb, wire::frame&& e) { loop_.finish(std::move(cb), std::move(e)); });
     for (auto& [ep, p] : peers_.all())
@@ -260,6 +329,7 @@ class service final : public detail::reply_reader, transport::io_handler {
 
   void submit_answer(std::string_view rid, wire::frame&& f) {
     if (loop_.stopped()) return;
+    if (faults_.active() && faults_.blocks_connection(rid)) [[unlikely]] return;
     loop_.submit_answer(rid, std::move(f));
   }
 
@@ -298,6 +368,10 @@ class service final : public detail::reply_reader, transport::io_handler {
     }
     auto const& m = g->self;
     auto const& me = cfg_.name;
+    if (faults_.active()) [[unlikely]] {
+      faults_.learn(rid, m.name);
+      if (faults_.blocks(m.name)) return;
+    }
     if (!plausible(m)) {
       ++loop_.sockets().stats().bad_frames;
       ignored_log_.note(warn_, "ignored a heartbeat with a malformed member entry (name, endpoint or capabilities)");
@@ -343,6 +417,10 @@ class service final : public detail::reply_reader, transport::io_handler {
     bool const joined = !p.member;
     p.incarnation = m.incarnation;
     p.last_seen = now;
+    p.echo = std::max(p.echo, g->sent_at);
+    // Its echo of one of our heartbeats is contact (a time from the future would be a forged lease).
+    if (auto const echoed = clock::time_point(clock::duration(g->echo)); g->echo != 0 && echoed <= now)
+      p.contact = std::max(p.contact, echoed);
     peers_.admit(p, m.name, rid);
     members_.set_incompatible(m.name, false);  // e.g. rebuilt from our schema and restarted
     members_.set_capabilities(m.name, std::set<std::string>(m.capabilities.begin(), m.capabilities.end()));
@@ -350,10 +428,13 @@ class service final : public detail::reply_reader, transport::io_handler {
       host_.log(log_level::info, "member '" + m.name + "' joined from " + m.endpoint);
       send_heartbeat(p);  // answer at once so the newcomer learns us (and the members we know)
     }
+    if (keeps_majority()) update_quorum(now);
     for (auto const& k : g->known) {
       if (k.name == me || is_self(k.endpoint)) continue;
       if (peers_.member(k.name) || peers_.knows(k.endpoint)) continue;
-      if (peers_.buried(k.name, k.incarnation)) continue;
+      // Every member notices a death within failure_timeout (plus a heartbeat): gossip about a
+      // member we dropped longer ago than twice that comes from someone who heard from it since.
+      if (peers_.buried(k.name, k.incarnation, now, 2 * cfg_.failure_timeout)) continue;
       if (!transport::endpoint::valid_address(k.endpoint) || k.name.size() > max_name_bytes) {
         ignored_log_.note(warn_, "ignored gossip about a member with a malformed name or endpoint from '" + m.name + "'");
         continue;
@@ -458,6 +539,7 @@ class service final : public detail::reply_reader, transport::io_handler {
     bool const resolve = alone || now >= next_dns_;
     for (auto const& s : cfg_.seeds) {
       if (!s.starts_with("dns://")) {
+        if (seed_endpoints_.size() < cfg_.max_peers) seed_endpoints_.insert(s);
         if (!is_self(s) && !peers_.knows(s)) contact(s);
         continue;
       }
@@ -467,8 +549,10 @@ class service final : public detail::reply_reader, transport::io_handler {
         ignored_log_.note(warn_, addresses.error().message);
         continue;
       }
-      for (auto const& ep : *addresses)
+      for (auto const& ep : *addresses) {
+        if (seed_endpoints_.size() < cfg_.max_peers) seed_endpoints_.insert(ep);
         if (!is_self(ep) && !peers_.knows(ep)) contact(ep);
+      }
     }
     if (resolve) next_dns_ = now + dns_refresh;
   }
@@ -496,6 +580,7 @@ class service final : public detail::reply_reader, transport::io_handler {
     if (p.routing_id.empty()) return false;
     gossip g;
     g.self = self_info();
+    g.sent_at = static_cast<std::uint64_t>(clock::now().time_since_epoch().count());
     wire::frame f;
     f.h.k = wire::kind::control;
     f.h.control = static_cast<std::uint16_t>(control::heartbeat);
@@ -514,12 +599,16 @@ class service final : public detail::reply_reader, transport::io_handler {
     pending_.fail_node(name, code, why, [this](callback&& cb, wire::frame&& e) { loop_.finish(std::move(cb), std::move(e)); });
     members_.remove(name);
     forget(p);
+    if (keeps_majority()) update_quorum(clock::now());
   }
 
   [[gnu::cold]] void send_heartbeat(peer& p) {
     if (!p.dealer) return;  // incompatible peers too: their refusal tells us they are alive
+    if (faults_.active() && faults_.blocks(p.name)) [[unlikely]] return;
     gossip g;
     g.self = self_info();
+    g.sent_at = static_cast<std::uint64_t>(clock::now().time_since_epoch().count());
+    g.echo = p.echo;
     for (auto const& [ep, q] : peers_.all())
       if (q.member || q.incompatible) {
         member_info k;
@@ -540,8 +629,17 @@ class service final : public detail::reply_reader, transport::io_handler {
   }
 
   [[gnu::cold]] void tick(clock::time_point now) {
+    if (keeps_majority()) update_quorum(now);
     for (auto const& ep : detector_.dead_members(peers_, now)) {
       peer& p = peers_.all().at(ep);
+      if (keeps_majority() && !serving_) {
+        // Cut off from the majority: our view of who is dead may be the wrong one (we may be the
+        // one cut off). Keep the member, so that our table is the one the cluster had when we
+        // left it, and we rejoin it as it was; only its pending calls fail now.
+        pending_.fail_node(p.name, errc::node_unreachable, "node '" + p.name + "' stopped answering",
+                           [this](callback&& cb, wire::frame&& e) { loop_.finish(std::move(cb), std::move(e)); });
+        continue;
+      }
       host_.log(log_level::warning, "member '" + p.name + "' is unreachable (no heartbeat for " +
                 std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(detector_.timeout()).count()) +
                 " ms); removing it");
@@ -559,6 +657,49 @@ class service final : public detail::reply_reader, transport::io_handler {
     join_seeds(now);
     heartbeat_all();
     rebalancer_.tick(host_, members_);
+    if (keeps_majority() && !serving_) host_.retire_moved_activations();  // fenced: route_for fails for every id
+  }
+
+  // ---- quorum (partition_mode::keep_majority; cluster/quorum.hpp, docs/fencing.md) ---------------
+
+  bool keeps_majority() const noexcept { return cfg_.partition_mode == partition_mode::keep_majority; }
+
+  /// Recomputes until when this node keeps a majority and publishes it to the node; logs and
+  /// fences (every activation becomes stale) when it lost the majority since the last update.
+  [[gnu::cold]] void update_quorum(clock::time_point now) {
+    if (joining_ && (now - started_ >= cfg_.failure_timeout || joined_cluster())) joining_ = false;
+    bool const lost = serving_ && now >= until_;  // expired since the last update
+    std::vector<voter> voters;
+    if (!members_.capabilities_of(cfg_.name).empty()) voters.push_back({cfg_.name, clock::time_point::max()});
+    std::size_t reachable = voters.size();
+    for (auto const& [ep, p] : peers_.all()) {
+      if (!p.member || members_.capabilities_of(p.name).empty()) continue;
+      voters.push_back({p.name, p.contact});
+      if (now - p.contact < cfg_.quorum_lease) ++reachable;
+    }
+    auto const until = joining_ ? clock::time_point::min() : quorum_until(voters, cfg_.quorum_lease);
+    bool const ok = now < until;
+    if (lost)
+      host_.log(log_level::warning, "lost contact with a majority of the cluster (" + std::to_string(reachable) + " of " +
+                                        std::to_string(voters.size()) + " members reachable): serving nothing until it is back");
+    else if (!serving_ && ok && has_served_)
+      host_.log(log_level::info, "in contact with a majority of the cluster again (" + std::to_string(reachable) + " of " +
+                                     std::to_string(voters.size()) + " members): serving");
+    if (until != until_ || lost) host_.set_serving_until(until, lost);
+    until_ = until;
+    serving_ = ok;
+    has_served_ = has_served_ || ok;
+  }
+
+  /// A joining node has joined once it has a member and has heard from every member it learned of
+  /// by gossip (a seed that does not answer may just be down).
+  bool joined_cluster() {
+    bool any = false;
+    for (auto const& [ep, p] : peers_.all()) {
+      if (p.member) any = true;
+      else if (!p.incompatible && !seed_endpoints_.count(ep)) return false;
+    }
+    return any;
   }
 
   host& host_;
@@ -578,6 +719,15 @@ class service final : public detail::reply_reader, transport::io_handler {
   clock::time_point next_dns_{};
   std::set<std::string> logged_refusals_;
   std::atomic<std::uint64_t> refused_{0};
+  std::atomic<std::uint64_t> cast_drops_{0};
+  fault_injection faults_;
+  // Quorum (I/O lock only):
+  clock::time_point const started_;
+  bool joining_ = false;                              // seeds configured, cluster not reached yet
+  bool serving_ = true;                               // as of the last update_quorum
+  bool has_served_ = false;
+  std::set<std::string> seed_endpoints_;  // seeds as contacted (dns:// ones resolved)
+  clock::time_point until_ = clock::time_point::max();  // as last published
 };
 
 }  // namespace mesh::cluster

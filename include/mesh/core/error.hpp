@@ -31,6 +31,8 @@ enum class errc : std::uint16_t {
   invalid_argument = 14,  ///< an argument is out of its documented range
   too_large = 15,         ///< a payload (or reply) is over node_config::max_payload_bytes; the caller gets it at once
   rejected = 16,          ///< the handler refused the request (throw mesh::rejected{"why"}); the activation stays
+  no_quorum = 17,         ///< this node is cut off from a majority of the cluster (partition_mode::keep_majority)
+  call_cycle = 18,        ///< the call would wait on an activation already in its own call chain (A -> B -> A)
 };
 
 /// Stable lower-case name of an error code ("no_nodes", ...).
@@ -53,6 +55,8 @@ constexpr std::string_view to_string(errc c) noexcept {
     case errc::invalid_argument: return "invalid_argument";
     case errc::too_large: return "too_large";
     case errc::rejected: return "rejected";
+    case errc::no_quorum: return "no_quorum";
+    case errc::call_cycle: return "call_cycle";
   }
   return "unknown";
 }

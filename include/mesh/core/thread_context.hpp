@@ -9,6 +9,9 @@
 
 #include <mesh/core/clock.hpp>
 
+#include <sys/random.h>
+
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <vector>
@@ -94,6 +97,7 @@ struct thread_context {
   deferred_work* deferred = nullptr;                ///< the I/O thread running handlers inline
   inline_batch* inline_target = nullptr;            ///< the I/O thread reading requests
   void const* answer_collector = nullptr;           ///< the transport whose answers this thread batches
+  std::uint64_t chain = 0;                          ///< the call chain of the handler running here (0: none)
 };
 
 /// The calling thread's context.
@@ -125,5 +129,22 @@ inline wait_helper* current_wait_helper() noexcept { return this_thread_context(
 inline stored_completion_list* publish_later() noexcept { return this_thread_context().publish_later; }
 inline deferred_work* current_deferred() noexcept { return this_thread_context().deferred; }
 inline inline_batch* inline_target() noexcept { return this_thread_context().inline_target; }
+inline std::uint64_t current_chain() noexcept { return this_thread_context().chain; }
+
+/// A fresh call-chain id: unique in the cluster with overwhelming odds (a per-thread random
+/// 64-bit start, then splitmix64 steps), never 0.
+inline std::uint64_t fresh_chain() noexcept {
+  thread_local std::uint64_t state = [] {
+    std::uint64_t v = 0;
+    if (::getrandom(&v, sizeof v, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof v))
+      v = static_cast<std::uint64_t>(clock::now().time_since_epoch().count()) ^ reinterpret_cast<std::uintptr_t>(&v);
+    return v;
+  }();
+  std::uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  z ^= z >> 31;
+  return z ? z : 1;
+}
 
 }  // namespace mesh::detail

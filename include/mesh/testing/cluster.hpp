@@ -6,12 +6,19 @@
 ///   c[0].register_capabilities<game>();
 ///   c.wait_converged();
 ///   auto r = c[1].call<Player>("p1", Move{1});        // routed to the owner, maybe remote
+///
+/// Faults, to test actors against what production does to them (docs/fencing.md):
+///   c.crash(2);                  // n2 dies without a word: the others notice by failure_timeout
+///   c.pause(1); ... c.resume(1); // n1's cluster I/O freezes, as under SIGSTOP or a long GC pause
+///   c.partition({{0, 1}, {2}});  // n2 and {n0, n1} stop hearing each other, both ways
+///   c.heal();                    // the network is whole again
 
 #include <mesh/node.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,10 +46,50 @@ class cluster {
   /// Stops member i gracefully (it leaves the cluster).
   void stop(std::size_t i) { nodes_.at(i).reset(); }
 
+  /// Stops member i as a crash would: no leave is sent, so the others find out by failure detection.
+  void crash(std::size_t i) {
+    if (auto* s = service(i)) s->faults().silent_close = true;
+    nodes_.at(i).reset();
+  }
+
+  /// Freezes member i's cluster I/O (no heartbeats, frames or timers) until resume(i): what a
+  /// SIGSTOP, a VM migration or a long GC pause does to a member, for its peers and its lease.
+  void pause(std::size_t i) {
+    if (auto* s = service(i)) s->pause(true);
+  }
+  void resume(std::size_t i) {
+    if (auto* s = service(i)) s->pause(false);
+  }
+
+  /// Cuts the network between groups of members (by index), both ways; a running member in no
+  /// group is cut off from every other. Replaces any earlier partition.
+  void partition(std::vector<std::vector<std::size_t>> const& groups) {
+    std::vector<std::size_t> group_of(nodes_.size(), groups.size());
+    for (std::size_t g = 0; g < groups.size(); ++g)
+      for (auto i : groups[g]) group_of.at(i) = g;
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      auto* s = service(i);
+      if (!s) continue;
+      std::set<std::string> cut;
+      for (std::size_t j = 0; j < nodes_.size(); ++j)
+        if (j != i && (group_of[i] == groups.size() || group_of[j] != group_of[i])) cut.insert(name(j));
+      s->faults().cut_off(std::move(cut));
+    }
+  }
+
+  /// Ends a partition: every member hears every other again.
+  void heal() {
+    for (std::size_t i = 0; i < nodes_.size(); ++i)
+      if (auto* s = service(i)) s->faults().cut_off({});
+  }
+
+  /// The name of member i ("n0"...).
+  std::string name(std::size_t i) const { return prefix_ + std::to_string(i); }
+
   /// (Re)starts member i with its original name, seeded with any running member.
   void start(std::size_t i) {
     node_config cfg = base_;
-    cfg.name = prefix_ + std::to_string(i);
+    cfg.name = name(i);
     cfg.listen = "tcp://127.0.0.1:*";
     cfg.seeds.clear();
     for (auto const& n : nodes_)
@@ -83,6 +130,10 @@ class cluster {
       }
     }
     return true;
+  }
+
+  mesh::cluster::service* service(std::size_t i) {
+    return nodes_.at(i) ? detail::node_access::core(*nodes_[i]).cluster_service() : nullptr;
   }
 
   node_config base_;

@@ -132,6 +132,10 @@ class io_loop {
   }
   bool stopped() const noexcept { return stopped_.load(); }
 
+  /// Freezes the loop (tests: a process pause). The thread in the loop keeps the I/O lock and
+  /// sleeps: no frame goes in or out and no timer runs until pause(false), as under SIGSTOP.
+  void pause(bool on) noexcept { paused_.store(on, std::memory_order_relaxed); }
+
   endpoint& sockets() noexcept { return ep_; }
   endpoint const& sockets() const noexcept { return ep_; }
 
@@ -383,6 +387,7 @@ class io_loop {
   std::vector<dealer*> poll_dealers_;
   bool poll_dirty_ = true;
   clock::time_point next_tick_{};          // next heartbeat tick (whoever runs the passes)
+  std::atomic<bool> paused_{false};        // pause(): tests only
 };
 
 }  // namespace mesh::transport
@@ -390,6 +395,8 @@ class io_loop {
 namespace mesh::transport {
 
 inline void io_loop::pass(bool may_inline) {
+  while (paused_.load(std::memory_order_relaxed) && !stopped_.load()) [[unlikely]]
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   if (poll_dirty_) rebuild_poll_set();
   bool const tick_due = clock::now() >= next_tick_;
   // Queued sends first: the reads below then leave the ROUTER armed.
