@@ -31,6 +31,7 @@ enum class errc : std::uint16_t {
   invalid_argument = 14,  ///< an argument is out of its documented range
   too_large = 15,         ///< a payload (or reply) is over node_config::max_payload_bytes; the caller gets it at once
   rejected = 16,          ///< the handler refused the request (throw mesh::rejected{"why"}); the activation stays
+  store_failed = 17,      ///< the state store (node_config::store) could not be reached or failed; nothing was saved
 };
 
 /// Stable lower-case name of an error code ("no_nodes", ...).
@@ -53,6 +54,7 @@ constexpr std::string_view to_string(errc c) noexcept {
     case errc::invalid_argument: return "invalid_argument";
     case errc::too_large: return "too_large";
     case errc::rejected: return "rejected";
+    case errc::store_failed: return "store_failed";
   }
   return "unknown";
 }
