@@ -65,6 +65,19 @@ constexpr bool messages_serializable(list<Ms...>*) {
   return std::conjunction_v<message_serializable<A, Ms>...>;
 }
 
+/// The state is stored (node_config::store) and handed off between nodes as msgpack.
+template <class A>
+constexpr bool check_state_serializable() {
+  if constexpr (!mesh::detail::has_state_member<A>) {
+    return true;
+  } else if constexpr (!is_serializable_v<state_t<A>>) {
+    (void)sizeof(diagnostics::actor_state_not_serializable<A::name, state_t<A>>);
+    return false;
+  } else {
+    return true;
+  }
+}
+
 }  // namespace detail
 
 /// Checks that actor A's messages, their replies, A's init_arg and its `state` member can travel, emitting one `mesh:`
@@ -79,12 +92,8 @@ constexpr bool check_actor_serializable() {
   } else if constexpr (mesh::detail::has_init_arg<A> && !is_serializable_v<init_arg_t<A>>) {
     (void)sizeof(diagnostics::init_arg_not_serializable<A::name, init_arg_t<A>>);
     return false;
-  } else if constexpr (mesh::detail::has_state_member<A> && !is_serializable_v<state_t<A>>) {
-    // The state is stored (node_config::store) and handed off between nodes as msgpack.
-    (void)sizeof(diagnostics::actor_state_not_serializable<A::name, state_t<A>>);
-    return false;
   } else {
-    return true;
+    return detail::check_state_serializable<A>();
   }
 }
 
