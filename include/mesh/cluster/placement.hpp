@@ -11,9 +11,7 @@
 #include <string>
 #include <string_view>
 
-namespace mesh::cluster {
-
-namespace detail {
+namespace mesh::detail {
 /// MurmurHash3's 64-bit finalizer: every input bit flips each output bit with probability ~1/2.
 constexpr std::uint64_t mix64(std::uint64_t h) noexcept {
   h ^= h >> 33;
@@ -39,7 +37,9 @@ constexpr std::uint64_t node_hash(std::string_view name) noexcept {
 constexpr std::uint64_t rendezvous_weight(std::uint64_t shard_mix, std::uint64_t node) noexcept {
   return mix64(shard_mix ^ node);
 }
-}  // namespace detail
+}  // namespace mesh::detail
+
+namespace mesh::cluster {
 
 /// Index in `sorted_nodes` (sorted, unique, non-empty) of the owner of `shard`.
 /// modulo: shard % n (the seed's rule). rendezvous: the node with the highest weight
@@ -48,11 +48,11 @@ constexpr std::size_t owner_index(mesh::placement p, std::uint64_t shard, std::s
   std::size_t const n = sorted_nodes.size();
   if (n <= 1) return 0;
   if (p != mesh::placement::rendezvous) return static_cast<std::size_t>(shard % n);
-  std::uint64_t const s = detail::mix64(shard + 0x9e3779b97f4a7c15ULL);
+  std::uint64_t const s = mesh::detail::mix64(shard + 0x9e3779b97f4a7c15ULL);
   std::size_t best = 0;
-  std::uint64_t best_w = detail::rendezvous_weight(s, detail::node_hash(sorted_nodes[0]));
+  std::uint64_t best_w = mesh::detail::rendezvous_weight(s, mesh::detail::node_hash(sorted_nodes[0]));
   for (std::size_t i = 1; i < n; ++i) {
-    std::uint64_t const w = detail::rendezvous_weight(s, detail::node_hash(sorted_nodes[i]));
+    std::uint64_t const w = mesh::detail::rendezvous_weight(s, mesh::detail::node_hash(sorted_nodes[i]));
     if (w > best_w) {
       best_w = w;
       best = i;
