@@ -33,8 +33,9 @@ trap print_summary EXIT
 
 # --- 1. dependencies ------------------------------------------------------------------------------
 # dpkg-dev and debhelper: the package test builds debian/'s libmesh-dev; clang: step 5.
+# libsqlite3-dev, libhiredis-dev, redis-server: the optional state stores and their tests (tests/store).
 packages=(g++ clang cmake make pkg-config libboost-dev libmsgpack-cxx-dev libzmq3-dev cppzmq-dev doctest-dev
-          dpkg-dev debhelper)
+          dpkg-dev debhelper libsqlite3-dev libhiredis-dev redis-server)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,6 +1,7 @@
 #pragma once
 /// mesh::node_config: everything a node is configured with.
 
+#include <mesh/core/fwd.hpp>
 #include <mesh/core/log.hpp>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string_view>
 #include <string>
 #include <thread>
@@ -30,6 +32,16 @@ enum class partition_mode : std::uint8_t {
   /// The seed's eventual behaviour: every side of a partition serves every id (two activations
   /// of one id may then live at once, one per side).
   available,
+};
+
+/// How a shard's owner is chosen among the nodes hosting a capability (cluster/placement.hpp).
+/// Every member of a cluster must use the same one.
+enum class placement : std::uint8_t {
+  /// The seed's rule: sorted(nodes)[shard % n]. A join or leave moves most shards.
+  modulo = 0,
+  /// Highest random weight (rendezvous hashing) over (shard, node name): a join moves about 1/n
+  /// of the shards, a leave only the leaver's.
+  rendezvous = 1,
 };
 
 /// Configuration of a mesh::node. An aggregate: set the members you need.
@@ -96,6 +108,16 @@ struct node_config {
   log_handler logger{};
   /// Lines below this level are dropped (also from stderr).
   mesh::log_level log_level = mesh::log_level::info;
+
+  // ---- actor state and placement (docs/state.md) ---------------------------------------------
+
+  /// Where actors with a `state` member keep it: loaded (and claimed, with a fencing token)
+  /// before an activation's first message, saved after each handler that returns normally.
+  /// mesh::stores::sqlite(path) (<mesh/store/sqlite.hpp>) or mesh::stores::redis(url)
+  /// (<mesh/store/redis.hpp>). Null (default): state lives in memory only.
+  std::shared_ptr<mesh::store> store{};
+  /// How shards map to owners; every member must use the same placement.
+  mesh::placement placement = mesh::placement::modulo;
 
   // ---- security (docs/security.md) -----------------------------------------------------------
 

@@ -138,9 +138,10 @@ class node : private detail::node_core {
   /// Sorted, unique capabilities registered anywhere in the cluster.
   std::vector<std::string> all_capabilities() const { return members_.all_capabilities(); }
 
-  /// Owner of `shard` for `cap`: sorted(nodes_for(cap))[shard % size], or errc::no_nodes.
+  /// Owner of `shard` for `cap` by node_config::placement (modulo: sorted(nodes_for(cap))[shard % size]),
+  /// or errc::no_nodes.
   result<std::string> owner_node(std::uint32_t shard, std::string_view cap) const {
-    return cluster::membership::owner(*members_.snapshot(), shard, cap);
+    return cluster::membership::owner(*members_.snapshot(), shard, cap, cfg_.placement);
   }
   template <class Cap>
   result<std::string> owner_node(std::uint32_t shard) const {

@@ -46,6 +46,7 @@ TEST_CASE("errc numbers are the documented wire numbers") {
   CHECK(static_cast<int>(errc::rejected) == 16);
   CHECK(static_cast<int>(errc::no_quorum) == 17);
   CHECK(static_cast<int>(errc::call_cycle) == 18);
+  CHECK(static_cast<int>(errc::store_failed) == 19);
 }
 
 TEST_CASE("errc to_string gives each code its lower-case name at compile time") {
@@ -53,10 +54,10 @@ TEST_CASE("errc to_string gives each code its lower-case name at compile time") 
   static_assert(mesh::to_string(errc::no_nodes) == "no_nodes");
   static_assert(mesh::to_string(errc::bad_message) == "bad_message");
   static_assert(mesh::is_known(errc::type_mismatch));
-  static_assert(!mesh::is_known(static_cast<errc>(19)));
+  static_assert(!mesh::is_known(static_cast<errc>(20)));
   static_assert(!mesh::is_known(static_cast<errc>(0xffff)));
   std::vector<std::string> names;
-  for (int i = 0; i <= 18; ++i) {
+  for (int i = 0; i <= 19; ++i) {
     auto const c = static_cast<errc>(i);
     CHECK(mesh::is_known(c));
     std::string n{mesh::to_string(c)};

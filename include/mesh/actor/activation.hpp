@@ -6,6 +6,7 @@
 #include <mesh/actor/reply.hpp>
 #include <mesh/actor/runtime.hpp>
 #include <mesh/core/actor_traits.hpp>
+#include <mesh/store/store.hpp>
 #include <mesh/wire/codec.hpp>
 
 #include <array>
@@ -83,6 +84,26 @@ inline std::string describe(std::string_view actor, std::string_view id) {
 [[gnu::cold, gnu::noinline]] inline error threw(std::string_view actor, std::string_view id, char const* where,
                                                 std::exception_ptr ep) {
   return fail(errc::actor_failed, std::string(where) + " of " + describe(actor, id) + " threw: " + exception_text(ep));
+}
+
+/// Thrown by activation_base::after_handler when the store did not save an actor's state; caught
+/// by activation::run_with (never escapes to user code).
+struct state_not_saved {
+  error why;
+};
+
+/// A store's error while loading or saving a state, with the actor, id and store named. A fenced
+/// write keeps errc::rebalancing (retry: the new owner has the state); anything else is
+/// errc::store_failed.
+[[gnu::cold, gnu::noinline]] inline error store_error(char const* doing, std::string_view actor, std::string_view id,
+                                                      mesh::store const& st, error e) {
+  if (e.code == errc::rebalancing) return e;  // the store's text names the newer owner
+  return fail(errc::store_failed, std::string(doing) + " " + describe(actor, id) + " in " + st.describe() + " failed: " + e.message);
+}
+
+[[gnu::cold, gnu::noinline]] inline error undecodable_state(std::string_view actor, std::string_view id, error const& why) {
+  return fail(errc::bad_message, "saved state of " + describe(actor, id) +
+                                     " does not decode as the actor's `state` type (changed since it was saved?): " + why.message);
 }
 
 [[gnu::cold, gnu::noinline]] inline error mailbox_full(std::string_view actor, std::string_view id, std::size_t capacity) {
@@ -225,6 +246,31 @@ class activation_base : public runnable {
   /// Runs the actor's on_deactivate() hook (if any) on a retired activation and drops the instance.
   virtual void deactivate() noexcept = 0;
 
+  /// Called by every request path after a handler returned normally and before its reply leaves:
+  /// saves the instance's `state` to node_config::store (write-through, fenced) when this
+  /// activation claimed it from one; else one null test. Throws detail::state_not_saved, which
+  /// run_with turns into the call's error (and discards the instance). `self` is the instance.
+  void after_handler(void* self) {
+    if (commit_) [[unlikely]] commit_(*this, self);
+  }
+
+  // Handoff hooks (a shard moving between live nodes, docs/state.md): the old owner reads the
+  // state of an idle (retired) activation, the new owner installs it into a fresh one.
+
+  /// The msgpack bytes of the instance's `state`; none when the actor has no `state` or no
+  /// instance. Caller must hold the activation (or have retired it).
+  virtual std::optional<std::string> state_bytes() const { return std::nullopt; }
+  /// Constructs the instance (with `init`, an init_arg_t of the actor, or a value-initialized
+  /// one) and sets its `state` from `bytes` instead of the store's copy; with a store, the id is
+  /// still claimed first, so the previous owner's writes are fenced. errc::bad_message for bytes
+  /// that do not decode, errc::invalid_argument for an actor without `state` or an activation that
+  /// already has an instance. Caller must hold the activation.
+  virtual result<void> install_state(void const* init, std::string_view bytes) {
+    (void)init;
+    (void)bytes;
+    return fail(errc::invalid_argument, "actor '" + std::string(actor_name()) + "' has no `state` member to install");
+  }
+
   /// Fails everything queued (shutdown) and marks the activation dead.
   void fail_all(error const& e) {
     envelope_base* list;
@@ -283,6 +329,8 @@ class activation_base : public runnable {
     activation_base& a_;
     std::uint64_t outer_, chain_;
   };
+  /// Saves the state after a handler (set while the instance was claimed from a store).
+  void (*commit_)(activation_base&, void* self) = nullptr;
 
  private:
   spinlock lock_;
@@ -301,7 +349,9 @@ class activation final : public activation_base {
   using activation_base::activation_base;
 
   /// Constructs the instance if there is none (with `init`, or a value-initialized init_arg).
-  /// A throwing constructor is errc::actor_failed. Caller must hold the activation.
+  /// A throwing constructor is errc::actor_failed. For an actor with a `state` member and a
+  /// configured store, the id is then claimed and the saved state loaded (errc::store_failed,
+  /// errc::bad_message; the instance is not kept). Caller must hold the activation.
   [[gnu::noinline]] result<void> ensure_instance(init_arg_t<A> const* init) {
     if (instance_) {
       // The node lost its majority since this instance was made: another node may have served
@@ -310,18 +360,11 @@ class activation final : public activation_base {
       deactivate();
     }
     fence_epoch_ = core().fence_epoch();
-    try {
-      if constexpr (has_init_arg<A>) {
-        if (init) instance_.emplace(std::string_view(id_), *init);
-        else instance_.emplace(std::string_view(id_), init_arg_t<A>{});
-      } else if constexpr (std::is_constructible_v<A, std::string_view>) {
-        instance_.emplace(std::string_view(id_));
-      } else {
-        instance_.emplace();
+    if (auto ok = construct(init); !ok) return ok;
+    if constexpr (has_state_member<A>) {
+      if (auto* st = core().config().store.get()) {
+        if (auto ok = load_state(*st, nullptr); !ok) return ok;
       }
-    } catch (...) {
-      instance_.reset();
-      return threw(actor_name_v<A>, id_, "constructor", std::current_exception());
     }
     return {};
   }
@@ -338,11 +381,14 @@ class activation final : public activation_base {
     context ctx(core(), actor_name_v<A>, id_);
     try {
       f(data, *instance_, ctx);
+    } catch (state_not_saved& s) {  // the store refused or failed: memory is ahead of the store
+      drop_instance();
+      return std::move(s.why);
     } catch (rejected const& r) {  // a domain error: the instance and its state stay
       touch();
       return was_rejected(r);
     } catch (...) {
-      instance_.reset();
+      drop_instance();
       return threw(actor_name_v<A>, id_, "handler", std::current_exception());
     }
     touch();
@@ -362,7 +408,88 @@ class activation final : public activation_base {
         }
       }
     }
+    drop_instance();
+  }
+
+  std::optional<std::string> state_bytes() const override {
+    if constexpr (has_state_member<A>) {
+      if (instance_) return wire::encode(instance_->state);
+    }
+    return std::nullopt;
+  }
+
+  result<void> install_state(void const* init, std::string_view bytes) override {
+    if constexpr (has_state_member<A>) {
+      if (instance_) return fail(errc::invalid_argument, describe(actor_name_v<A>, id_) + " already has an instance");
+      fence_epoch_ = core().fence_epoch();
+      if (auto ok = construct(static_cast<init_arg_t<A> const*>(init)); !ok) return ok;
+      if (auto* st = core().config().store.get()) return load_state(*st, &bytes);
+      if (auto ok = decode_state(bytes); !ok) return ok;
+      return {};
+    } else {
+      return activation_base::install_state(init, bytes);
+    }
+  }
+
+ private:
+  result<void> construct(init_arg_t<A> const* init) {
+    try {
+      if constexpr (has_init_arg<A>) {
+        if (init) instance_.emplace(std::string_view(id_), *init);
+        else instance_.emplace(std::string_view(id_), init_arg_t<A>{});
+      } else if constexpr (std::is_constructible_v<A, std::string_view>) {
+        instance_.emplace(std::string_view(id_));
+      } else {
+        instance_.emplace();
+      }
+    } catch (...) {
+      instance_.reset();
+      return threw(actor_name_v<A>, id_, "constructor", std::current_exception());
+    }
+    return {};
+  }
+
+  void drop_instance() noexcept {
     instance_.reset();
+    commit_ = nullptr;
+  }
+
+  /// Sets the instance's state from `bytes` (the stored or handed-off copy); a failure drops it.
+  [[gnu::cold, gnu::noinline]] result<void> decode_state(std::string_view bytes) {
+    wire::limits lim;
+    lim.max_payload_bytes = bytes.size();  // trusted, already stored: only the structure is checked
+    if (auto ok = wire::decode_into(bytes, instance_->state, lim); !ok) {
+      drop_instance();
+      return undecodable_state(actor_name_v<A>, id_, ok.error());
+    }
+    return {};
+  }
+
+  /// Claims the id in `st` (the fencing token for later saves) and sets the state from the saved
+  /// copy, or from `handed_off` when given. Any failure drops the instance.
+  [[gnu::noinline]] result<void> load_state(mesh::store& st, std::string_view const* handed_off) {
+    auto c = st.claim(actor_name_v<A>, id_, core().name());
+    if (!c) {
+      drop_instance();
+      return store_error("loading the state of", actor_name_v<A>, id_, st, std::move(c).error());
+    }
+    if (handed_off) {
+      if (auto ok = decode_state(*handed_off); !ok) return ok;
+    } else if (c->bytes) {
+      if (auto ok = decode_state(*c->bytes); !ok) return ok;
+    }
+    token_ = c->token;
+    commit_ = &commit_state;
+    return {};
+  }
+
+  /// activation_base::commit_ for A: one fenced save of `self`'s state.
+  static void commit_state(activation_base& base, void* self) {
+    auto& act = static_cast<activation&>(base);
+    auto& st = *act.core().config().store;
+    std::string bytes = wire::encode(static_cast<A*>(self)->state);
+    if (auto ok = st.save(actor_name_v<A>, act.id_, bytes, act.token_); !ok)
+      throw state_not_saved{store_error("saving the state of", actor_name_v<A>, act.id_, st, std::move(ok).error())};
   }
 
  private:
@@ -382,6 +509,7 @@ class activation final : public activation_base {
   }
 
   std::optional<A> instance_;
+  std::uint64_t token_ = 0;  // the store's fencing token from this instance's claim
 };
 
 /// One stripe's map id -> V: chained, with a power-of-two bucket array indexed by the hash bits

@@ -64,6 +64,7 @@ template <class R>
 void remote_envelope<R>::deliver(void* self, context& ctx, activation_base& act) {
   value_slot<R> slot;
   invoke(msg, self, ctx, &slot);
+  act.after_handler(self);  // the state is saved before the reply leaves
   if (respond) respond_reply(respond, request_id, act.core().name(), act.core().config().max_payload_bytes, &encode_reply<R>, &slot);
 }
 

@@ -84,6 +84,7 @@ struct local_envelope : envelope_base, payload_slot {
   void deliver(void* self, context& ctx, activation_base& act) override {
     value_slot<R> slot;
     invoke(msg, self, ctx, &slot);
+    act.after_handler(self);  // the state is saved before the reply leaves
     if (state) complete_reply<R>(*state, slot, act);
   }
   void fail(error e) override {

@@ -157,16 +157,18 @@ struct invocation {
   invoke_fn fn;
   void* msg;
   void* slot;
+  activation_base* act;
 };
 template <class A>
 void run_invocation(void* data, A& self, context& ctx) {
   auto const& i = *static_cast<invocation const*>(data);
   i.fn(i.msg, &self, ctx, i.slot);
+  if constexpr (has_state_member<A>) i.act->after_handler(&self);  // saved before the caller sees the reply
 }
 /// Runs `fn` on a claimed activation of A (constructing the instance with `init` if needed).
 template <class A>
 result<void> run_claimed(activation_base& act, void const* init, invoke_fn fn, void* msg, void* slot) {
-  invocation inv{fn, msg, slot};
+  invocation inv{fn, msg, slot, &act};
   return static_cast<activation<A>&>(act).run_with(static_cast<init_arg_t<A> const*>(init), &run_invocation<A>, &inv);
 }
 

@@ -7,6 +7,7 @@
 #include <mesh/cluster/host.hpp>
 #include <mesh/core/in_place_from.hpp>
 #include <mesh/cluster/membership.hpp>
+#include <mesh/cluster/placement.hpp>
 #include <mesh/cluster/service.hpp>
 #include <mesh/cluster/shard.hpp>
 #include <mesh/config.hpp>
@@ -107,8 +108,9 @@ class node_core : public cluster::host {
     return fail(errc::no_quorum, "node '" + cfg_.name + "' is cut off from a majority of the cluster and serves no calls until it is back");
   }
 
-  /// Where the activation of (capability, id) lives now: owner = sorted(nodes_for(cap))[shard % n].
-  /// errc::no_quorum while this node is fenced (it routes nothing: its view may be stale).
+  /// Where the activation of (capability, id) lives now: the owner node_config::placement picks among
+  /// sorted(nodes_for(cap)) for the id's shard (modulo: [shard % n]). errc::no_quorum while this
+  /// node is fenced (it routes nothing: its view may be stale).
   [[gnu::noinline]] result<route> route_for(std::string_view capability, std::string_view id) const {
     if (id.size() > mesh::max_id_bytes) return id_too_long(id.size());
     if (!serving()) [[unlikely]] return fenced_route(capability);
@@ -129,7 +131,7 @@ class node_core : public cluster::host {
     auto const* nodes = snap->nodes_for(capability);
     if (!nodes || nodes->empty()) return cluster::no_nodes_error(capability);
     // One candidate owns every shard: no need to hash the id.
-    auto const& owner = nodes->size() == 1 ? nodes->front() : (*nodes)[shard_for(id, cfg_.shard_count) % nodes->size()];
+    auto const& owner = nodes->size() == 1 ? nodes->front() : (*nodes)[cluster::owner_index(cfg_.placement, shard_for(id, cfg_.shard_count), *nodes)];
     bool const local = owner == cfg_.name;
     if (nodes->size() == 1) {
       memo.core = uid_;

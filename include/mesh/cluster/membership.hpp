@@ -4,6 +4,7 @@
 /// placed). Readers take an immutable snapshot without locks
 /// on the hot path; writers publish a new snapshot.
 
+#include <mesh/cluster/placement.hpp>
 #include <mesh/core/error.hpp>
 
 #include <algorithm>
@@ -134,11 +135,13 @@ class membership {
     return out;
   }
 
-  /// Owner of `shard` for `cap`: sorted(nodes_for(cap))[shard % size]; errc::no_nodes when none.
-  static result<std::string> owner(routing_snapshot const& s, std::uint32_t shard, std::string_view cap) {
+  /// Owner of `shard` for `cap` by placement `p` (modulo: sorted(nodes_for(cap))[shard % size]);
+  /// errc::no_nodes when none.
+  static result<std::string> owner(routing_snapshot const& s, std::uint32_t shard, std::string_view cap,
+                                   mesh::placement p = mesh::placement::modulo) {
     auto const* v = s.nodes_for(cap);
     if (!v || v->empty()) return no_nodes_error(cap);
-    return (*v)[shard % v->size()];
+    return (*v)[owner_index(p, shard, *v)];
   }
 
  private:

@@ -30,6 +30,9 @@ template <class A>
 concept has_messages_list = requires { typename A::messages; } && is_list<typename A::messages>::value;
 template <class A>
 concept has_init_arg = requires { typename A::init_arg; };
+/// A has a public data member named `state`: durable, movable actor state (docs/state.md).
+template <class A>
+concept has_state_member = requires { &A::state; } && std::is_member_object_pointer_v<decltype(&A::state)>;
 
 template <class A, class M>
 concept handles_with_context = requires(A& a, M const& m, context& c) { a.handle(m, c); };
@@ -71,6 +74,10 @@ using init_arg_t = typename detail::init_arg_of<A>::type;
 /// The reply type of A's handler for message M (void handlers reply with nothing).
 template <class A, class M>
 using reply_t = std::remove_cvref_t<typename decltype(detail::reply_type_of<A, M>())::type>;
+
+/// The type of actor A's `state` member (A must have one: detail::has_state_member<A>).
+template <class A>
+using state_t = std::remove_cvref_t<decltype(std::declval<A&>().state)>;
 
 /// Wire index of message M in actor A's `messages` list.
 template <class A, class M>

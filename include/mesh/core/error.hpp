@@ -33,6 +33,7 @@ enum class errc : std::uint16_t {
   rejected = 16,          ///< the handler refused the request (throw mesh::rejected{"why"}); the activation stays
   no_quorum = 17,         ///< this node is cut off from a majority of the cluster (partition_mode::keep_majority)
   call_cycle = 18,        ///< the call would wait on an activation already in its own call chain (A -> B -> A)
+  store_failed = 19,      ///< the state store (node_config::store) could not be reached or failed; nothing was saved
 };
 
 /// Stable lower-case name of an error code ("no_nodes", ...).
@@ -57,6 +58,7 @@ constexpr std::string_view to_string(errc c) noexcept {
     case errc::rejected: return "rejected";
     case errc::no_quorum: return "no_quorum";
     case errc::call_cycle: return "call_cycle";
+    case errc::store_failed: return "store_failed";
   }
   return "unknown";
 }

@@ -12,5 +12,6 @@ struct error;
 class context;
 template <class Schema> class node;
 struct node_config;
+class store;
 template <class T> struct reply;
 }  // namespace mesh

@@ -1,5 +1,5 @@
 #pragma once
-/// wire::check_serializable<Schema>(): the rule that every message, reply and init argument of a
+/// wire::check_serializable<Schema>(): the rule that every message, reply, init argument and `state` of a
 /// schema's actors can travel (wire::is_serializable_v), checked after the structural rules of
 /// core/actor_traits.hpp, with one `mesh:` static_assert for the first type that cannot.
 
@@ -31,6 +31,13 @@ struct init_arg_not_serializable {
                 "mesh: actor's init_arg is not serializable; reflect it with BOOST_HANA_DEFINE_STRUCT or use a "
                 "type msgpack supports");
 };
+template <fixed_string Actor, class State>
+struct actor_state_not_serializable {
+  static_assert(always_false<State>,
+                "mesh: actor's `state` member is not serializable; reflect its type with BOOST_HANA_DEFINE_STRUCT "
+                "(or BOOST_HANA_ADAPT_STRUCT) over serializable fields, or rename the member when it is not "
+                "durable state");
+};
 }  // namespace diagnostics
 
 namespace wire {
@@ -58,9 +65,22 @@ constexpr bool messages_serializable(list<Ms...>*) {
   return std::conjunction_v<message_serializable<A, Ms>...>;
 }
 
+/// The state is stored (node_config::store) and handed off between nodes as msgpack.
+template <class A>
+constexpr bool check_state_serializable() {
+  if constexpr (!mesh::detail::has_state_member<A>) {
+    return true;
+  } else if constexpr (!is_serializable_v<state_t<A>>) {
+    (void)sizeof(diagnostics::actor_state_not_serializable<A::name, state_t<A>>);
+    return false;
+  } else {
+    return true;
+  }
+}
+
 }  // namespace detail
 
-/// Checks that actor A's messages, their replies and A's init_arg can travel, emitting one `mesh:`
+/// Checks that actor A's messages, their replies, A's init_arg and its `state` member can travel, emitting one `mesh:`
 /// static_assert for the first that cannot. A must pass mesh::check_actor<A>() (else this returns
 /// false and emits nothing more).
 template <class A>
@@ -73,7 +93,7 @@ constexpr bool check_actor_serializable() {
     (void)sizeof(diagnostics::init_arg_not_serializable<A::name, init_arg_t<A>>);
     return false;
   } else {
-    return true;
+    return detail::check_state_serializable<A>();
   }
 }
 
