@@ -13,6 +13,7 @@
 #include <mesh/core/error.hpp>
 #include <mesh/core/function.hpp>
 #include <mesh/core/log.hpp>
+#include <mesh/core/metrics.hpp>
 #include <mesh/wire/error_frame.hpp>
 #include <mesh/wire/frame.hpp>
 #include <mesh/wire/frame_callback.hpp>
@@ -40,6 +41,8 @@ class table_base {
   virtual std::string_view actor_name() const noexcept = 0;
   virtual std::string_view capability() const noexcept = 0;
   virtual std::size_t size() const = 0;
+  /// Messages waiting in the mailboxes of its activations (node::metrics(); takes every lock once).
+  virtual std::size_t queued() const = 0;
   /// Deactivates activations idle since before `cutoff`; returns how many.
   virtual std::size_t reap_idle(clock::time_point cutoff) = 0;
   /// Deactivates idle activations whose id satisfies `pred` (shard moved away); returns how many.
@@ -172,14 +175,20 @@ class node_core : public cluster::host {
   }
   void hand_to_workers(runnable* r) override { pool_.submit(r); }
   void retire_moved_activations() override {
+    metrics_.rebalances.fetch_add(1, std::memory_order_relaxed);
     for_each_table([&](table_base& t) {
       if (t.size() == 0) return;
-      t.deactivate_where([&](std::string_view id) {
+      auto const moved = t.deactivate_where([&](std::string_view id) {
         auto rt = route_for(t.capability(), id);
         return !rt || !rt->local;
       });
+      metrics_.handoffs.fetch_add(moved, std::memory_order_relaxed);
     });
   }
+
+  /// The call counters behind node::metrics().
+  metrics_registry& metrics() noexcept { return metrics_; }
+  metrics_registry const& metrics() const noexcept { return metrics_; }
 
   /// Schema fingerprint of the typed node (set by node<Schema>).
   std::uint64_t fingerprint() const noexcept { return fingerprint_; }
@@ -214,7 +223,10 @@ class node_core : public cluster::host {
     if (c.mailbox_capacity == 0) c.mailbox_capacity = 1;
     return c;
   }
-  void register_table(void const* tag, table_base* t) { tables_.emplace_back(tag, t); }
+  void register_table(void const* tag, table_base* t) {
+    tables_.emplace_back(tag, t);
+    metrics_.add_actor(t->actor_name(), t->capability());
+  }
 
   /// Joins the cluster (node_config::listen set), once the tables and the fingerprint are set.
   void start_cluster() { service_ = std::make_unique<cluster::service>(*this, cfg_, members_, fingerprint_); }
@@ -228,6 +240,7 @@ class node_core : public cluster::host {
   cluster::membership members_;
   worker_pool pool_;
   std::shared_ptr<timer_thread> timer_;
+  metrics_registry metrics_{cfg_.metrics};  // before service_: its completions count here
   std::atomic<bool> stopping_{false};
   std::vector<std::pair<void const*, table_base*>> tables_;
   std::uint64_t fingerprint_ = 0;

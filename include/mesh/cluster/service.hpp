@@ -37,6 +37,8 @@ struct transport_stats {
   std::uint64_t bad_frames = 0;     ///< undecodable frames dropped
   std::uint64_t send_failures = 0;  ///< frames not sent: peer not a member, HWM reached, peer gone
   std::uint64_t refused_peers = 0;  ///< heartbeats refused (schema mismatch, duplicate name)
+  std::uint64_t bytes_in = 0;       ///< bytes received (every part of every message)
+  std::uint64_t bytes_out = 0;      ///< bytes sent (routing ids excluded)
 };
 
 class service final : public detail::reply_reader, transport::io_handler {
@@ -126,6 +128,8 @@ class service final : public detail::reply_reader, transport::io_handler {
     s.bad_frames = c.bad_frames.load();
     s.send_failures = c.send_failures.load();
     s.refused_peers = refused_.load();
+    s.bytes_in = c.bytes_in.load();
+    s.bytes_out = c.bytes_out.load();
     return s;
   }
 
