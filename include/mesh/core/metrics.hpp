@@ -116,7 +116,7 @@ struct actor_counts {
 
 /// One thread's counters for one node. Cache-line aligned: two threads never write one line.
 struct alignas(64) thread_counts {
-  explicit thread_counts(std::size_t actors) : actors(new actor_counts[actors]), actor_count(actors) {}
+  explicit thread_counts(std::size_t n) : actors(new actor_counts[n]), actor_count(n) {}
   std::unique_ptr<actor_counts[]> actors;
   std::size_t actor_count;
   bool in_use = true;  // a thread writes it (guarded by metrics_shared::m)
