@@ -406,3 +406,39 @@ TEST_CASE("two member processes: counters match the calls made, cluster.json lis
     CHECK(dom.find("<td class=\"member\">member") != std::string::npos);
   }
 }
+
+TEST_CASE("a request header carries a traceparent as a 10th field only when one is set" * doctest::timeout(10)) {
+  mesh::wire::header h;
+  h.k = mesh::wire::kind::call;
+  h.actor = "echo";
+  h.id = "x";
+  auto const plain = mesh::wire::encode_header(h);
+  CHECK(static_cast<unsigned char>(plain[0]) == 0x99);  // 9 fields, as before traceparent existed
+  h.traceparent = trace;
+  auto const traced = mesh::wire::encode_header(h);
+  CHECK(static_cast<unsigned char>(traced[0]) == 0x9a);
+  CHECK(traced.size() == plain.size() + 2 + 55);  // str8: 0xd9, length, bytes
+  auto back = mesh::wire::decode_header(traced);
+  REQUIRE(back);
+  CHECK(*back == h);
+  mesh::wire::header reused = *back;  // decoding into a header that had one clears it
+  REQUIRE(mesh::wire::decode_header_into(plain, reused));
+  CHECK(reused.traceparent.empty());
+  // An empty or over-long 10th field is refused, not taken as absent.
+  auto with = [&](std::string const& tp) {
+    auto bytes = plain;
+    bytes[0] = static_cast<char>(0x9a);
+    bytes += static_cast<char>(0xd9);
+    bytes += static_cast<char>(tp.size());
+    return bytes + tp;
+  };
+  CHECK(mesh::wire::decode_header(with("")).error().code == mesh::errc::bad_message);
+  CHECK(mesh::wire::decode_header(with(std::string(255, 'a'))));
+  auto big = plain;
+  big[0] = static_cast<char>(0x9a);
+  big += static_cast<char>(0xda);
+  big += static_cast<char>(0x01);
+  big += static_cast<char>(0x01);
+  big += std::string(257, 'a');
+  CHECK(mesh::wire::decode_header(big).error().code == mesh::errc::bad_message);
+}
