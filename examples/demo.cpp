@@ -4,8 +4,13 @@
 // routed calls and casts, and prints the topology, where each actor ran, and the results.
 #include "demo_app.hpp"
 
+#ifdef MESH_DEMO_ADMIN
+#include <mesh/admin.hpp>
+#endif
+
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <map>
@@ -50,6 +55,12 @@ int main(int argc, char** argv) {
   mesh::node<demo_app> hub{mesh::node_config{.name = "hub", .listen = "tcp://127.0.0.1:*", .logger = [](std::string_view) {}}};
   hub.register_capabilities<game, chat>();
   std::cout << "hub listening on " << hub.endpoint() << "\n";
+#ifdef MESH_DEMO_ADMIN
+  // The hub's metrics and live cluster page (docs/operations.md); MESH_DEMO_ADMIN=host:port picks the address.
+  char const* admin_at = std::getenv("MESH_DEMO_ADMIN");
+  mesh::admin_server admin{hub, admin_at && *admin_at ? admin_at : "127.0.0.1:0"};
+  std::cout << "dashboard: " << admin.url() << "  (Prometheus: " << admin.url() << "metrics)\n";
+#endif
 
   pid_t game_pid = spawn("/proc/self/exe", "game-1", "game", hub.endpoint());
   pid_t chat_pid = spawn("/proc/self/exe", "chat-1", "chat", hub.endpoint());
@@ -116,6 +127,13 @@ int main(int argc, char** argv) {
   for (auto const& [node, n] : per_node) std::cout << node << "=" << n << " ";
   std::cout << "\n";
 
+#ifdef MESH_DEMO_ADMIN
+  // MESH_DEMO_LINGER=<seconds>: keep the cluster up that long to look at the dashboard.
+  if (char const* linger = std::getenv("MESH_DEMO_LINGER")) {
+    std::cout << "dashboard up for " << linger << " s at " << admin.url() << "\n" << std::flush;
+    std::this_thread::sleep_for(std::chrono::seconds(std::atoi(linger)));
+  }
+#endif
   cleanup();
   std::cout << (failures == 0 ? "\ndemo OK\n" : "\ndemo FAILED\n");
   return failures == 0 ? 0 : 1;

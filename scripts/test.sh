@@ -34,8 +34,10 @@ trap print_summary EXIT
 # --- 1. dependencies ------------------------------------------------------------------------------
 # dpkg-dev and debhelper: the package test builds debian/'s libmesh-dev; clang: step 5.
 # libsqlite3-dev, libhiredis-dev, redis-server: the optional state stores and their tests (tests/store).
+# libcpp-httplib-dev: mesh::admin and its tests; chromium: the admin test loads the dashboard in it
+# (headless; about 140 MB to download, 480 MB installed: the largest package here).
 packages=(g++ clang cmake make pkg-config libboost-dev libmsgpack-cxx-dev libzmq3-dev cppzmq-dev doctest-dev
-          dpkg-dev debhelper libsqlite3-dev libhiredis-dev redis-server)
+          dpkg-dev debhelper libsqlite3-dev libhiredis-dev redis-server libcpp-httplib-dev chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -119,6 +119,13 @@ struct node_config {
   /// How shards map to owners; every member must use the same placement.
   mesh::placement placement = mesh::placement::modulo;
 
+  // ---- operations (docs/operations.md) -------------------------------------------------------
+
+  /// Count calls by actor and outcome and time them (node::metrics(), mesh::admin_server): a
+  /// per-thread counter and a clock read per remote call, one per 64 local calls. false: the
+  /// call figures stay zero (the transport and topology figures are still there).
+  bool metrics = true;
+
   // ---- security (docs/security.md) -----------------------------------------------------------
 
   /// The cluster secret: a CURVE secret key in Z85 (40 characters; mesh::generate_cluster_secret

@@ -224,6 +224,32 @@ class node : private detail::node_core {
   /// Transport counters (all zero for a single-process node).
   cluster::transport_stats transport_stats() const { return service_ ? service_->stats() : cluster::transport_stats{}; }
 
+  /// This node's figures now: calls by actor and outcome with their durations, activations and
+  /// mailbox depth by actor, members, rebalances, transport counters (docs/operations.md).
+  /// Sums every thread's counters and visits every activation's mailbox: for scrapes, not hot loops.
+  node_metrics metrics() const {
+    node_metrics m;
+    m.node = cfg_.name;
+    metrics_.sum_into(m);
+    for (std::size_t i = 0; i < tables_.size() && i < m.actors.size(); ++i) {
+      m.actors[i].activations = tables_[i].second->size();
+      m.actors[i].mailbox_depth = tables_[i].second->queued();
+    }
+    m.members = members_.members().size();
+    if (service_) {
+      auto const t = service_->stats();
+      m.frames_in = t.frames_in;
+      m.frames_out = t.frames_out;
+      m.bytes_in = t.bytes_in;
+      m.bytes_out = t.bytes_out;
+      m.bad_frames = t.bad_frames;
+      m.refused_peers = t.refused_peers;
+      m.send_failures = t.send_failures;
+      // TODO(cast drops): read transport_stats' cast-drop counter once cluster::service has it.
+    }
+    return m;
+  }
+
   /// Number of live activations of Actor on this node.
   template <class Actor>
   std::size_t activation_count() const {

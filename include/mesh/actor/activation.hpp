@@ -193,6 +193,12 @@ class activation_base : public runnable {
 
   actor_ref ref() const { return actor_ref{core().name(), std::string(actor_name()), id_}; }
 
+  /// Messages waiting in the mailbox (metrics).
+  std::size_t queued() {
+    std::lock_guard lk(lock_);
+    return count_;
+  }
+
   /// Messages one activation handles per turn on a worker before it requeues itself: enough to
   /// amortize the requeue, few enough that a busy activation does not starve the others.
   static constexpr int messages_per_turn = 64;
@@ -650,6 +656,15 @@ class actor_table_base : public table_base {
     for (auto& s : stripes_) {
       std::lock_guard lk(s.m);
       n += s.map.size();
+    }
+    return n;
+  }
+
+  std::size_t queued() const override {
+    std::size_t n = 0;
+    for (auto& s : stripes_) {
+      std::lock_guard lk(s.m);
+      s.map.for_each([&](std::string_view, std::shared_ptr<activation_base> const& a) { n += a->queued(); });
     }
     return n;
   }

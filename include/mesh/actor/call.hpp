@@ -6,6 +6,7 @@
 #include <mesh/actor/envelope.hpp>
 #include <mesh/actor/future.hpp>
 #include <mesh/actor/spare_body.hpp>
+#include <mesh/core/trace.hpp>
 #include <mesh/wire/error_frame.hpp>
 #include <mesh/wire/frame.hpp>
 
@@ -45,6 +46,7 @@ namespace mesh::detail {
     f.h.chain = current_chain();  // a cast waits for nothing: it starts no cycle
   }
   f.h.has_init = init != nullptr;
+  if (current_trace) f.h.traceparent = *current_trace;
   encode(body_from_spare(f), msg);
   if (init) a.encode_init(f.body.emplace_back(), init);
   return f;
@@ -60,6 +62,26 @@ inline std::size_t largest_body(wire::frame const& f) noexcept {
   std::size_t n = 0;
   for (auto const& b : f.body) n = std::max(n, b.size());
   return n;
+}
+
+// ---- counting calls (node::metrics()) -----------------------------------------------------------
+
+/// Where a call that gets a call state is counted: when it completes, by whichever completion wins.
+inline call_meter meter_for(node_core& core, actor_ops const& a, bool remote, clock::time_point start) noexcept {
+  auto& m = core.metrics();
+  if (!m.enabled()) return {};
+  // Every remote call is timed (a clock read is noise next to a network round trip).
+  return {&m, m.index_of(a.name), remote, remote && start == clock::time_point{} ? clock::now() : start};
+}
+/// When to start timing a call: see sample_start (nothing when metrics are off).
+inline clock::time_point call_start(node_core const& core) noexcept {
+  return core.metrics().enabled() ? sample_start() : clock::time_point{};
+}
+/// Counts a call that failed before it had a call state, and returns its error.
+[[gnu::cold, gnu::noinline]] inline error counted(node_core& core, actor_ops const& a, error e) {
+  auto& m = core.metrics();
+  m.record_error(m.index_of(a.name), false, e, {});
+  return e;
 }
 
 /// Turns a reply or error frame from a peer into the typed call result (one copy per reply type).
@@ -109,13 +131,14 @@ template <class R>
 /// state the caller waits on.
 template <class R>
 [[gnu::noinline]] std::pair<state_ptr<R>, local_envelope<R>*> new_local_call(void* msg, message_ops<R> const& ops,
-                                                                          clock::time_point deadline) {
+                                                                          clock::time_point deadline, call_meter const& meter) {
   void* tail = nullptr;
   auto c = std::allocate_shared<local_call<R>>(tail_allocator<local_call<R>>(ops.size, ops.align, &tail), deadline);
   ops.move_into(tail, msg);  // if it throws, c frees the block (no payload to destroy yet)
   c->msg = tail;
   c->destroy_msg = ops.destroy;
   c->invoke = ops.invoke;
+  c->call.meter(meter);  // before it is queued: a worker may complete it at once
   state_ptr<R> st(c, &c->call);
   auto* e = c.get();
   e->self = std::move(c);
@@ -125,12 +148,17 @@ template <class R>
 /// Queues a local call: the state to wait on, or the error.
 template <class R>
 [[gnu::noinline]] result<state_ptr<R>> push_local_call(node_core& core, actor_ops const& a, std::string_view id, void* msg,
-                                                       message_ops<R> const& ops, void* init, clock::time_point deadline) {
-  auto [state, e] = new_local_call<R>(msg, ops, deadline);
+                                                       message_ops<R> const& ops, void* init, clock::time_point deadline,
+                                                       call_meter const& meter) {
+  auto [state, e] = new_local_call<R>(msg, ops, deadline, meter);
   envelope_ptr owner(e);
   e->chain = current_chain();
   if (init) e->set_init(a, init);
-  if (auto ok = push_envelope(core, a.table(core), a.name, id, owner); !ok) return std::move(ok).error();
+  // A refused push is not completed through the state: the caller counts it.
+  if (auto ok = push_envelope(core, a.table(core), a.name, id, owner); !ok) {
+    state->meter({});
+    return std::move(ok).error();
+  }
   return std::move(state);
 }
 
@@ -138,10 +166,11 @@ template <class R>
 template <class R>
 [[gnu::noinline]] call_result<R> call_erased(node_core& core, actor_ops const& a, std::string_view id, void* msg,
                                              message_ops<R> const& ops, void* init, std::chrono::milliseconds timeout) {
-  if (core.stopping()) return shutting_down(core.name());
+  if (core.stopping()) return counted(core, a, shutting_down(core.name()));
   auto const deadline = deadline_for(core, timeout);
+  auto const start = call_start(core);
   auto rt = core.route_for(a.capability, id);
-  if (!rt) return std::move(rt).error();
+  if (!rt) return counted(core, a, std::move(rt).error());
   state_ptr<R> state;
   if (rt->local) {
     // Fast path: an idle activation runs the handler right here, with no queue and no thread hop.
@@ -149,19 +178,26 @@ template <class R>
       value_slot<R> slot;
       auto r = a.run(*claimed, init, ops.invoke, msg, &slot);
       claimed->release_claim();
-      if (!r) return std::move(r).error();
+      auto& m = core.metrics();
+      if (!r) {
+        error e = std::move(r).error();
+        m.record_error(m.index_of(a.name), false, e, start);
+        return e;
+      }
+      m.record(m.index_of(a.name), false, errc::ok, start);
       return make_reply<R>(slot, claimed->ref());
     }
-    auto queued = push_local_call<R>(core, a, id, msg, ops, init, deadline);
-    if (!queued) return std::move(queued).error();
+    auto queued = push_local_call<R>(core, a, id, msg, ops, init, deadline, meter_for(core, a, false, start));
+    if (!queued) return counted(core, a, std::move(queued).error());
     state = std::move(*queued);
   } else {
     auto f = make_request_frame(core, a, wire::kind::call, id, msg, ops.encode, ops.index, init, deadline);
     if (auto const n = largest_body(f); n > core.config().max_payload_bytes) {
       return_body(f);
-      return request_too_large(n, core.config().max_payload_bytes, a.name);
+      return counted(core, a, request_too_large(n, core.config().max_payload_bytes, a.name));
     }
     state = new_call_state<R>(deadline);
+    state->meter(meter_for(core, a, true, start));
     // A worker helps with queued work while it waits; any other thread may read the reply itself.
     if (!current_wait_helper()) state->read_by(core.reader());
     send_call_frame<R>(core, rt->node, a.name, std::move(f), deadline, state);
@@ -174,18 +210,22 @@ template <class R>
 [[gnu::noinline]] future<R> call_async_erased(node_core& core, actor_ops const& a, std::string_view id, void* msg,
                                               message_ops<R> const& ops, void* init, std::chrono::milliseconds timeout) {
   auto const deadline = deadline_for(core, timeout);
+  auto const start = call_start(core);
   auto rt = core.stopping() ? result<route>(shutting_down(core.name())) : core.route_for(a.capability, id);
   state_ptr<R> state;
   if (rt && rt->local) {
-    auto queued = push_local_call<R>(core, a, id, msg, ops, init, deadline);
+    auto const meter = meter_for(core, a, false, start);
+    auto queued = push_local_call<R>(core, a, id, msg, ops, init, deadline, meter);
     if (queued) {
       state = std::move(*queued);
     } else {
       state = new_call_state<R>(deadline);
+      state->meter(meter);
       complete_error<R>(*state, std::move(queued).error());
     }
   } else {
     state = new_call_state<R>(deadline);
+    state->meter(meter_for(core, a, rt.has_value(), start));
     state->read_by(core.reader(), true);  // whoever waits for it may read the reply itself (see take)
     if (!rt) {
       complete_error<R>(*state, std::move(rt).error());

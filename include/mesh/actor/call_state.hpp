@@ -7,6 +7,7 @@
 #include <mesh/core/error.hpp>
 #include <mesh/core/in_place_from.hpp>
 #include <mesh/core/log.hpp>
+#include <mesh/core/metrics.hpp>
 #include <mesh/core/parking.hpp>
 #include <mesh/core/thread_context.hpp>
 
@@ -33,6 +34,15 @@ namespace mesh::detail {
   return fail(errc::timeout, "call to actor '" + std::string(actor) + "' id '" + std::string(id) +
                                  "' did not answer before its deadline");
 }
+
+/// Where a call's outcome is counted (node::metrics()); set before the call is sent. No registry:
+/// not counted here (the caller counted it, or metrics are off).
+struct call_meter {
+  metrics_registry* reg = nullptr;
+  std::size_t actor = 0;
+  bool remote = false;
+  clock::time_point start{};  // time_point{}: not timed
+};
 
 /// Shared state of one call. The first completion wins (reply, error, timeout or shutdown); later
 /// ones are ignored, so a late reply after a timeout is dropped safely. One atomic word carries
@@ -63,6 +73,7 @@ class call_state {
   bool complete(R&& r) {
     if (!claim()) return false;
     ::new (static_cast<void*>(storage_)) R(std::move(r));
+    count();
     publish();
     return true;
   }
@@ -88,10 +99,14 @@ class call_state {
     } catch (...) {  // building the reply threw (out of memory): still complete, without allocating
       ::new (static_cast<void*>(storage_)) R(error{errc::actor_failed, std::string()});
     }
+    count();
     return true;
   }
   /// The second half: wakes the waiter, runs a registered continuation.
   void publish_stored() { publish(); }
+
+  /// Counts the call's outcome when it completes (once, by whichever completion wins).
+  void meter(call_meter const& m) noexcept { meter_ = m; }
 
   bool completed() const noexcept { return state_.load(std::memory_order_acquire) & claimed; }
   clock::time_point deadline() const noexcept { return deadline_; }
@@ -148,6 +163,14 @@ class call_state {
   }
 
  private:
+  void count() noexcept {
+    if (!meter_.reg) return;
+    if constexpr (requires(R const& r) { r.has_value(); r.error(); }) {
+      auto const& v = value();
+      if (v.has_value()) meter_.reg->record(meter_.actor, meter_.remote, errc::ok, meter_.start);
+      else meter_.reg->record_error(meter_.actor, meter_.remote, v.error(), meter_.start);
+    }
+  }
   bool claim() noexcept { return !(state_.fetch_or(claimed, std::memory_order_acq_rel) & claimed); }
   /// Marks the stored value ready, wakes parked waiters, runs a registered continuation.
   void publish() {
@@ -285,6 +308,7 @@ class call_state {
   bool read_first_ = false;         // see read_by and wait_reading
   std::atomic<int> wake_fd_{-1};    // the waiter's eventfd while it is in wait_reading
   clock::time_point deadline_;
+  call_meter meter_;
   alignas(R) unsigned char storage_[sizeof(R)];
   std::function<void(R)> cont_;
 };

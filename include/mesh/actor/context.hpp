@@ -5,6 +5,7 @@
 #include <mesh/actor/future.hpp>
 #include <mesh/actor/reply.hpp>
 #include <mesh/core/error.hpp>
+#include <mesh/core/trace.hpp>
 
 #include <chrono>
 #include <string_view>
@@ -30,6 +31,13 @@ class context {
   std::string_view self_actor() const noexcept { return actor_; }
   /// Name of the node running this handler.
   std::string_view node_name() const noexcept;
+  /// The W3C traceparent the request carried (see mesh::trace_scope), or empty. Calls made by
+  /// the handler carry it on.
+  std::string_view traceparent() const noexcept {
+    return traceparent_.empty() ? current_traceparent() : traceparent_;
+  }
+  /// Sets what traceparent() returns (the request's, by the runtime).
+  void set_traceparent(std::string_view t) noexcept { traceparent_ = t; }
 
   /// Calls another actor (any node); blocks this activation until the reply or the deadline.
   template <class Actor, class Message>
@@ -47,6 +55,7 @@ class context {
   detail::node_core* core_;
   std::string_view actor_;
   std::string_view id_;
+  std::string_view traceparent_;
 };
 
 }  // namespace mesh

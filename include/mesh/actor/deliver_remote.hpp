@@ -5,6 +5,7 @@
 
 #include <mesh/actor/envelope.hpp>
 #include <mesh/actor/spare_body.hpp>
+#include <mesh/core/trace.hpp>
 #include <mesh/wire/error_frame.hpp>
 #include <mesh/wire/frame.hpp>
 
@@ -20,6 +21,7 @@ struct remote_request : payload_slot {
   frame_callback respond;  // empty for casts
   std::uint64_t request_id = 0;
   node_core* core = nullptr;  // counts the casts that fail (nobody else hears of them)
+  std::string traceparent;  // the caller's trace context, or empty
 };
 
 /// A request from a peer: the payload decoded in place, answered through `respond`.
@@ -63,7 +65,13 @@ struct remote_envelope final : envelope_base, remote_request {
 template <class R>
 void remote_envelope<R>::deliver(void* self, context& ctx, activation_base& act) {
   value_slot<R> slot;
-  invoke(msg, self, ctx, &slot);
+  if (traceparent.empty()) {
+    invoke(msg, self, ctx, &slot);
+  } else {
+    ctx.set_traceparent(traceparent);
+    trace_guard carried(&traceparent);  // the handler's own calls carry it on
+    invoke(msg, self, ctx, &slot);
+  }
   act.after_handler(self);  // the state is saved before the reply leaves
   if (respond) respond_reply(respond, request_id, act.core().name(), act.core().config().max_payload_bytes, &encode_reply<R>, &slot);
 }
@@ -91,6 +99,7 @@ void remote_envelope<R>::fail(error e) {
                                                    remote_request& r, wire::detail::decode_fn decode) {
   r.request_id = f.h.request_id;
   r.core = &core;
+  if (!f.h.traceparent.empty()) r.traceparent = std::move(f.h.traceparent);
   if (f.h.k == wire::kind::call) r.respond = std::move(respond);
   wire::limits lim;
   lim.max_payload_bytes = core.config().max_payload_bytes;

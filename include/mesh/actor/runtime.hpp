@@ -14,6 +14,7 @@
 #include <mesh/core/error.hpp>
 #include <mesh/core/function.hpp>
 #include <mesh/core/log.hpp>
+#include <mesh/core/metrics.hpp>
 #include <mesh/wire/error_frame.hpp>
 #include <mesh/wire/frame.hpp>
 #include <mesh/wire/frame_callback.hpp>
@@ -42,6 +43,8 @@ class table_base {
   virtual std::string_view actor_name() const noexcept = 0;
   virtual std::string_view capability() const noexcept = 0;
   virtual std::size_t size() const = 0;
+  /// Messages waiting in the mailboxes of its activations (node::metrics(); takes every lock once).
+  virtual std::size_t queued() const = 0;
   /// Deactivates activations idle since before `cutoff`; returns how many.
   virtual std::size_t reap_idle(clock::time_point cutoff) = 0;
   /// Deactivates idle activations whose id satisfies `pred` (shard moved away); returns how many.
@@ -197,12 +200,14 @@ class node_core : public cluster::host {
   }
   void hand_to_workers(runnable* r) override { pool_.submit(r); }
   void retire_moved_activations() override {
+    metrics_.rebalances.fetch_add(1, std::memory_order_relaxed);
     for_each_table([&](table_base& t) {
       if (t.size() == 0) return;
-      t.deactivate_where([&](std::string_view id) {
+      auto const moved = t.deactivate_where([&](std::string_view id) {
         auto rt = route_for(t.capability(), id);
         return !rt || !rt->local;
       });
+      metrics_.handoffs.fetch_add(moved, std::memory_order_relaxed);
     });
   }
 
@@ -211,6 +216,10 @@ class node_core : public cluster::host {
     serving_until_.store(until == clock::time_point::max() ? never_fenced : until.time_since_epoch().count(),
                          std::memory_order_relaxed);
   }
+
+  /// The call counters behind node::metrics().
+  metrics_registry& metrics() noexcept { return metrics_; }
+  metrics_registry const& metrics() const noexcept { return metrics_; }
 
   /// Schema fingerprint of the typed node (set by node<Schema>).
   std::uint64_t fingerprint() const noexcept { return fingerprint_; }
@@ -249,7 +258,10 @@ class node_core : public cluster::host {
     if (c.quorum_lease.count() <= 0 || c.quorum_lease > c.failure_timeout / 2) c.quorum_lease = c.failure_timeout / 2;
     return c;
   }
-  void register_table(void const* tag, table_base* t) { tables_.emplace_back(tag, t); }
+  void register_table(void const* tag, table_base* t) {
+    tables_.emplace_back(tag, t);
+    metrics_.add_actor(t->actor_name(), t->capability());
+  }
 
   /// Joins the cluster (node_config::listen set), once the tables and the fingerprint are set.
   void start_cluster() { service_ = std::make_unique<cluster::service>(*this, cfg_, members_, fingerprint_); }
@@ -263,6 +275,7 @@ class node_core : public cluster::host {
   cluster::membership members_;
   worker_pool pool_;
   std::shared_ptr<timer_thread> timer_;
+  metrics_registry metrics_{cfg_.metrics};  // before service_: its completions count here
   std::atomic<bool> stopping_{false};
   std::vector<std::pair<void const*, table_base*>> tables_;
   std::uint64_t fingerprint_ = 0;

@@ -44,6 +44,8 @@ struct transport_stats {
   /// to an owner that was not reachable or whose queue was full, or received for an id this node
   /// does not own, while it had no quorum, or with its mailbox full.
   std::uint64_t cast_drops = 0;
+  std::uint64_t bytes_in = 0;       ///< bytes received (every part of every message)
+  std::uint64_t bytes_out = 0;      ///< bytes sent (routing ids excluded)
 };
 
 /// Faults a test injects into one node's cluster traffic (mesh::testing::cluster): members it is
@@ -185,6 +187,8 @@ class service final : public detail::reply_reader, transport::io_handler {
     s.send_failures = c.send_failures.load();
     s.refused_peers = refused_.load();
     s.cast_drops = cast_drops_.load(std::memory_order_relaxed);
+    s.bytes_in = c.bytes_in.load();
+    s.bytes_out = c.bytes_out.load();
     return s;
   }
 

@@ -79,6 +79,7 @@ inline result<std::vector<std::string>> resolve_dns_seed(std::string_view seed) 
 /// Counters of an endpoint (monotonic; read from any thread).
 struct counters {
   std::atomic<std::uint64_t> frames_in{0}, frames_out{0}, bad_frames{0}, send_failures{0};
+  std::atomic<std::uint64_t> bytes_in{0}, bytes_out{0};  ///< ZeroMQ message parts, routing ids excluded
 };
 
 /// One outgoing connection: a DEALER connected to a peer's ROUTER.
@@ -361,6 +362,9 @@ class endpoint {
       return false;
     }
     stats_.frames_out += frames;
+    std::size_t bytes = 0;
+    for (auto const& p : parts) bytes += p.size();
+    stats_.bytes_out += bytes;
     return true;
   }
 
@@ -376,6 +380,7 @@ class endpoint {
         auto& m = parts[rx_n_];
         // Later parts of a multipart message are there once the first is (libzmq delivers it whole).
         if (!s.recv(m, zmq::recv_flags::dontwait)) return rx_n_ > 0;
+        stats_.bytes_in += m.size();
         ++rx_n_;
         if (!m.more()) return true;
       }

@@ -40,6 +40,7 @@ struct header {
   std::uint32_t timeout_ms = 0;     ///< call: remaining time budget; 0 = none (casts)
   bool has_init = false;            ///< a third part carries the init argument
   std::uint64_t chain = 0;          ///< call: the call chain it belongs to (0: none; docs/fencing.md)
+  std::string traceparent;          ///< W3C trace context of the caller; empty = none (not sent)
   // reply
   std::string node;                 ///< name of the node where the activation ran
   // error
@@ -206,9 +207,18 @@ struct header_writer {
 
 namespace detail {
 /// Fields of a call or cast header: version, kind, request id, fingerprint, actor, id, message
-/// index, timeout, has_init, then chain when it is not 0 (docs/wire.md, "Header").
+/// index, timeout, has_init (docs/wire.md, "Header"); then, only when set, a 10th field, the call
+/// chain (0 when only the traceparent is set), and an 11th, the traceparent: a request with
+/// neither costs what it did before.
 inline constexpr unsigned call_header_fields = 9;
-inline constexpr unsigned call_header_fields_max = 10;
+inline constexpr unsigned call_header_fields_max = 11;
+}  // namespace detail
+
+/// Longest traceparent a request header may carry (W3C version 00 takes 55 bytes; later versions
+/// may append fields). Longer: errc::bad_message.
+inline constexpr std::size_t max_traceparent_bytes = 256;
+
+namespace detail {
 
 /// Appends the header part of a frame to `out`.
 inline void append_header(std::string& out, header const& h) {
@@ -217,7 +227,10 @@ inline void append_header(std::string& out, header const& h) {
   std::size_t bound = fixed;
   switch (h.k) {
     case kind::call:
-    case kind::cast: bound += detail::header_writer::str_bound(h.actor) + detail::header_writer::str_bound(h.id); break;
+    case kind::cast:
+      bound += detail::header_writer::str_bound(h.actor) + detail::header_writer::str_bound(h.id) +
+               detail::header_writer::str_bound(h.traceparent);
+      break;
     case kind::reply: bound += detail::header_writer::str_bound(h.node); break;
     case kind::error: bound += detail::header_writer::str_bound(text); break;
     case kind::control:
@@ -231,10 +244,11 @@ inline void append_header(std::string& out, header const& h) {
   switch (h.k) {
     case kind::call:
     case kind::cast:
-      w.fixarray(h.chain ? call_header_fields + 1 : call_header_fields);
+      w.fixarray(call_header_fields + (!h.traceparent.empty() ? 2 : h.chain ? 1 : 0));
       w.uint(v); w.uint(k); w.uint(h.request_id); w.uint(h.fingerprint);
       w.str(h.actor); w.str(h.id); w.uint(h.message_index); w.uint(h.timeout_ms); w.byte(h.has_init ? 0xc3 : 0xc2);
-      if (h.chain) w.uint(h.chain);
+      if (h.chain || !h.traceparent.empty()) w.uint(h.chain);
+      if (!h.traceparent.empty()) w.str(h.traceparent);
       break;
     case kind::reply:
       w.fixarray(4);  // version, kind, request id, node
@@ -344,14 +358,19 @@ inline bool decode_header_fast(std::string_view b, header& h) {
   if (size < 3 || !uint(0xff, ver) || !uint(0xff, k) || !uint(~std::uint64_t{0}, h.request_id)) return false;
   if (ver != protocol_version) return false;
   if (k == static_cast<std::uint8_t>(kind::call) || k == static_cast<std::uint8_t>(kind::cast)) {
-    if ((size != 9 && size != 10) || !uint(~std::uint64_t{0}, h.fingerprint) || !str(h.actor) || !str(h.id) ||
+    if ((size < 9 || size > 11) || !uint(~std::uint64_t{0}, h.fingerprint) || !str(h.actor) || !str(h.id) ||
         !uint(0xffffffffu, h.message_index) || !uint(0xffffffffu, h.timeout_ms) || p >= end)
       return false;
     unsigned char const t = *p++;
     if (t != 0xc2 && t != 0xc3) return false;
     h.has_init = t == 0xc3;
     h.chain = 0;
-    if (size == 10 && !uint(~std::uint64_t{0}, h.chain)) return false;
+    if (size >= 10 && !uint(~std::uint64_t{0}, h.chain)) return false;
+    if (size == 11) {
+      if (!str(h.traceparent) || h.traceparent.empty() || h.traceparent.size() > max_traceparent_bytes) return false;
+    } else {
+      h.traceparent.clear();
+    }
     h.node.clear();
   } else if (k == static_cast<std::uint8_t>(kind::reply)) {
     if (size != 4 || !str(h.node)) return false;
@@ -362,6 +381,7 @@ inline bool decode_header_fast(std::string_view b, header& h) {
     h.timeout_ms = 0;
     h.has_init = false;
     h.chain = 0;
+    h.traceparent.clear();
   } else {
     return false;  // error and control frames are rare: the general path reads them
   }
@@ -393,9 +413,13 @@ inline result<header> decode_header_general(std::string_view bytes) {
       switch (h.k) {
         case kind::call:
         case kind::cast:
-          ok = (size == 9 || size == 10) && detail::read(a[3], h.fingerprint) && detail::read(a[4], h.actor) &&
+          ok = (size >= 9 && size <= 11) && detail::read(a[3], h.fingerprint) && detail::read(a[4], h.actor) &&
                detail::read(a[5], h.id) && detail::read(a[6], h.message_index) && detail::read(a[7], h.timeout_ms) &&
                detail::read(a[8], h.has_init) && (size == 9 || detail::read(a[9], h.chain));
+          // Present means a non-empty string within bounds: absent is encoded by leaving it out.
+          if (ok && size == 11)
+            ok = a[10].type == msgpack::type::STR && detail::read(a[10], h.traceparent) && !h.traceparent.empty() &&
+                 h.traceparent.size() <= max_traceparent_bytes;
           break;
         case kind::reply: ok = size == 4 && detail::read(a[3], h.node); break;
         case kind::error: {
