@@ -61,7 +61,11 @@ struct envelope_base {
   /// The init argument this message carries (an init_arg_t of the target actor type), or null.
   virtual void const* init() const noexcept { return nullptr; }
   /// Runs the handler on `self` (an instance of the target actor type) and completes the request.
-  virtual void deliver(void* self, context& ctx, activation_base& act) = 0;
+  /// Returns true when the handler is a coroutine that suspended: the envelope then stays alive
+  /// (not disposed) until the task finishes and completes it (actor/task.hpp).
+  virtual bool deliver(void* self, context& ctx, activation_base& act) = 0;
+  /// Completes the request with the value at `slot` (a value_slot of its reply type).
+  virtual void reply(void* slot, activation_base& act) = 0;
 };
 
 /// unique_ptr deleter for envelopes: dispose() instead of delete.
@@ -118,6 +122,7 @@ class activation_base : public runnable {
 
   activation_base(actor_table_base& table, std::string id) : table_(table), id_(std::move(id)) {}
   ~activation_base() override {
+    abandon_task();
     // Anything still queued (only on shutdown) fails rather than vanishing.
     while (auto* e = head_) {
       head_ = e->next;
@@ -189,7 +194,10 @@ class activation_base : public runnable {
         e->fail(expired_in_mailbox(actor_name(), id_));
         continue;
       }
-      process(*e);
+      if (process(*e)) {  // a coroutine handler suspended: this turn ends, the mailbox waits for it
+        guard.release();
+        return;
+      }
     }
     bool more;
     {
@@ -212,6 +220,33 @@ class activation_base : public runnable {
 
   /// Runs the actor's on_deactivate() hook (if any) on a retired activation and drops the instance.
   virtual void deactivate() noexcept = 0;
+  /// Drops the instance (a coroutine handler threw): the next message re-creates it.
+  virtual void discard_instance() noexcept = 0;
+
+  /// A coroutine handler suspended (actor/task.hpp): the activation stays scheduled, taking no
+  /// other message, until task_finished(). `abandon` destroys the task if the activation goes
+  /// first (the node stopped with the task still waiting).
+  void task_suspended(void* task, void (*abandon)(void*) noexcept) noexcept {
+    suspended_task_ = task;
+    abandon_task_ = abandon;
+  }
+  /// The suspended coroutine handler finished and completed its request: the activation takes
+  /// its next message (on a worker), or goes idle.
+  void task_finished() {
+    suspended_task_ = nullptr;
+    touch();
+    bool more;
+    {
+      std::lock_guard lk(lock_);
+      more = head_ != nullptr;
+      if (!more) scheduled_ = false;
+    }
+    if (more) submit();
+  }
+  /// Destroys a still suspended task, failing its request (shutdown only: the pool has stopped).
+  void abandon_task() noexcept {
+    if (auto* t = std::exchange(suspended_task_, nullptr)) abandon_task_(t);
+  }
 
   /// Fails everything queued (shutdown) and marks the activation dead.
   void fail_all(error const& e) {
@@ -232,8 +267,9 @@ class activation_base : public runnable {
   }
 
  protected:
-  /// Runs one dequeued, still wanted message on the instance (the typed part).
-  virtual void process(envelope_base& e) = 0;
+  /// Runs one dequeued, still wanted message on the instance (the typed part). True when its
+  /// handler is a coroutine that suspended (the envelope then belongs to the task).
+  virtual bool process(envelope_base& e) = 0;
 
   friend class actor_table_base;  // push_to() submits after enqueue()
   void submit();
@@ -256,6 +292,8 @@ class activation_base : public runnable {
   bool dead_ = false;
   envelope_base* head_ = nullptr;
   envelope_base* tail_ = nullptr;
+  void* suspended_task_ = nullptr;  // see task_suspended
+  void (*abandon_task_)(void*) noexcept = nullptr;
   std::atomic<clock::rep> last_used_{clock::now().time_since_epoch().count()};
 };
 
@@ -290,9 +328,8 @@ class activation final : public activation_base {
   /// plain function so that there is one copy per actor type, whatever the callers.
   [[gnu::noinline]] result<void> run_with(init_arg_t<A> const* init, void (*f)(void* data, A& self, context& ctx), void* data) {
     if (auto ok = ensure_instance(init); !ok) return ok;
-    context ctx(core(), actor_name_v<A>, id_);
     try {
-      f(data, *instance_, ctx);
+      f(data, *instance_, ctx_);
     } catch (rejected const& r) {  // a domain error: the instance and its state stay
       touch();
       return was_rejected(r);
@@ -305,6 +342,7 @@ class activation final : public activation_base {
   }
 
   void deactivate() noexcept override {
+    abandon_task();
     if constexpr (requires(A& a) { a.on_deactivate(); }) {
       if (instance_) {
         try {
@@ -321,22 +359,29 @@ class activation final : public activation_base {
   }
 
  private:
-  void process(envelope_base& e) override {
+  void discard_instance() noexcept override { instance_.reset(); }
+
+  bool process(envelope_base& e) override {
     struct args {
       envelope_base* e;
       activation* act;
-    } a{&e, this};
+      bool suspended;
+    } a{&e, this, false};
     auto r = run_with(
         static_cast<init_arg_t<A> const*>(e.init()),
         [](void* d, A& self, context& ctx) {
-          auto const& x = *static_cast<args const*>(d);
-          x.e->deliver(&self, ctx, *x.act);
+          auto& x = *static_cast<args*>(d);
+          x.suspended = x.e->deliver(&self, ctx, *x.act);
         },
         &a);
     if (!r) e.fail(std::move(r).error());
+    return a.suspended;
   }
 
   std::optional<A> instance_;
+  // One context for the activation's life: a coroutine handler keeps its `context&` across
+  // suspensions, so it must outlive every handler invocation.
+  context ctx_{core(), actor_name_v<A>, id_};
 };
 
 /// One stripe's map id -> V: chained, with a power-of-two bucket array indexed by the hash bits

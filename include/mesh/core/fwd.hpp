@@ -13,4 +13,5 @@ class context;
 template <class Schema> class node;
 struct node_config;
 template <class T> struct reply;
+template <class R> class task;
 }  // namespace mesh
