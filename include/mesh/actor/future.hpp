@@ -54,11 +54,15 @@ struct future_access;
 template <class T>
 class [[nodiscard]] future {
  public:
+  /// What get() returns and co_await yields.
   using value_type = result<reply<T>>;
+  /// An empty future (valid() is false).
   future() = default;
+  /// Internal: the runtime's call state and deadline timer.
   future(std::shared_ptr<detail::call_state<value_type>> s, std::weak_ptr<detail::deadline_scheduler> sched = {})
       : state_(std::move(s)), sched_(std::move(sched)) {}
 
+  /// False for an empty or consumed (get, then, co_await of an rvalue) future.
   bool valid() const noexcept { return state_ != nullptr; }
 
   /// True once a reply, an error or the deadline has arrived.
@@ -99,6 +103,7 @@ class [[nodiscard]] future {
   /// Awaits the result: see the class comment. An lvalue future stays valid, so it can still be
   /// cancel()led while it is awaited.
   auto operator co_await() & noexcept { return awaiter{state_, sched_}; }
+  /// Awaits the result of a temporary future (`co_await n.call_async<A>(...)`).
   auto operator co_await() && noexcept { return awaiter{std::move(state_), std::move(sched_)}; }
 
   /// Runs `f(result)` once the call completes, on the thread that completes it (a worker, the

@@ -265,15 +265,19 @@ inline void abandon_task(void* t) noexcept {
 template <class R>
 class [[nodiscard]] task {
  public:
+  /// The coroutine machinery (internal; C++ looks it up by this name).
   struct promise_type : detail::task_promise_value<R> {
     promise_type() noexcept { this->finish = &detail::finish_task<R>; }
+    /// Internal: the task handle() returns.
     task get_return_object() noexcept {
       this->handle = std::coroutine_handle<promise_type>::from_promise(*this);
       return task(this);
     }
   };
 
+  /// Takes over `o`'s coroutine.
   task(task&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  /// Destroys this task's coroutine (if not started) and takes over `o`'s.
   task& operator=(task&& o) noexcept {
     if (this != &o) {
       reset();
@@ -281,6 +285,7 @@ class [[nodiscard]] task {
     }
     return *this;
   }
+  /// Destroys a coroutine the runtime did not take.
   ~task() { reset(); }
 
   /// Hands the (not yet started) coroutine to the runtime. Internal.
