@@ -21,6 +21,7 @@
 #include <mesh/actor/reply.hpp>
 #include <mesh/actor/future.hpp>
 #include <mesh/actor/context.hpp>
+#include <mesh/actor/task.hpp>
 #include <mesh/actor/invoke.hpp>
 #include <mesh/node.hpp>
 // DataMesh (mesh::flow): local networks, compile-time graphs, and networks across the cluster.

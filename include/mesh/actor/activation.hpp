@@ -63,7 +63,11 @@ struct envelope_base {
   /// The init argument this message carries (an init_arg_t of the target actor type), or null.
   virtual void const* init() const noexcept { return nullptr; }
   /// Runs the handler on `self` (an instance of the target actor type) and completes the request.
-  virtual void deliver(void* self, context& ctx, activation_base& act) = 0;
+  /// Returns true when the handler is a coroutine that suspended: the envelope then stays alive
+  /// (not disposed) until the task finishes and completes it (actor/task.hpp).
+  virtual bool deliver(void* self, context& ctx, activation_base& act) = 0;
+  /// Completes the request with the value at `slot` (a value_slot of its reply type).
+  virtual void reply(void* slot, activation_base& act) = 0;
 };
 
 /// unique_ptr deleter for envelopes: dispose() instead of delete.
@@ -145,6 +149,7 @@ class activation_base : public runnable {
 
   activation_base(actor_table_base& table, std::string id) : table_(table), id_(std::move(id)) {}
   ~activation_base() override {
+    abandon_task();
     // Anything still queued (only on shutdown) fails rather than vanishing.
     while (auto* e = head_) {
       head_ = e->next;
@@ -228,7 +233,10 @@ class activation_base : public runnable {
         e->fail(core().no_quorum());
         continue;
       }
-      process(*e);
+      if (process(*e)) {  // a coroutine handler suspended: this turn ends, the mailbox waits for it
+        guard.release();
+        return;
+      }
     }
     bool more;
     {
@@ -251,6 +259,36 @@ class activation_base : public runnable {
 
   /// Runs the actor's on_deactivate() hook (if any) on a retired activation and drops the instance.
   virtual void deactivate() noexcept = 0;
+  /// Drops the instance (a coroutine handler threw): the next message re-creates it.
+  virtual void discard_instance() noexcept = 0;
+
+  /// A coroutine handler suspended (actor/task.hpp): the activation stays scheduled, taking no
+  /// other message, until task_finished(). `abandon` destroys the task if the activation goes
+  /// first (the node stopped with the task still waiting).
+  void task_suspended(void* task, void (*abandon)(void*) noexcept) noexcept {
+    suspended_task_ = task;
+    abandon_task_ = abandon;
+    task_pending_.store(task != nullptr, std::memory_order_release);
+  }
+  /// The suspended coroutine handler finished and completed its request: the activation takes
+  /// its next message (on a worker), or goes idle.
+  void task_finished() {
+    suspended_task_ = nullptr;
+    task_pending_.store(false, std::memory_order_release);
+    running_chain_.store(0, std::memory_order_relaxed);  // its chain ends with it
+    touch();
+    bool more;
+    {
+      std::lock_guard lk(lock_);
+      more = head_ != nullptr;
+      if (!more) scheduled_ = false;
+    }
+    if (more) submit();
+  }
+  /// Destroys a still suspended task, failing its request (shutdown only: the pool has stopped).
+  void abandon_task() noexcept {
+    if (auto* t = std::exchange(suspended_task_, nullptr)) abandon_task_(t);
+  }
 
   /// Called by every request path after a handler returned normally and before its reply leaves:
   /// saves the instance's `state` to node_config::store (write-through, fenced) when this
@@ -296,8 +334,9 @@ class activation_base : public runnable {
   }
 
  protected:
-  /// Runs one dequeued, still wanted message on the instance (the typed part).
-  virtual void process(envelope_base& e) = 0;
+  /// Runs one dequeued, still wanted message on the instance (the typed part). True when its
+  /// handler is a coroutine that suspended (the envelope then belongs to the task).
+  virtual bool process(envelope_base& e) = 0;
 
   friend class actor_table_base;  // push_to() submits after enqueue()
   void submit();
@@ -314,6 +353,7 @@ class activation_base : public runnable {
   std::string id_;
   std::uint64_t fence_epoch_ = 0;  // node_core::fence_epoch() when the instance was made (holder only)
   std::atomic<std::uint64_t> running_chain_{0};  // the chain of the handler running now (0: none)
+  std::atomic<bool> task_pending_{false};        // a coroutine handler is suspended (task_suspended)
 
   /// While a handler runs: its call chain is the thread's and the activation's (calls it makes
   /// carry it; a call of it to this activation fails with call_cycle instead of waiting).
@@ -327,7 +367,12 @@ class activation_base : public runnable {
     chain_scope(chain_scope const&) = delete;
     chain_scope& operator=(chain_scope const&) = delete;
     ~chain_scope() {
-      a_.running_chain_.store(0, std::memory_order_relaxed);
+      // A coroutine handler that suspended still runs its chain: task_finished() ends it. (Only
+      // if it is still ours: the task may have finished and the next message begun meanwhile.)
+      if (!a_.task_pending_.load(std::memory_order_acquire)) {
+        auto mine = chain_;
+        a_.running_chain_.compare_exchange_strong(mine, 0, std::memory_order_relaxed);
+      }
       this_thread_context().chain = outer_;
     }
 
@@ -345,6 +390,8 @@ class activation_base : public runnable {
   bool dead_ = false;
   envelope_base* head_ = nullptr;
   envelope_base* tail_ = nullptr;
+  void* suspended_task_ = nullptr;  // see task_suspended
+  void (*abandon_task_)(void*) noexcept = nullptr;
   std::atomic<clock::rep> last_used_{clock::now().time_since_epoch().count()};
 };
 
@@ -384,9 +431,8 @@ class activation final : public activation_base {
                                           std::uint64_t chain = current_chain()) {
     if (auto ok = ensure_instance(init); !ok) return ok;
     chain_scope in_chain(*this, chain);
-    context ctx(core(), actor_name_v<A>, id_);
     try {
-      f(data, *instance_, ctx);
+      f(data, *instance_, ctx_);
     } catch (state_not_saved& s) {  // the store refused or failed: memory is ahead of the store
       drop_instance();
       return std::move(s.why);
@@ -402,6 +448,7 @@ class activation final : public activation_base {
   }
 
   void deactivate() noexcept override {
+    abandon_task();
     if constexpr (requires(A& a) { a.on_deactivate(); }) {
       if (instance_) {
         try {
@@ -499,23 +546,30 @@ class activation final : public activation_base {
   }
 
  private:
-  void process(envelope_base& e) override {
+  void discard_instance() noexcept override { instance_.reset(); }
+
+  bool process(envelope_base& e) override {
     struct args {
       envelope_base* e;
       activation* act;
-    } a{&e, this};
+      bool suspended;
+    } a{&e, this, false};
     auto r = run_with(
         static_cast<init_arg_t<A> const*>(e.init()),
         [](void* d, A& self, context& ctx) {
-          auto const& x = *static_cast<args const*>(d);
-          x.e->deliver(&self, ctx, *x.act);
+          auto& x = *static_cast<args*>(d);
+          x.suspended = x.e->deliver(&self, ctx, *x.act);
         },
         &a, e.chain);
     if (!r) e.fail(std::move(r).error());
+    return a.suspended;
   }
 
   std::optional<A> instance_;
   std::uint64_t token_ = 0;  // the store's fencing token from this instance's claim
+  // One context for the activation's life: a coroutine handler keeps its `context&` across
+  // suspensions, so it must outlive every handler invocation.
+  context ctx_{core(), actor_name_v<A>, id_};
 };
 
 /// One stripe's map id -> V: chained, with a power-of-two bucket array indexed by the hash bits

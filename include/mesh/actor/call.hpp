@@ -173,8 +173,9 @@ template <class R>
   if (!rt) return counted(core, a, std::move(rt).error());
   state_ptr<R> state;
   if (rt->local) {
-    // Fast path: an idle activation runs the handler right here, with no queue and no thread hop.
-    if (auto claimed = claim_idle(a.table(core), id)) {
+    // Fast path: an idle activation runs the handler right here, with no queue and no thread hop
+    // (not a coroutine handler: it may suspend, and resumes on a worker).
+    if (auto claimed = ops.is_task ? nullptr : claim_idle(a.table(core), id)) {
       value_slot<R> slot;
       auto r = a.run(*claimed, init, ops.invoke, msg, &slot);
       claimed->release_claim();

@@ -30,7 +30,8 @@ struct remote_envelope final : envelope_base, remote_request {
   invoke_fn invoke = nullptr;
 
   void const* init() const noexcept override { return init_arg; }
-  void deliver(void* self, context& ctx, activation_base& act) override;
+  bool deliver(void* self, context& ctx, activation_base& act) override;
+  void reply(void* slot, activation_base& act) override;
   void fail(error e) override;
 };
 
@@ -63,7 +64,7 @@ struct remote_envelope final : envelope_base, remote_request {
 }
 
 template <class R>
-void remote_envelope<R>::deliver(void* self, context& ctx, activation_base& act) {
+bool remote_envelope<R>::deliver(void* self, context& ctx, activation_base& act) {
   value_slot<R> slot;
   if (traceparent.empty()) {
     invoke(msg, self, ctx, &slot);
@@ -72,8 +73,15 @@ void remote_envelope<R>::deliver(void* self, context& ctx, activation_base& act)
     trace_guard carried(&traceparent);  // the handler's own calls carry it on
     invoke(msg, self, ctx, &slot);
   }
+  if (slot.task) return start_task(*slot.task, *this, act);
   act.after_handler(self);  // the state is saved before the reply leaves
-  if (respond) respond_reply(respond, request_id, act.core().name(), act.core().config().max_payload_bytes, &encode_reply<R>, &slot);
+  reply(&slot, act);
+  return false;
+}
+
+template <class R>
+void remote_envelope<R>::reply(void* slot, activation_base& act) {
+  if (respond) respond_reply(respond, request_id, act.core().name(), act.core().config().max_payload_bytes, &encode_reply<R>, slot);
 }
 
 template <class R>

@@ -81,11 +81,16 @@ struct local_envelope : envelope_base, payload_slot {
 
   void const* init() const noexcept override { return init_arg; }
   bool abandoned() const noexcept override { return state && state->completed(); }
-  void deliver(void* self, context& ctx, activation_base& act) override {
+  bool deliver(void* self, context& ctx, activation_base& act) override {
     value_slot<R> slot;
     invoke(msg, self, ctx, &slot);
+    if (slot.task) return start_task(*slot.task, *this, act);
     act.after_handler(self);  // the state is saved before the reply leaves
-    if (state) complete_reply<R>(*state, slot, act);
+    reply(&slot, act);
+    return false;
+  }
+  void reply(void* slot, activation_base& act) override {
+    if (state) complete_reply<R>(*state, *static_cast<value_slot<R>*>(slot), act);
   }
   void fail(error e) override {
     if (state) complete_error<R>(*state, std::move(e));

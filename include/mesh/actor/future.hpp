@@ -1,6 +1,6 @@
 #pragma once
-/// mesh::future<T>: the result of call_async. Waitable with a deadline, or continued with then().
-/// Dropping a future never blocks.
+/// mesh::future<T>: the result of call_async. Waitable with a deadline, continued with then(),
+/// awaited with co_await, or cancelled. Dropping a future never blocks.
 
 #include <mesh/actor/call_state.hpp>
 #include <mesh/actor/deadline_scheduler.hpp>
@@ -8,8 +8,11 @@
 #include <mesh/core/clock.hpp>
 #include <mesh/core/error.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <coroutine>
 #include <functional>
+#include <optional>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -21,17 +24,45 @@ namespace detail {
   return fail(errc::timeout, "no result within " + std::to_string(d.count()) +
                                  " ms (the call goes on until its deadline; get() again to wait longer)");
 }
+[[gnu::cold, gnu::noinline]] inline error cancelled() {
+  return fail(errc::timeout, "call cancelled (the handler may still run; its reply is dropped)");
+}
+
+/// Completes `s` with errc::timeout at its deadline on the node's timer thread, so that a call
+/// nobody blocks on (a continuation, a co_await) still ends by its deadline.
+template <class V>
+void arm_deadline(std::shared_ptr<call_state<V>> const& s, std::weak_ptr<deadline_scheduler> const& sched) {
+  if (s->completed()) return;
+  if (auto sc = sched.lock()) {
+    std::weak_ptr<call_state<V>> w = s;
+    sc->at(s->deadline(), [w] {
+      if (auto st = w.lock()) st->complete(fail(errc::timeout, "call did not answer before its deadline"));
+    });
+  }
+}
+
+struct future_access;
 }  // namespace detail
 
 /// The eventual result of call_async: a mesh::result<mesh::reply<T>>.
+///
+/// `co_await f` (in any C++20 coroutine) suspends until the call completes, without blocking a
+/// thread, and yields what get() returns: the result<reply<T>> (errors are values, never thrown).
+/// The coroutine resumes on the thread that completes the call (a worker, the I/O thread or the
+/// timer thread at the deadline), or at once when the result is already there; inside a
+/// coroutine handler (mesh::task) it resumes on the node's workers instead (actor/task.hpp).
 template <class T>
 class [[nodiscard]] future {
  public:
+  /// What get() returns and co_await yields.
   using value_type = result<reply<T>>;
+  /// An empty future (valid() is false).
   future() = default;
+  /// Internal: the runtime's call state and deadline timer.
   future(std::shared_ptr<detail::call_state<value_type>> s, std::weak_ptr<detail::deadline_scheduler> sched = {})
       : state_(std::move(s)), sched_(std::move(sched)) {}
 
+  /// False for an empty or consumed (get, then, co_await of an rvalue) future.
   bool valid() const noexcept { return state_ != nullptr; }
 
   /// True once a reply, an error or the deadline has arrived.
@@ -60,6 +91,21 @@ class [[nodiscard]] future {
     return state_ && state_->wait_until(detail::clock::now() + d);
   }
 
+  /// Ends the wait for a pending call: its waiter (get, co_await, then) gets errc::timeout
+  /// ("call cancelled") at once, and a reply that comes later is dropped. Like a timeout, the
+  /// handler may still run (a queued local call that has not started is skipped). Returns false
+  /// when the call had already completed (nothing changes). Does not consume the future; safe
+  /// while a coroutine awaits it on another thread.
+  bool cancel() {
+    return state_ && state_->complete(detail::cancelled());
+  }
+
+  /// Awaits the result: see the class comment. An lvalue future stays valid, so it can still be
+  /// cancel()led while it is awaited.
+  auto operator co_await() & noexcept { return awaiter{state_, sched_}; }
+  /// Awaits the result of a temporary future (`co_await n.call_async<A>(...)`).
+  auto operator co_await() && noexcept { return awaiter{std::move(state_), std::move(sched_)}; }
+
   /// Runs `f(result)` once the call completes, on the thread that completes it (a worker, the
   /// I/O thread or the deadline timer): keep it short. Consumes the future. An exception
   /// escaping `f` is logged through node_config::logger and goes no further.
@@ -71,14 +117,7 @@ class [[nodiscard]] future {
     } else {
       if (!state_) return;
       auto s = std::move(state_);
-      if (!s->completed()) {
-        if (auto sched = sched_.lock()) {
-          std::weak_ptr<detail::call_state<value_type>> w = s;
-          sched->at(s->deadline(), [w] {
-            if (auto st = w.lock()) st->complete(fail(errc::timeout, "call did not answer before its deadline"));
-          });
-        }
-      }
+      detail::arm_deadline(s, sched_);
       s->then(std::function<void(value_type)>([fn = std::decay_t<F>(std::forward<F>(f)), w = sched_](value_type v) mutable {
         try {
           fn(std::move(v));
@@ -90,6 +129,32 @@ class [[nodiscard]] future {
   }
 
  private:
+  friend struct detail::future_access;
+
+  // co_await outside a coroutine handler: the coroutine resumes on the completing thread. The
+  // flag decides who resumes it when the result comes while it is still suspending.
+  struct awaiter {
+    std::shared_ptr<detail::call_state<value_type>> s;
+    std::weak_ptr<detail::deadline_scheduler> sched;
+    std::optional<value_type> v{};
+    std::atomic<bool> flag{false};
+
+    bool await_ready() const noexcept { return !s || s->completed(); }
+    bool await_suspend(std::coroutine_handle<> h) {
+      detail::arm_deadline(s, sched);
+      s->then(std::function<void(value_type)>([this, h](value_type r) {
+        v.emplace(std::move(r));
+        if (flag.exchange(true)) h.resume();  // the coroutine is suspended: resume it here
+      }));
+      return !flag.exchange(true);  // false: the result came meanwhile, go on now
+    }
+    value_type await_resume() {
+      if (!s) return fail(errc::invalid_argument, "co_await on an empty mesh::future");
+      if (v) return std::move(*v);
+      return s->take();
+    }
+  };
+
   std::shared_ptr<detail::call_state<value_type>> state_;
   std::weak_ptr<detail::deadline_scheduler> sched_;
 };

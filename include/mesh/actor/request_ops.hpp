@@ -5,6 +5,7 @@
 #include <mesh/actor/activation.hpp>
 #include <mesh/actor/call_state.hpp>
 #include <mesh/actor/reply.hpp>
+#include <mesh/actor/task.hpp>
 #include <mesh/core/actor_traits.hpp>
 #include <mesh/wire/codec.hpp>
 
@@ -36,14 +37,6 @@ inline clock::time_point deadline_for(node_core const& core, std::chrono::millis
 }
 
 // ---- per reply type ---------------------------------------------------------------------------
-
-/// Where a handler's return value lands before it becomes a reply.
-template <class R>
-struct value_slot {
-  std::optional<R> v;
-};
-template <>
-struct value_slot<void> {};
 
 template <class R>
 [[gnu::noinline]] state_ptr<R> new_call_state(clock::time_point deadline) {
@@ -95,7 +88,8 @@ template <class A, class M>
 void invoke_into(void* msg, void* self, context& ctx, void* slot) {
   auto& a = *static_cast<A*>(self);
   auto& m = *static_cast<M*>(msg);
-  if constexpr (std::is_void_v<reply_t<A, M>>) invoke_handler(a, m, ctx);
+  if constexpr (is_task_handler_v<A, M>) static_cast<value_slot<reply_t<A, M>>*>(slot)->task = invoke_handler(a, m, ctx).release();
+  else if constexpr (std::is_void_v<reply_t<A, M>>) invoke_handler(a, m, ctx);
   else static_cast<value_slot<reply_t<A, M>>*>(slot)->v.emplace(invoke_handler(a, m, ctx));
 }
 
@@ -131,6 +125,7 @@ struct message_ops {
   void (*make_default)(void* dst, void* src);  // default-constructs one at dst (src unused)
   void (*destroy)(void*) noexcept;
   std::size_t size, align;
+  bool is_task;  // a coroutine handler: never run inline on the caller's thread (it may suspend)
 };
 
 template <class A, class M>
@@ -142,7 +137,8 @@ inline constexpr message_ops<reply_t<A, M>> ops_v{&invoke_into<A, M>,
                                                  &default_payload<M>,
                                                  &destroy_payload<M>,
                                                  sizeof(M),
-                                                 alignof(M)};
+                                                 alignof(M),
+                                                 is_task_handler_v<A, M>};
 
 // ---- per actor type: the actor as data ---------------------------------------------------------
 

@@ -41,15 +41,30 @@ concept handles_plain = requires(A& a, M const& m) { a.handle(m); };
 template <class A, class M>
 concept handles = handles_plain<A, M> || handles_with_context<A, M>;
 
-/// The reply type of A's handler for M (`invalid_reply` when there is none).
+/// A coroutine handler's return type, mesh::task<R>, and what it replies with (R).
+template <class T> struct task_reply { using type = T; static constexpr bool is_task = false; };
+template <class R> struct task_reply<task<R>> { using type = R; static constexpr bool is_task = true; };
+
+/// The reply type of A's handler for M (`invalid_reply` when there is none): what handle()
+/// returns, or R for a coroutine handler returning mesh::task<R>.
 struct invalid_reply {};
 template <class A, class M>
-auto reply_type_of() {
+auto handler_return_of() {
   if constexpr (handles_plain<A, M>) return std::type_identity<decltype(std::declval<A&>().handle(std::declval<M const&>()))>{};
   else if constexpr (handles_with_context<A, M>)
     return std::type_identity<decltype(std::declval<A&>().handle(std::declval<M const&>(), std::declval<context&>()))>{};
   else return std::type_identity<invalid_reply>{};
 }
+template <class A, class M>
+using handler_return_t = std::remove_cvref_t<typename decltype(handler_return_of<A, M>())::type>;
+template <class A, class M>
+auto reply_type_of() {
+  return std::type_identity<typename task_reply<handler_return_t<A, M>>::type>{};
+}
+
+/// True when A's handler for M is a coroutine (returns mesh::task<R>).
+template <class A, class M>
+inline constexpr bool is_task_handler_v = task_reply<handler_return_t<A, M>>::is_task;
 
 template <class T>
 using store_t = std::conditional_t<std::is_void_v<T>, no_init, T>;
@@ -134,6 +149,13 @@ struct actor_does_not_accept_message {
                 "mesh: actor does not list this message type in `messages`; add it to the actor's "
                 "mesh::list or send a message it accepts");
 };
+template <fixed_string Actor, class Message>
+struct coroutine_handler_needs_context {
+  static_assert(always_false<Message>,
+                "mesh: a coroutine handler (returning mesh::task<R>) must take the context; write "
+                "`mesh::task<R> handle(Message const&, mesh::context& ctx)`: the task calls other actors "
+                "through ctx and runs on the node's workers");
+};
 template <class Actor>
 struct actor_not_in_schema {
   static_assert(always_false<Actor>,
@@ -161,6 +183,9 @@ template <class A, class M>
 constexpr bool check_message() {
   if constexpr (!handles<A, M>) {
     (void)sizeof(diagnostics::actor_lacks_handle_for_message<A::name, M>);
+    return false;
+  } else if constexpr (handles_plain<A, M> && is_task_handler_v<A, M>) {
+    (void)sizeof(diagnostics::coroutine_handler_needs_context<A::name, M>);
     return false;
   } else {
     return true;

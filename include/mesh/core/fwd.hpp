@@ -14,4 +14,5 @@ template <class Schema> class node;
 struct node_config;
 class store;
 template <class T> struct reply;
+template <class R> class task;
 }  // namespace mesh
