@@ -17,7 +17,7 @@ import struct as _struct
 import msgpack
 import zmq
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 KIND_CALL, KIND_CAST, KIND_REPLY, KIND_ERROR, KIND_CONTROL, KIND_BATCH = range(6)
 
 # mesh::errc (docs/wire.md section 3).
