@@ -8,7 +8,7 @@
 // room "flood" hold about R KiB of history (one Post, whose reply it reads), then every DEALER
 // sends K History calls (each reply is about R KiB) and reads nothing. It prints
 // "FLOODING <connections opened> <calls sent>" and waits until stdin closes (or SIGTERM), then
-// closes every connection at once and exits 0.
+// prints "RECEIVED <messages that reached it>", closes every connection at once and exits 0.
 #include "app_schema.hpp"
 
 #include <mesh/transport/curve.hpp>
@@ -147,6 +147,14 @@ int main(int argc, char** argv) {
   char buf[64];
   while (::read(STDIN_FILENO, buf, sizeof buf) > 0) {
   }
-  dealers.clear();  // linger 0: every connection closes now
+  // Whatever reached us (an outsider must get nothing), then every connection closes at once.
+  long received = 0;
+  for (auto& d : dealers) {
+    zmq::message_t m;
+    while (d.recv(m, zmq::recv_flags::dontwait)) ++received;
+  }
+  std::printf("RECEIVED %ld\n", received);
+  std::fflush(stdout);
+  dealers.clear();  // linger 0
   return 0;
 }
