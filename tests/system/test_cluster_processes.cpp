@@ -875,7 +875,7 @@ flood_figures flood_node(member_process& a, app_node& obs, std::vector<std::stri
   f.before = rss_mib(a.pid());
   flood_process fl(a.endpoint(), std::move(extra));
   f.flooding = fl.line();
-  auto const until = steady::now() + 4s;
+  auto const until = steady::now() + 5s;
   while (steady::now() < until) {  // a legitimate member keeps calling meanwhile
     auto r = obs.call<app::Counter>("during-flood-" + std::to_string(f.calls % 50), app::Add{1}, 5000ms);
     ++f.calls;
@@ -888,7 +888,8 @@ flood_figures flood_node(member_process& a, app_node& obs, std::vector<std::stri
   }
   f.received = fl.finish();
   // Memory goes back once the connections are gone (pruned at a tick, then malloc_trim).
-  wait_until([&] { return rss_mib(a.pid()) <= f.before + 64; }, 10000ms);
+  // (Waits for more than the test asks, to report where it settles.)
+  wait_until([&] { return rss_mib(a.pid()) <= f.before + 16; }, 8000ms);
   f.after = rss_mib(a.pid());
   return f;
 }
