@@ -148,6 +148,16 @@ struct node_config {
   /// Most peers (members, seeds, nodes learned by gossip) this node keeps a socket for; gossip
   /// about more is ignored (and logged): one gossiped list cannot exhaust the process's sockets.
   std::size_t max_peers = 512;
+  /// Most bytes of outgoing messages queued in ZeroMQ across all connections (replies, requests,
+  /// heartbeats not yet taken by the kernel). A peer that never reads its replies loses those
+  /// that do not fit (transport_stats::outbound_dropped, logged), while peers that read keep
+  /// being served; a request that does not fit fails with errc::overloaded. 0: no cap.
+  /// docs/security.md, "Memory under a flood".
+  std::size_t max_outbound_bytes = 64u << 20;
+  /// Most connections to this node's ROUTER at once (CURVE only; each costs a descriptor and
+  /// some 40 KiB): handshakes beyond it are refused (logged). Members, clients and connections
+  /// still in their handshake (at most 5 s) all count. 0: no limit.
+  std::size_t max_connections = 1024;
 
   /// A configuration from the environment (the other members keep their defaults): MESH_NAME,
   /// MESH_LISTEN, MESH_ADVERTISE, MESH_SEEDS (comma-separated) and MESH_CLUSTER_SECRET; a variable

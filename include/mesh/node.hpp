@@ -245,9 +245,25 @@ class node : private detail::node_core {
       m.bad_frames = t.bad_frames;
       m.refused_peers = t.refused_peers;
       m.send_failures = t.send_failures;
-      // TODO(cast drops): read transport_stats' cast-drop counter once cluster::service has it.
+      m.cast_drops = t.cast_drops;
     }
     return m;
+  }
+
+  /// Replaces the client keys this node admits besides the cluster key (node_config::
+  /// authorized_keys) while it runs: handshakes from now on, and members on open connections
+  /// whose key is no longer admitted are dropped at their next message (docs/security.md,
+  /// "Revoking one node"). invalid_argument for a malformed key or a node without CURVE (or a
+  /// single-process node). Thread-safe.
+  result<void> authorized_keys(std::vector<std::string> const& keys) {
+    if (!service_) return fail(errc::invalid_argument, "node '" + cfg_.name + "' does not listen: it admits no keys");
+    return service_->authorize_keys(keys);
+  }
+  /// Stops admitting client key `public_key` (Z85) at once, as authorized_keys without it;
+  /// not_found when it was not admitted. Thread-safe.
+  result<void> revoke_key(std::string_view public_key) {
+    if (!service_) return fail(errc::invalid_argument, "node '" + cfg_.name + "' does not listen: it admits no keys");
+    return service_->revoke_key(public_key);
   }
 
   /// Number of live activations of Actor on this node.

@@ -2,12 +2,14 @@
 //
 //   mesh_test_node --name N [--listen EP] [--seed EP]... [--caps game,chat,relay] [--alt-schema]
 //                  [--heartbeat-ms MS] [--failure-timeout-ms MS] [--max-lifetime-s S]
+//                  [--node-secret S] [--authorized-key K]... [--revoke-on-usr1 K]
 //
 // Prints "ENDPOINT <bound endpoint>" as its first stdout line, then serves until SIGTERM/SIGINT
 // (graceful: the node's destructor leaves the cluster; exit status 0) or SIGKILL. It also exits
 // gracefully when its parent dies (Linux) or after --max-lifetime-s, so a crashed test run
 // leaves no process behind. --alt-schema builds the node from app::alt_schema (another
-// fingerprint). Logs go to stderr.
+// fingerprint). --revoke-on-usr1: SIGUSR1 makes the node revoke client key K (node::revoke_key).
+// Logs go to stderr.
 #include "app_schema.hpp"
 
 #include <csignal>
@@ -36,12 +38,16 @@ struct options {
   long heartbeat_ms = 100;
   long failure_timeout_ms = 2000;
   long max_lifetime_s = 300;
+  std::string node_secret;
+  std::vector<std::string> authorized_keys;
+  std::string revoke_on_usr1;
 };
 
 [[noreturn]] void usage(char const* why) {
   std::fprintf(stderr,
                "mesh_test_node: %s\nusage: mesh_test_node --name N [--listen EP] [--seed EP]... [--caps a,b] "
-               "[--alt-schema] [--heartbeat-ms MS] [--failure-timeout-ms MS] [--max-lifetime-s S]\n",
+               "[--alt-schema] [--heartbeat-ms MS] [--failure-timeout-ms MS] [--max-lifetime-s S] [--node-secret S] "
+               "[--authorized-key K]... [--revoke-on-usr1 K]\n",
                why);
   std::exit(2);
 }
@@ -65,6 +71,9 @@ options parse(int argc, char** argv) {
     else if (a == "--heartbeat-ms") o.heartbeat_ms = std::stol(value());
     else if (a == "--failure-timeout-ms") o.failure_timeout_ms = std::stol(value());
     else if (a == "--max-lifetime-s") o.max_lifetime_s = std::stol(value());
+    else if (a == "--node-secret") o.node_secret = value();
+    else if (a == "--authorized-key") o.authorized_keys.push_back(value());
+    else if (a == "--revoke-on-usr1") o.revoke_on_usr1 = value();
     else usage(("unknown argument " + a).c_str());
   }
   if (o.name.empty()) usage("--name is required");
@@ -81,6 +90,8 @@ int serve(options const& o, sigset_t const& stop_signals) {
   cfg.failure_timeout = std::chrono::milliseconds(o.failure_timeout_ms);
   cfg.shutdown_grace = std::chrono::milliseconds(500);
   cfg.workers = 2;
+  cfg.node_secret = o.node_secret;
+  cfg.authorized_keys = o.authorized_keys;
   mesh::node<Schema> n{cfg};
   app::install_hooks(n);
   if (!o.caps.empty()) n.register_capabilities(o.caps);
@@ -89,9 +100,16 @@ int serve(options const& o, sigset_t const& stop_signals) {
 
   timespec limit{};
   limit.tv_sec = o.max_lifetime_s;
-  int const sig = sigtimedwait(&stop_signals, nullptr, &limit);
-  if (sig < 0) std::fprintf(stderr, "mesh_test_node %s: lifetime limit reached, leaving\n", o.name.c_str());
-  return 0;  // ~node leaves the cluster
+  for (;;) {
+    int const sig = sigtimedwait(&stop_signals, nullptr, &limit);
+    if (sig == SIGUSR1) {
+      auto r = n.revoke_key(o.revoke_on_usr1);
+      std::fprintf(stderr, "mesh_test_node %s: revoke_key: %s\n", o.name.c_str(), r ? "done" : r.error().message.c_str());
+      continue;
+    }
+    if (sig < 0) std::fprintf(stderr, "mesh_test_node %s: lifetime limit reached, leaving\n", o.name.c_str());
+    return 0;  // ~node leaves the cluster
+  }
 }
 
 }  // namespace
@@ -104,6 +122,7 @@ int main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 #ifdef __linux__
   prctl(PR_SET_PDEATHSIG, SIGTERM);  // the test process died: leave too

@@ -46,6 +46,9 @@ struct transport_stats {
   std::uint64_t cast_drops = 0;
   std::uint64_t bytes_in = 0;       ///< bytes received (every part of every message)
   std::uint64_t bytes_out = 0;      ///< bytes sent (routing ids excluded)
+  std::uint64_t outbound_dropped = 0;  ///< frames not sent over max_outbound_bytes (also in send_failures)
+  std::uint64_t revoked_frames = 0;    ///< frames dropped from connections whose key was revoked
+  std::int64_t outbound_bytes = 0;     ///< bytes queued in ZeroMQ for sending now (not a counter)
 };
 
 /// Faults a test injects into one node's cluster traffic (mesh::testing::cluster): members it is
@@ -96,6 +99,10 @@ class service final : public detail::reply_reader, transport::io_handler {
       refused_log_.note(warn_, "refused a connection from " + std::string(address) +
                                    (key.empty() ? std::string(" (not CURVE)") : " (client key " + std::string(key) + " is not admitted)"));
     };
+    s.on_over_budget = [this](std::string_view address) {
+      refused_log_.note(warn_, "refused a connection from " + std::string(address) + ": max_connections (" +
+                                   std::to_string(cfg_.max_connections) + ") reached");
+    };
     return s;
   }
 
@@ -107,7 +114,8 @@ class service final : public detail::reply_reader, transport::io_handler {
         members_(members),
         fingerprint_(fingerprint),
         warn_([&h](std::string const& line) { h.log(log_level::warning, line); }),
-        loop_(*this, cfg.listen, cfg.max_payload_bytes, security_from(cfg), cfg.heartbeat_interval),
+        loop_(*this, cfg.listen, cfg.max_payload_bytes, security_from(cfg), cfg.heartbeat_interval,
+              transport::endpoint_limits{cfg.max_outbound_bytes, cfg.max_connections}),
         detector_(cfg.failure_timeout),
         incarnation_(random_incarnation()),
         started_(clock::now()) {
@@ -117,6 +125,11 @@ class service final : public detail::reply_reader, transport::io_handler {
     loop_.sockets().on_bad_frame([this](std::string_view peer, std::string_view why) {
       bad_frame_log_.note(warn_, "dropped " + std::string(why) + " from " + std::string(peer));
     });
+    loop_.sockets().on_over_cap([this](std::string_view peer, std::int64_t queued) {
+      outbound_log_.note(warn_, "dropped output to " + std::string(peer) + ": max_outbound_bytes reached (" +
+                                    std::to_string(queued) + " bytes queued)");
+    });
+    loop_.sockets().on_revoked([this](std::string const& rid, std::string_view key) { on_revoked_peer(rid, key); });
     join_seeds(clock::now());
     if (cfg.io_thread_runs_handlers) inliner_.emplace(loop_);
     loop_.start(inliner_ ? &*inliner_ : nullptr);
@@ -189,8 +202,16 @@ class service final : public detail::reply_reader, transport::io_handler {
     s.cast_drops = cast_drops_.load(std::memory_order_relaxed);
     s.bytes_in = c.bytes_in.load();
     s.bytes_out = c.bytes_out.load();
+    s.outbound_dropped = c.outbound_dropped.load();
+    s.revoked_frames = c.revoked_frames.load();
+    s.outbound_bytes = loop_.sockets().outbound_bytes();
     return s;
   }
+
+  /// Replaces / narrows the admitted client keys at run time (transport::endpoint::authorize_keys,
+  /// revoke_key): members on connections with a key no longer admitted are dropped. Thread-safe.
+  result<void> authorize_keys(std::vector<std::string> const& keys) { return loop_.sockets().authorize_keys(keys); }
+  result<void> revoke_key(std::string_view key) { return loop_.sockets().revoke_key(key); }
 
  private:
   /// Replies up to this size are decoded into their call state while the sockets are held (the
@@ -483,6 +504,15 @@ class service final : public detail::reply_reader, transport::io_handler {
     if (r->code == static_cast<std::uint16_t>(errc::schema_mismatch)) mark_incompatible(r->self);
   }
 
+  /// A member whose connection presents a revoked key is dropped (it cannot come back: its
+  /// handshakes are refused and its frames dropped).
+  [[gnu::cold]] void on_revoked_peer(std::string const& rid, std::string_view key) {
+    peer* p = peers_.by_routing_id(rid);
+    if (!p) return;
+    host_.log(log_level::warning, "member '" + p->name + "' presents revoked key " + std::string(key) + "; removing it");
+    drop_member(*p, errc::unauthorized, "node '" + p->name + "' was revoked");
+  }
+
   /// A leave is believed only on the leaving member's own connection.
   [[gnu::cold]] void on_leave(std::string const& rid, wire::frame const& f) {
     auto m = wire::decode<member_info>(f.body[0]);
@@ -711,7 +741,7 @@ class service final : public detail::reply_reader, transport::io_handler {
   membership& members_;
   std::uint64_t const fingerprint_;
   std::function<void(std::string const&)> warn_;                         // a warning through host_
-  detail::rate_limited_log bad_frame_log_, refused_log_, ignored_log_;  // before loop_: its threads use them
+  detail::rate_limited_log bad_frame_log_, refused_log_, ignored_log_, outbound_log_;  // before loop_: its threads use them
   transport::io_loop loop_;
   std::optional<transport::inline_runner> inliner_;  // node_config::io_thread_runs_handlers
   failure_detector detector_;

@@ -7,6 +7,7 @@
 
 #include <mesh/core/clock.hpp>
 #include <mesh/core/error.hpp>
+#include <mesh/transport/outbound_budget.hpp>
 #include <mesh/transport/security.hpp>
 #include <mesh/transport/zap.hpp>
 #include <mesh/wire/frame.hpp>
@@ -17,6 +18,9 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -28,7 +32,9 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace mesh::transport {
@@ -48,6 +54,24 @@ inline constexpr std::size_t frame_overhead_bytes = 64 * 1024;
 inline constexpr int max_reads_per_pass = 1024;
 /// Undecodable frames after which a peer (by routing id) is ignored.
 inline constexpr std::uint64_t bad_frames_tolerated = 100;
+/// How long a connection may take to complete its handshake (libzmq's default is 30 s): a
+/// half-open or silent connection is closed after it, so a flood of them holds descriptors
+/// and memory only this long.
+inline constexpr int handshake_timeout_ms = 5000;
+/// Offenders remembered for bad frames; past it, those still tolerated are forgotten (a flood of
+/// fresh identities cannot grow the table without bound).
+inline constexpr std::size_t max_offenders = 4096;
+/// After this many bytes or connections released, memory is given back to the system
+/// (malloc_trim), at most once per trim_interval.
+inline constexpr std::int64_t trim_after_bytes = 16 << 20;
+inline constexpr std::uint64_t trim_after_disconnects = 256;
+inline constexpr auto trim_interval = std::chrono::seconds(1);
+
+/// Resource limits of an endpoint (node_config::max_outbound_bytes, max_connections).
+struct endpoint_limits {
+  std::size_t max_outbound_bytes = 64u << 20;
+  std::size_t max_connections = 1024;
+};
 
 /// The "tcp://address:port" endpoints of a "dns://name:port" seed: every address the name has now
 /// (IPv4 and IPv6, IPv6 in brackets), in the order getaddrinfo gives them. Blocks while it resolves.
@@ -80,6 +104,10 @@ inline result<std::vector<std::string>> resolve_dns_seed(std::string_view seed) 
 struct counters {
   std::atomic<std::uint64_t> frames_in{0}, frames_out{0}, bad_frames{0}, send_failures{0};
   std::atomic<std::uint64_t> bytes_in{0}, bytes_out{0};  ///< ZeroMQ message parts, routing ids excluded
+  /// Frames not sent because max_outbound_bytes was reached (also in send_failures).
+  std::atomic<std::uint64_t> outbound_dropped{0};
+  /// Frames dropped because their connection's key is no longer admitted (revoked).
+  std::atomic<std::uint64_t> revoked_frames{0};
 };
 
 /// One outgoing connection: a DEALER connected to a peer's ROUTER.
@@ -90,21 +118,30 @@ struct dealer {
   bool armed = false;    ///< drained: its ZMQ_FD will signal the next message (see io_loop)
   bool read_now = true;  ///< read at the next pass whatever poll(2) says (new, or backlog)
   void* owner = nullptr; ///< what the layer above keeps for this connection (cluster: its peer)
+  std::shared_ptr<outbound_queue> queue;  ///< its bytes queued in libzmq (outbound_budget)
 };
 
 class endpoint {
  public:
   /// Binds the ROUTER to `listen` (a CURVE server behind a ZAP handler when `sec.curve`). Throws
   /// mesh::exception (errc::invalid_argument) when it cannot.
-  endpoint(std::string const& listen, std::size_t max_payload_bytes, security sec)
-      : ctx_(1), sec_(std::move(sec)), router_(ctx_, zmq::socket_type::router), max_payload_(max_payload_bytes) {
+  endpoint(std::string const& listen, std::size_t max_payload_bytes, security sec, endpoint_limits lim = {})
+      : ctx_(1), sec_(std::move(sec)), router_(ctx_, zmq::socket_type::router), max_payload_(max_payload_bytes),
+        budget_(lim.max_outbound_bytes), admitted_(sec_.admitted) {
     if (sec_.curve) {
       // The ZAP handler must be bound before the ROUTER: libzmq admits every client of a CURVE
-      // server whose context has no handler.
-      zap_.emplace(ctx_, sec_.admitted, sec_.on_refused);
+      // server whose context has no handler. It also keeps the connection budget, from the
+      // ROUTER's monitor.
+      static std::atomic<std::uint64_t> monitors{0};
+      std::string const monitor = "inproc://mesh.monitor." + std::to_string(monitors.fetch_add(1) + 1);
+      zap_.emplace(ctx_, sec_.admitted, sec_.on_refused,
+                   zap_connection_budget{monitor, lim.max_connections, sec_.on_over_budget});
       router_.set(zmq::sockopt::curve_server, 1);
       router_.set(zmq::sockopt::curve_secretkey, sec_.server.secret_z85);
+      if (zmq_socket_monitor(router_.handle(), monitor.c_str(), ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0)
+        throw mesh::exception(fail(errc::invalid_argument, std::string("cannot monitor the ROUTER: ") + zmq_strerror(zmq_errno())));
     }
+    router_.set(zmq::sockopt::handshake_ivl, handshake_timeout_ms);
     router_.set(zmq::sockopt::router_mandatory, 1);
     router_.set(zmq::sockopt::sndhwm, socket_hwm);
     router_.set(zmq::sockopt::rcvhwm, socket_hwm);
@@ -130,13 +167,16 @@ class endpoint {
 
   /// A new DEALER connected to `address`.
   [[gnu::cold]] std::unique_ptr<dealer> open_dealer(std::string const& address) {
-    auto d = std::make_unique<dealer>(dealer{address, zmq::socket_t(ctx_, zmq::socket_type::dealer)});
+    auto d = std::make_unique<dealer>();
+    d->address = address;
+    d->socket = zmq::socket_t(ctx_, zmq::socket_type::dealer);
     auto& s = d->socket;
     s.set(zmq::sockopt::sndhwm, socket_hwm);
     s.set(zmq::sockopt::rcvhwm, socket_hwm);
     s.set(zmq::sockopt::linger, dealer_linger_ms);
     s.set(zmq::sockopt::reconnect_ivl, reconnect_interval_ms);
     s.set(zmq::sockopt::maxmsgsize, max_message_size());
+    s.set(zmq::sockopt::handshake_ivl, handshake_timeout_ms);
     if (sec_.curve) {
       s.set(zmq::sockopt::curve_serverkey, sec_.server.public_z85);
       s.set(zmq::sockopt::curve_publickey, sec_.client.public_z85);
@@ -144,6 +184,7 @@ class endpoint {
     }
     s.connect(address);
     d->fd = s.get(zmq::sockopt::fd);
+    d->queue = budget_.make_queue(address);
     return d;
   }
 
@@ -179,6 +220,71 @@ class endpoint {
   /// The ZAP handler (CURVE only): its counters, and set_admitted for revocation.
   zap_handler* authenticator() noexcept { return zap_ ? &*zap_ : nullptr; }
 
+  /// Called (I/O lock held) when output to a peer is dropped over max_outbound_bytes: who, and
+  /// the bytes queued in total.
+  using over_cap_callback = std::function<void(std::string_view peer, std::int64_t queued)>;
+  void on_over_cap(over_cap_callback cb) { on_over_cap_ = std::move(cb); }
+  /// Called (I/O lock held) the first time a message arrives from routing id `rid` on a
+  /// connection whose key was revoked (authorize_keys, revoke_key): drop what it stands for.
+  using revoked_callback = std::function<void(std::string const& rid, std::string_view key)>;
+  void on_revoked(revoked_callback cb) { on_revoked_ = std::move(cb); }
+
+  /// The bytes queued in libzmq for sending now, over all connections (outbound_budget).
+  std::int64_t outbound_bytes() const noexcept { return budget_.queued(); }
+
+  /// Replaces the client keys admitted besides the cluster key (node_config::authorized_keys):
+  /// new handshakes at once, and messages on connections already open whose key is no longer
+  /// admitted are dropped from now on. invalid_argument (naming the entry) for a malformed key;
+  /// invalid_argument without CURVE. Thread-safe.
+  result<void> authorize_keys(std::vector<std::string> const& keys) {
+    if (!zap_) return fail(errc::invalid_argument, "this node does not use CURVE (insecure): it admits no keys");
+    auto valid = validate_public_keys(keys);
+    if (!valid) return fail(errc::invalid_argument, "authorized_keys: " + valid.error().message);
+    std::lock_guard lk(admitted_m_);
+    admitted_ = std::move(*valid);
+    if (sec_.admit_cluster_key) admitted_.push_back(sec_.server.public_z85);
+    zap_->set_admitted(admitted_);
+    revocations_.fetch_add(1, std::memory_order_release);
+    return {};
+  }
+  /// Stops admitting `key` (Z85): like authorize_keys without it. not_found when it was not
+  /// admitted. Revoking the cluster public key shuts out every member using the cluster key pair.
+  result<void> revoke_key(std::string_view key) {
+    if (!zap_) return fail(errc::invalid_argument, "this node does not use CURVE (insecure): it admits no keys");
+    std::lock_guard lk(admitted_m_);
+    auto const before = admitted_.size();
+    std::erase(admitted_, key);
+    if (admitted_.size() == before) return fail(errc::not_found, "key '" + std::string(key) + "' is not admitted");
+    zap_->set_admitted(admitted_);
+    revocations_.fetch_add(1, std::memory_order_release);
+    return {};
+  }
+
+  /// Housekeeping at each tick (I/O lock): forgets the per-connection state of connections with
+  /// nothing queued, and gives memory back to the system after large releases.
+  [[gnu::cold]] void prune(mesh::detail::clock::time_point now) {
+    rq_cache_.reset();
+    rq_cache_rid_.clear();
+    std::erase_if(router_queues_, [](auto const& e) {
+      return e.second.use_count() == 1 && e.second->bytes.load(std::memory_order_relaxed) == 0;
+    });
+    if (bad_by_peer_.size() > max_offenders)
+      std::erase_if(bad_by_peer_, [](auto const& e) { return e.second <= bad_frames_tolerated; });
+    if (revoked_rids_.size() > max_offenders) revoked_rids_.clear();
+    auto const queued = budget_.queued();
+    peak_queued_ = std::max(peak_queued_, queued);
+    std::uint64_t const gone = zap_ ? zap_->disconnected_count() : 0;
+    if ((peak_queued_ - queued >= trim_after_bytes || gone - disconnects_at_trim_ >= trim_after_disconnects) &&
+        now - last_trim_ >= trim_interval) {
+#if defined(__GLIBC__)
+      ::malloc_trim(0);  // freed pipes and connections stay in the process otherwise
+#endif
+      last_trim_ = now;
+      peak_queued_ = queued;
+      disconnects_at_trim_ = gone;
+    }
+  }
+
   /// Closes the ROUTER (the node leaves; DEALERs close with their owners), then stops the ZAP
   /// handler: its thread calls the node's logger, which must not run while the node is destroyed.
   void close() {
@@ -200,20 +306,21 @@ class endpoint {
   /// The wire frames a frame carries (a batch counts as its frames).
   static std::uint64_t frame_count(wire::frame const& f) noexcept { return f.h.k == wire::kind::batch ? f.h.frames : 1u; }
 
-  /// Sends `f` on DEALER `d`; false (counted) when the peer's queue is full or it is gone.
+  /// Sends `f` on DEALER `d`; false (counted) when the peer's queue is full, max_outbound_bytes
+  /// is reached, or the peer is gone.
   bool send(dealer& d, wire::frame const& f) {
     frame_views parts;
-    return send_views(d.socket, d.armed, views_of(f, parts), nullptr, frame_count(f));
+    return send_views(d.socket, d.armed, views_of(f, parts), nullptr, frame_count(f), d.queue);
   }
   /// Sends `f` through the ROUTER to the peer whose DEALER has identity `routing_id`.
   bool send_to(std::string_view routing_id, wire::frame const& f) {
     frame_views parts;
-    return send_views(router_, router_armed_, views_of(f, parts), &routing_id, frame_count(f));
+    return send_views(router_, router_armed_, views_of(f, parts), &routing_id, frame_count(f), router_queue(routing_id));
   }
   /// Sends one message of `parts` on `d` or (null) through the ROUTER to `routing_id`.
   bool send_parts(dealer* d, std::string_view routing_id, std::span<std::string_view const> parts, std::uint64_t frames) {
-    if (d) return send_views(d->socket, d->armed, parts, nullptr, frames);
-    return send_views(router_, router_armed_, parts, &routing_id, frames);
+    if (d) return send_views(d->socket, d->armed, parts, nullptr, frames, d->queue);
+    return send_views(router_, router_armed_, parts, &routing_id, frames, router_queue(routing_id));
   }
 
   // ---- receiving -------------------------------------------------------------------------------
@@ -238,6 +345,10 @@ class endpoint {
       }
       auto& rid = rx_rid_;
       rid.assign(parts[0].data<char>(), parts[0].size());
+      if (revocations_.load(std::memory_order_relaxed) != 0 && from_revoked(rid)) {
+        ++stats_.revoked_frames;
+        continue;
+      }
       if (!bad_by_peer_.empty())
         if (auto it = bad_by_peer_.find(offender(rid)); it != bad_by_peer_.end() && it->second > bad_frames_tolerated) {
           ++stats_.bad_frames;
@@ -316,6 +427,37 @@ class endpoint {
     return rid;
   }
 
+  /// True when the connection `rid` came on presents a key that is no longer admitted (only
+  /// asked once something was revoked: a lookup per message).
+  bool from_revoked(std::string const& rid) {
+    char const* uid = zap_ ? zmq_msg_gets(rx_parts_[1].handle(), "User-Id") : nullptr;
+    if (!uid || zap_->is_admitted(uid)) return false;
+    if (revoked_rids_.insert(rid).second && on_revoked_) on_revoked_(rid, uid);
+    return true;
+  }
+
+  /// The queue of the connection with routing id `rid` at the ROUTER, made when new.
+  std::shared_ptr<outbound_queue> const& router_queue(std::string_view rid) {
+    if (rq_cache_ && rq_cache_rid_ == rid) return rq_cache_;
+    rq_key_.assign(rid);
+    auto it = router_queues_.find(rq_key_);
+    if (it == router_queues_.end()) it = router_queues_.emplace(rq_key_, budget_.make_queue(describe(rq_key_))).first;
+    rq_cache_rid_.assign(rid);
+    rq_cache_ = it->second;
+    return rq_cache_;
+  }
+
+  /// A ROUTER peer for the log: its identity, and its address and key when the last message
+  /// read came from it.
+  [[gnu::cold]] std::string describe(std::string const& rid) {
+    std::string out = "identity 0x" + hex(rid);
+    if (rx_n_ > 1 && rid == rx_rid_) {
+      if (char const* addr = zmq_msg_gets(rx_parts_[1].handle(), "Peer-Address")) out += std::string(" at ") + addr;
+      if (char const* uid = sec_.curve ? zmq_msg_gets(rx_parts_[1].handle(), "User-Id") : nullptr) out += std::string(" (key ") + uid + ")";
+    }
+    return out;
+  }
+
   [[gnu::cold]] void note_bad(std::string const& rid, std::string_view why) {
     auto const& who = offender(rid);
     ++bad_by_peer_[who];
@@ -337,25 +479,40 @@ class endpoint {
     return out;
   }
 
+  [[gnu::cold]] void over_cap(outbound_queue const& q, std::uint64_t frames) {
+    stats_.send_failures += frames;
+    stats_.outbound_dropped += frames;
+    if (on_over_cap_) on_over_cap_(q.peer, budget_.queued());
+  }
+
   std::int64_t max_message_size() const noexcept { return static_cast<std::int64_t>(max_payload_ + frame_overhead_bytes); }
 
   /// Sends one message of `parts` (`frames`: the wire frames it carries, for the counters).
+  /// The last part carries the message's charge against `q` (outbound_budget).
   bool send_views(zmq::socket_t& s, bool& armed, std::span<std::string_view const> parts,
-                  std::string_view const* routing_id, std::uint64_t frames) {
-    armed = false;  // the send may process the socket's commands (see io_loop, "who may touch the sockets")
+                  std::string_view const* routing_id, std::uint64_t frames, std::shared_ptr<outbound_queue> const& q) {
     std::size_t const n = parts.size();
+    auto const charge = outbound_budget::charge_of(parts, routing_id != nullptr);
+    if (!budget_.admits(*q, charge)) [[unlikely]] {
+      over_cap(*q, frames);
+      return false;
+    }
+    armed = false;  // the send may process the socket's commands (see io_loop, "who may touch the sockets")
     try {
       if (routing_id && !s.send(zmq::buffer(*routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
         stats_.send_failures += frames;
         return false;
       }
-      for (std::size_t i = 0; i < n; ++i) {
-        auto flags = zmq::send_flags::dontwait;
-        if (i + 1 < n) flags = flags | zmq::send_flags::sndmore;
-        if (!s.send(zmq::buffer(parts[i]), flags)) {
+      for (std::size_t i = 0; i + 1 < n; ++i) {
+        if (!s.send(zmq::buffer(parts[i]), zmq::send_flags::dontwait | zmq::send_flags::sndmore)) {
           stats_.send_failures += frames;
           return false;
         }
+      }
+      zmq::message_t last;
+      if (!outbound_budget::charged_message(last, parts[n - 1], q, charge) || !s.send(last, zmq::send_flags::dontwait)) {
+        stats_.send_failures += frames;
+        return false;
       }
     } catch (zmq::error_t const&) {  // EHOSTUNREACH (router_mandatory): the peer is gone
       stats_.send_failures += frames;
@@ -439,6 +596,19 @@ class endpoint {
   std::string rx_offender_;
   bad_frame_callback on_bad_;
   counters stats_;
+  outbound_budget budget_;
+  std::unordered_map<std::string, std::shared_ptr<outbound_queue>> router_queues_;  // by routing id
+  std::shared_ptr<outbound_queue> rq_cache_;  // the last router_queue looked up
+  std::string rq_cache_rid_, rq_key_;
+  over_cap_callback on_over_cap_;
+  std::mutex admitted_m_;
+  std::vector<std::string> admitted_;          // what the ZAP handler admits (admitted_m_)
+  std::atomic<std::uint64_t> revocations_{0};  // authorize_keys/revoke_key calls so far
+  std::unordered_set<std::string> revoked_rids_;  // connections reported to on_revoked_
+  revoked_callback on_revoked_;
+  std::int64_t peak_queued_ = 0;              // highest outbound_bytes since the last trim
+  std::uint64_t disconnects_at_trim_ = 0;
+  mesh::detail::clock::time_point last_trim_{};
 };
 
 }  // namespace mesh::transport

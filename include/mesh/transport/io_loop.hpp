@@ -112,8 +112,9 @@ class io_loop {
   using clock = mesh::detail::clock;
 
  public:
-  io_loop(io_handler& h, std::string const& listen, std::size_t max_payload_bytes, security sec, clock::duration tick)
-      : h_(h), ep_(listen, max_payload_bytes, std::move(sec)), tick_(tick) {}
+  io_loop(io_handler& h, std::string const& listen, std::size_t max_payload_bytes, security sec, clock::duration tick,
+          endpoint_limits lim = {})
+      : h_(h), ep_(listen, max_payload_bytes, std::move(sec), lim), tick_(tick) {}
   io_loop(io_loop const&) = delete;
   io_loop& operator=(io_loop const&) = delete;
   ~io_loop() { stop(); }
@@ -422,6 +423,7 @@ inline void io_loop::pass(bool may_inline) {
   auto now = clock::now();
   h_.on_timers(now, tick_due);
   if (tick_due) {
+    ep_.prune(now);
     next_tick_ = now + tick_;
     now = clock::now();
   }

@@ -20,6 +20,9 @@ struct security {
   curve_keys client;                  ///< this node's client key pair (its own, or the cluster pair)
   std::vector<std::string> admitted;  ///< client public keys (Z85) the ZAP handler admits
   zap_handler::refused_callback on_refused{};
+  bool admit_cluster_key = true;      ///< `admitted` holds the cluster public key (kept by authorize_keys)
+  /// Handshakes refused over node_config::max_connections: the client's address.
+  std::function<void(std::string_view peer_address)> on_over_budget{};
 };
 
 /// The security of a node configured by `cfg`: none with `insecure`, else CURVE with the cluster
@@ -48,6 +51,7 @@ struct security {
   auto keys = validate_public_keys(cfg.authorized_keys);
   if (!keys) throw mesh::exception(fail(errc::invalid_argument, "authorized_keys: " + keys.error().message));
   s.admitted = std::move(*keys);
+  s.admit_cluster_key = cfg.admit_cluster_key;
   if (cfg.admit_cluster_key) s.admitted.push_back(s.server.public_z85);
   return s;
 }

@@ -23,6 +23,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -40,6 +42,18 @@ inline constexpr std::size_t max_zap_frames = 16;
 /// Requests served per wake-up before the stop socket is looked at again (a prompt stop under a
 /// handshake flood).
 inline constexpr int max_zap_requests_per_pass = 256;
+
+/// A budget of connections to a server socket (node_config::max_connections): the handler
+/// reads the socket's monitor (zmq_socket_monitor at `monitor_address`, events ACCEPTED and
+/// DISCONNECTED; connect the monitor after constructing the handler) and refuses a handshake
+/// while more than `max` connections are open, whoever they come from (libzmq has no limit of
+/// its own: each connection costs a descriptor and some 40 KiB). `max` 0: no budget.
+struct zap_connection_budget {
+  std::string monitor_address;
+  std::size_t max = 0;
+  /// Called on the handler's thread for a handshake refused over the budget: the client's address.
+  std::function<void(std::string_view peer_address)> on_over{};
+};
 
 /// Answers ZAP requests for one context on its own thread: "200" with user id = the client's
 /// public key (Z85; ZMQ's "User-Id" message property) when the mechanism is CURVE and the key is
@@ -60,16 +74,19 @@ class zap_handler {
   /// (handshakes wait meanwhile); rate-limiting what it logs is the caller's job.
   using refused_callback = std::function<void(std::string_view key_z85, std::string_view peer_address)>;
 
+
   /// Binds zap_endpoint in `ctx` and starts the thread. `admitted_keys`: public keys in Z85
   /// (validate them with transport::validate_public_keys or parse_authorized_keys; an entry that
   /// is not a key matches nothing). Throws mesh::exception: errc::already_exists when the context
   /// already has a ZAP handler, errc::invalid_argument when the socket cannot be made.
-  zap_handler(zmq::context_t& ctx, std::vector<std::string> admitted_keys, refused_callback on_refused = {})
+  zap_handler(zmq::context_t& ctx, std::vector<std::string> admitted_keys, refused_callback on_refused = {},
+              zap_connection_budget budget = {})
       : router_(make_socket(ctx, zmq::socket_type::router)),
         stop_rx_(make_socket(ctx, zmq::socket_type::pair)),
         stop_tx_(make_socket(ctx, zmq::socket_type::pair)),
         admitted_(std::make_shared<key_set const>(admitted_keys.begin(), admitted_keys.end())),
-        on_refused_(std::move(on_refused)) {
+        on_refused_(std::move(on_refused)),
+        budget_(std::move(budget)) {
     // A name of its own (a counter, not `this`: a new handler may reuse a freed address while
     // libzmq's reaper still holds the old name).
     static std::atomic<std::uint64_t> handlers{0};
@@ -87,6 +104,15 @@ class zap_handler {
       stop_tx_.connect(stop_address);
     } catch (zmq::error_t const& e) {
       throw mesh::exception(fail(errc::invalid_argument, std::string("cannot make the ZAP handler's stop socket: ") + e.what()));
+    }
+    if (!budget_.monitor_address.empty()) {
+      try {
+        // inproc allows connecting before the bind (zmq_socket_monitor binds it).
+        monitor_.emplace(make_socket(ctx, zmq::socket_type::pair));
+        monitor_->connect(budget_.monitor_address);
+      } catch (zmq::error_t const& e) {
+        throw mesh::exception(fail(errc::invalid_argument, std::string("cannot connect the connection monitor: ") + e.what()));
+      }
     }
     thread_ = std::thread([this] { run(); });
   }
@@ -132,6 +158,11 @@ class zap_handler {
   std::uint64_t refused_count() const noexcept { return refused_n_.load(std::memory_order_relaxed); }
   /// Malformed requests so far (answered "500" when they could be answered, else dropped).
   std::uint64_t malformed_count() const noexcept { return malformed_n_.load(std::memory_order_relaxed); }
+  /// Handshakes refused over the connection budget so far (also in refused_count).
+  std::uint64_t over_budget_count() const noexcept { return over_n_.load(std::memory_order_relaxed); }
+  /// Connections open now and closed so far (with a connection budget; else 0).
+  std::int64_t connections() const noexcept { return open_n_.load(std::memory_order_relaxed); }
+  std::uint64_t disconnected_count() const noexcept { return closed_n_.load(std::memory_order_relaxed); }
 
  private:
   using key_set = std::set<std::string, std::less<>>;
@@ -152,18 +183,24 @@ class zap_handler {
   }
 
   void run() noexcept {
-    std::array<zmq_pollitem_t, 2> items{{{router_.handle(), 0, ZMQ_POLLIN, 0}, {stop_rx_.handle(), 0, ZMQ_POLLIN, 0}}};
+    std::array<zmq_pollitem_t, 3> items{{{router_.handle(), 0, ZMQ_POLLIN, 0},
+                                         {stop_rx_.handle(), 0, ZMQ_POLLIN, 0},
+                                         {monitor_ ? monitor_->handle() : nullptr, 0, ZMQ_POLLIN, 0}}};
+    int const polled = monitor_ ? 3 : 2;
     std::vector<zmq::message_t> parts;
     parts.reserve(max_zap_frames);
     for (;;) {
-      items[0].revents = items[1].revents = 0;
-      if (zmq_poll(items.data(), static_cast<int>(items.size()), -1) < 0) {
+      items[0].revents = items[1].revents = items[2].revents = 0;
+      // Connections opened before their handshake's request are counted before it is served.
+      if (monitor_) read_monitor();
+      if (zmq_poll(items.data(), polled, -1) < 0) {
         int const e = zmq_errno();
         if (e == ETERM) return;
         if (e != EINTR) std::this_thread::sleep_for(std::chrono::milliseconds(10));  // never spin
         continue;
       }
       if (items[1].revents & ZMQ_POLLIN) return;
+      if (monitor_) read_monitor();
       for (int i = 0; i < max_zap_requests_per_pass; ++i) {
         try {
           bool truncated = false;
@@ -177,6 +214,27 @@ class zap_handler {
           // fail closed); the next one is served.
         }
       }
+    }
+  }
+
+  // Monitor events (ZeroMQ 4: [uint16 event, uint32 value][endpoint]) into the connection count.
+  void read_monitor() noexcept {
+    try {
+      for (int i = 0; i < max_zap_requests_per_pass; ++i) {
+        zmq::message_t ev, addr;
+        if (!monitor_->recv(ev, zmq::recv_flags::dontwait)) return;
+        if (ev.more()) (void)monitor_->recv(addr, zmq::recv_flags::dontwait);
+        if (ev.size() < sizeof(std::uint16_t)) continue;
+        std::uint16_t event = 0;
+        std::memcpy(&event, ev.data(), sizeof event);
+        if (event == ZMQ_EVENT_ACCEPTED) open_n_.fetch_add(1, std::memory_order_relaxed);
+        else if (event == ZMQ_EVENT_DISCONNECTED) {
+          open_n_.fetch_sub(1, std::memory_order_relaxed);
+          closed_n_.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+    } catch (...) {
+      // ETERM: the run loop sees it too.
     }
   }
 
@@ -228,6 +286,19 @@ class zap_handler {
       return;
     }
     std::string_view const key_z85(key.data(), 40);
+    if (budget_.max && open_n_.load(std::memory_order_relaxed) > static_cast<std::int64_t>(budget_.max)) {
+      over_n_.fetch_add(1, std::memory_order_relaxed);
+      refused_n_.fetch_add(1, std::memory_order_relaxed);
+      reply(parts[0], request_id, "400", "connection limit", {});
+      if (budget_.on_over) {
+        try {
+          budget_.on_over(address);
+        } catch (...) {
+          // As for on_refused.
+        }
+      }
+      return;
+    }
     if (is_admitted(key_z85)) {
       admitted_n_.fetch_add(1, std::memory_order_relaxed);
       reply(parts[0], request_id, "200", "OK", key_z85);
@@ -266,7 +337,10 @@ class zap_handler {
   mutable std::mutex mutex_;
   std::shared_ptr<key_set const> admitted_;  // replaced whole under mutex_, read through a copy
   refused_callback on_refused_;
-  std::atomic<std::uint64_t> admitted_n_{0}, refused_n_{0}, malformed_n_{0};
+  zap_connection_budget budget_;
+  std::optional<zmq::socket_t> monitor_;  // the server socket's monitor; used by the thread only
+  std::atomic<std::uint64_t> admitted_n_{0}, refused_n_{0}, malformed_n_{0}, over_n_{0}, closed_n_{0};
+  std::atomic<std::int64_t> open_n_{0};
   std::thread thread_;  // last: starts after everything it uses exists
 };
 
