@@ -11,6 +11,7 @@
 // another fingerprint. A node built from it must be refused by the others.
 #include <mesh/mesh.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -46,6 +47,17 @@ struct Sleep {
   BOOST_HANA_DEFINE_STRUCT(Sleep, (int, ms));
 };
 
+/// Called by every counter's Add handler when set (mesh_test_node --journal): the id, the amount,
+/// and a process-unique number of the activation instance that ran it.
+inline std::function<void(std::string_view id, long amount, std::uint64_t instance)>& add_journal() {
+  static std::function<void(std::string_view, long, std::uint64_t)> f;
+  return f;
+}
+inline std::uint64_t next_instance() {
+  static std::atomic<std::uint64_t> n{0};
+  return ++n;
+}
+
 /// A counter whose replies also tell which node ran it (Whoami).
 template <class AddT>
 struct basic_counter {
@@ -54,8 +66,11 @@ struct basic_counter {
   using messages = mesh::list<AddT, Get, Reset, Whoami, Fail, Sleep>;
   using init_arg = Start;
 
-  basic_counter(std::string_view, Start const& s) : value(s.initial) {}
-  long handle(AddT const& a) { return value += a.amount; }
+  basic_counter(std::string_view id, Start const& s) : value(s.initial), self(id) {}
+  long handle(AddT const& a) {
+    if (add_journal()) add_journal()(self, a.amount, instance);
+    return value += a.amount;
+  }
   long handle(Get const&) { return value; }
   void handle(Reset const&) { value = 0; }
   std::string handle(Whoami const&, mesh::context& ctx) { return std::string(ctx.node_name()); }
@@ -66,6 +81,8 @@ struct basic_counter {
   }
 
   long value;
+  std::string self;
+  std::uint64_t instance = next_instance();
 };
 using Counter = basic_counter<Add>;
 using CounterWithNote = basic_counter<AddWithNote>;

@@ -2,7 +2,7 @@
 //
 //   mesh_test_node --name N [--listen EP] [--seed EP]... [--caps game,chat,relay] [--alt-schema]
 //                  [--heartbeat-ms MS] [--failure-timeout-ms MS] [--max-lifetime-s S]
-//                  [--node-secret S] [--authorized-key K]... [--revoke-on-usr1 K]
+//                  [--node-secret S] [--authorized-key K]... [--revoke-on-usr1 K] [--journal FILE]
 //
 // Prints "ENDPOINT <bound endpoint>" as its first stdout line, then serves until SIGTERM/SIGINT
 // (graceful: the node's destructor leaves the cluster; exit status 0) or SIGKILL. It also exits
@@ -12,11 +12,13 @@
 // Logs go to stderr.
 #include "app_schema.hpp"
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <exception>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -41,6 +43,7 @@ struct options {
   std::string node_secret;
   std::vector<std::string> authorized_keys;
   std::string revoke_on_usr1;
+  std::string journal;  // --journal FILE: every Add handled, one line each (fencing tests)
 };
 
 [[noreturn]] void usage(char const* why) {
@@ -74,6 +77,7 @@ options parse(int argc, char** argv) {
     else if (a == "--node-secret") o.node_secret = value();
     else if (a == "--authorized-key") o.authorized_keys.push_back(value());
     else if (a == "--revoke-on-usr1") o.revoke_on_usr1 = value();
+    else if (a == "--journal") o.journal = value();
     else usage(("unknown argument " + a).c_str());
   }
   if (o.name.empty()) usage("--name is required");
@@ -92,6 +96,20 @@ int serve(options const& o, sigset_t const& stop_signals) {
   cfg.workers = 2;
   cfg.node_secret = o.node_secret;
   cfg.authorized_keys = o.authorized_keys;
+  std::FILE* journal = o.journal.empty() ? nullptr : std::fopen(o.journal.c_str(), "a");
+  std::mutex journal_lock;
+  if (journal) {
+    // One line per Add handled: id, amount, activation instance, CLOCK_MONOTONIC ns (the test
+    // process reads the same clock), flushed so that a SIGKILL loses nothing written.
+    app::add_journal() = [&](std::string_view id, long amount, std::uint64_t instance) {
+      timespec ts{};
+      clock_gettime(CLOCK_MONOTONIC, &ts);
+      std::lock_guard lk(journal_lock);
+      std::fprintf(journal, "%.*s %ld %llu %lld\n", static_cast<int>(id.size()), id.data(), amount,
+                   static_cast<unsigned long long>(instance), static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec);
+      std::fflush(journal);
+    };
+  }
   mesh::node<Schema> n{cfg};
   app::install_hooks(n);
   if (!o.caps.empty()) n.register_capabilities(o.caps);
@@ -102,6 +120,7 @@ int serve(options const& o, sigset_t const& stop_signals) {
   limit.tv_sec = o.max_lifetime_s;
   for (;;) {
     int const sig = sigtimedwait(&stop_signals, nullptr, &limit);
+    if (sig < 0 && errno == EINTR) continue;  // e.g. SIGCONT after a SIGSTOP (the fencing tests)
     if (sig == SIGUSR1) {
       auto r = n.revoke_key(o.revoke_on_usr1);
       std::fprintf(stderr, "mesh_test_node %s: revoke_key: %s\n", o.name.c_str(), r ? "done" : r.error().message.c_str());

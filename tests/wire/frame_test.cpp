@@ -249,7 +249,7 @@ TEST_CASE("decode_frame rejects headers with the wrong arity or field types") {
 TEST_CASE("decode_frame turns an unknown or zero error code into bad_message") {
   msgpack::object_handle keep;
   auto fields = header_fields(wire::encode_header(error_frame().h), keep);
-  for (unsigned code : {0u, 19u, 999u, 65535u}) {
+  for (unsigned code : {0u, 20u, 999u, 65535u}) {
     CAPTURE(code);
     fields[3] = msgpack::object(code);
     auto f = decode_parts({header_of(fields)});
