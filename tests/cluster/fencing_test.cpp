@@ -9,6 +9,7 @@
 #include <doctest/doctest.h>
 
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -277,6 +278,35 @@ TEST_CASE("a member refused for a schema mismatch owns no shard" * doctest::time
     REQUIRE_MESSAGE(r, r.error());
     CHECK(r->value == "a");
   }
+}
+
+TEST_CASE("members configured with different placements refuse each other and neither places the other" *
+          doctest::timeout(60)) {
+  auto a = start("a");
+  a->register_capabilities<app::game>();
+  auto cfg = config("b", {a->endpoint()});
+  cfg.placement = mesh::placement::rendezvous;
+  std::vector<std::string> lines;
+  std::mutex m;
+  cfg.logger = [&](mesh::log_level, std::string_view l) {
+    std::lock_guard lk(m);
+    lines.emplace_back(l);
+  };
+  app_node b{cfg};
+  b.register_capabilities<app::game>();
+  REQUIRE(wait_until([&] { return a->transport_stats().refused_peers > 0 && b.transport_stats().refused_peers > 0; }));
+  std::this_thread::sleep_for(300ms);  // several heartbeats: they keep refusing each other
+  CHECK(a->nodes_for<app::game>() == names{"a"});
+  CHECK(b.nodes_for<app::game>() == names{"b"});
+  bool said_why = false;
+  {
+    std::lock_guard lk(m);
+    for (auto const& l : lines) said_why = said_why || l.find("placement differs") != std::string::npos;
+  }
+  CHECK(said_why);
+  auto r = a->call<app::Counter>("p-1", app::Whoami{});
+  REQUIRE(r);
+  CHECK(r->value == "a");
 }
 
 TEST_CASE("casts that cannot be delivered are counted in transport_stats().cast_drops" * doctest::timeout(60)) {

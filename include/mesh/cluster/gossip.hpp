@@ -28,7 +28,8 @@ struct member_info {
                            (std::string, endpoint),
                            (std::uint64_t, incarnation),
                            (std::uint64_t, fingerprint),
-                           (std::vector<std::string>, capabilities));
+                           (std::vector<std::string>, capabilities),
+                           (std::uint8_t, placement));  // mesh::placement: members must agree
 };
 /// A heartbeat. `sent_at` is the sender's monotonic clock (ns) when it sent it; `echo` is the
 /// latest `sent_at` the sender received from the recipient (0: none yet). The echo is how the

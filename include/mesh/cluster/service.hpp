@@ -380,6 +380,7 @@ class service final : public detail::reply_reader, transport::io_handler {
     m.endpoint = advertised();
     m.incarnation = incarnation_;
     m.fingerprint = fingerprint_;
+    m.placement = static_cast<std::uint8_t>(cfg_.placement);
     auto caps = members_.capabilities_of(m.name);
     m.capabilities.assign(caps.begin(), caps.end());
     return m;
@@ -418,6 +419,14 @@ class service final : public detail::reply_reader, transport::io_handler {
     }
     if (m.fingerprint != fingerprint_) {
       refuse(errc::schema_mismatch, "schema fingerprint differs (built from a different schema)");
+      mark_incompatible(m, &rid);
+      return;
+    }
+    if (m.placement != static_cast<std::uint8_t>(cfg_.placement)) {
+      // Members that place shards differently would each think they own ids the other serves.
+      refuse(errc::schema_mismatch, std::string("node_config::placement differs (this node: ") + placement_name(cfg_.placement) +
+                                        ", yours: " + placement_name(static_cast<mesh::placement>(m.placement)) +
+                                        "): every member must use the same one");
       mark_incompatible(m, &rid);
       return;
     }
@@ -597,6 +606,14 @@ class service final : public detail::reply_reader, transport::io_handler {
     static constexpr std::size_t max_logged_refusals = 1024;
     if (logged_refusals_.size() < max_logged_refusals) return logged_refusals_.insert(std::move(key)).second;
     return false;
+  }
+
+  static char const* placement_name(mesh::placement p) {
+    switch (p) {
+      case mesh::placement::modulo: return "modulo";
+      case mesh::placement::rendezvous: return "rendezvous";
+    }
+    return "unknown";
   }
 
   /// A heartbeat's claims are within bounds: a valid endpoint, a name and capabilities of sane size.
