@@ -83,7 +83,9 @@ TEST_CASE("a call chain that comes back to an activation it passed through fails
     by_node[owner(id)].push_back(id);
   }
   auto const a = by_node["n0"][0], b = by_node["n1"][0], a2 = by_node["n0"][1];
-  for (auto const& [first, second] : {std::pair{a, b}, std::pair{a, a2}}) {
+  for (auto const& pair : {std::pair{a, b}, std::pair{a, a2}}) {
+    auto const& first = pair.first;  // (not a structured binding: clang 14 cannot capture those)
+    auto const& second = pair.second;
     CAPTURE(first);
     CAPTURE(second);
     auto const t0 = steady::now();
