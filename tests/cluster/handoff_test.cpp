@@ -6,6 +6,7 @@
 
 #include <mesh/cluster/placement.hpp>
 #include <mesh/cluster/shard.hpp>
+#include <mesh/store/store.hpp>
 
 #include <doctest/doctest.h>
 
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,8 +54,62 @@ mesh::node_config config(std::string name, names seeds = {}) {
   return c;
 }
 
-std::unique_ptr<bank_node> start(std::string name, names seeds = {}) {
-  auto n = std::make_unique<bank_node>(config(std::move(name), std::move(seeds)));
+/// A store in memory, shared by the nodes of one test: claims and fenced saves as the real ones.
+class memory_store final : public mesh::store {
+ public:
+  mesh::result<mesh::claimed_state> claim(std::string_view actor, std::string_view id, std::string_view owner) override {
+    std::lock_guard lk(m_);
+    auto& e = keys_[key(actor, id)];
+    ++e.epoch;
+    e.owner = owner;
+    return mesh::claimed_state{e.bytes, e.epoch};
+  }
+  mesh::result<void> save(std::string_view actor, std::string_view id, std::string_view bytes, std::uint64_t token) override {
+    std::lock_guard lk(m_);
+    auto& e = keys_[key(actor, id)];
+    if (e.epoch != token) {
+      ++refused_;
+      return mesh::fail(mesh::errc::rebalancing, "fenced");
+    }
+    e.bytes = std::string(bytes);
+    return {};
+  }
+  mesh::result<void> erase(std::string_view actor, std::string_view id, std::uint64_t) override {
+    std::lock_guard lk(m_);
+    keys_.erase(key(actor, id));
+    return {};
+  }
+  mesh::result<std::optional<std::string>> peek(std::string_view actor, std::string_view id) override {
+    std::lock_guard lk(m_);
+    auto it = keys_.find(key(actor, id));
+    return it == keys_.end() ? std::optional<std::string>{} : it->second.bytes;
+  }
+  std::string describe() const override { return "memory"; }
+  std::string owner_of(std::string_view id) {
+    std::lock_guard lk(m_);
+    return keys_[key("account", id)].owner;
+  }
+  std::size_t refused() {
+    std::lock_guard lk(m_);
+    return refused_;
+  }
+
+ private:
+  struct entry {
+    std::uint64_t epoch = 0;
+    std::string owner;
+    std::optional<std::string> bytes;
+  };
+  static std::string key(std::string_view actor, std::string_view id) { return std::string(actor) + '/' + std::string(id); }
+  std::mutex m_;
+  std::map<std::string, entry> keys_;
+  std::size_t refused_ = 0;
+};
+
+std::unique_ptr<bank_node> start(std::string name, names seeds = {}, std::shared_ptr<mesh::store> st = nullptr) {
+  auto cfg = config(std::move(name), std::move(seeds));
+  cfg.store = std::move(st);
+  auto n = std::make_unique<bank_node>(cfg);
   n->register_capabilities<bank::accounts>();
   return n;
 }
@@ -123,9 +179,11 @@ std::uint64_t installed(std::vector<bank_node*> const& nodes) {
 }
 
 struct two_nodes {
-  std::unique_ptr<bank_node> a = start("a");
-  std::unique_ptr<bank_node> b = start("b", {a->endpoint()});
-  two_nodes() {
+  std::shared_ptr<memory_store> st;
+  std::unique_ptr<bank_node> a;
+  std::unique_ptr<bank_node> b;
+  explicit two_nodes(std::shared_ptr<memory_store> store = nullptr)
+      : st(std::move(store)), a(start("a", {}, st)), b(start("b", {a->endpoint()}, st)) {
     REQUIRE(converged({a.get(), b.get()}, {"a", "b"}));
     deposit_all(*a);
     REQUIRE(settled({a.get(), b.get()}, {"a", "b"}));
@@ -181,6 +239,30 @@ TEST_CASE("handoff: unregister_capabilities drains a node's balances to the othe
   CHECK(activations(*t.a) == 0);
   CHECK(intact_balances(*t.a) == accounts);  // through the drained node: routed to b
   CHECK(intact_balances(*t.b) == accounts);
+}
+
+TEST_CASE("handoff with a store: the new owner installs the handed-off state and claims the id (300/300)") {
+  two_nodes t(std::make_shared<memory_store>());
+  auto c = start("c", {t.a->endpoint()}, t.st);
+  REQUIRE(converged({t.a.get(), t.b.get(), c.get()}, {"a", "b", "c"}));
+  REQUIRE(settled({t.a.get(), t.b.get(), c.get()}, {"a", "b", "c"}));
+  std::vector<bank_node*> all{t.a.get(), t.b.get(), c.get()};
+  CHECK(installed(all) == moved(all));
+  CHECK(c->metrics().handoffs_in > 0);
+  // Every id is claimed by its owner now (the installation claimed it), so its saves go through.
+  names const hosts{"a", "b", "c"};
+  int claimed_by_owner = 0;
+  for (int i = 0; i < accounts; ++i)
+    if (t.st->owner_of(account_id(i)) ==
+        hosts[mesh::cluster::owner_index(t.a->config().placement, mesh::shard_for(account_id(i), t.a->config().shard_count), hosts)])
+      ++claimed_by_owner;
+  CHECK(claimed_by_owner == accounts);
+  CHECK(intact_balances(*c) == accounts);
+  int saved = 0;
+  for (int i = 0; i < accounts; ++i)
+    if (auto r = t.b->call<bank::Account>(account_id(i), bank::Deposit{1}); r && r->value == expected_balance(i) + 1) ++saved;
+  CHECK(saved == accounts);
+  CHECK(t.st->refused() == 0);
 }
 
 TEST_CASE("handoff: a forged or malformed handoff frame is a bad frame, never a crash") {
