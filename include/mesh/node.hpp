@@ -108,7 +108,8 @@ class node : private detail::node_core {
 
   /// Stops hosting capabilities: every member routes their shards elsewhere, and this node's
   /// idle activations of them are deactivated (busy ones when they finish, within a few
-  /// heartbeats). Their in-memory state does not move with them yet.
+  /// heartbeats). Those of actors with a `state` move to their new owners with it (handoff,
+  /// docs/state.md).
   template <class... Caps>
   void unregister_capabilities() {
     if constexpr ((is_capability_v<Caps> && ...)) {
@@ -295,6 +296,7 @@ class node : private detail::node_core {
 
   void stop() {
     if (stopping_.exchange(true)) return;
+    hand_off_before_leave();  // queued before the leave: peers get the state, then the leave
     stop_cluster();  // leave first: peers drop us at once, remote callers get errors
     pool_.drain(detail::clock::now() + cfg_.shutdown_grace);
     for (auto const& [tag, t] : tables_) t->fail_pending(fail(errc::shutting_down, "node '" + cfg_.name + "' is shutting down"));

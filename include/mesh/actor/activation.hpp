@@ -731,6 +731,30 @@ class actor_table_base : public table_base {
     return retire_where(clock::time_point::max(), pred);
   }
 
+  std::size_t hand_off_where(std::function<bool(std::string_view)> const& pred,
+                             std::function<void(std::string_view, std::string&&)> const& sink) override {
+    return retire_where(clock::time_point::max(), pred, &sink);
+  }
+
+  /// The new activation is created claimed, under the stripe lock: a call that arrives meanwhile
+  /// queues behind the installation and runs on the handed-off state.
+  [[gnu::noinline]] result<bool> install_handed_off(std::string_view id, std::string_view bytes) override {
+    auto const h = hash_id(id);
+    auto& s = stripes_[h % stripe_count];
+    std::shared_ptr<activation_base> a;
+    {
+      std::lock_guard lk(s.m);
+      if (s.map.find(h, id)) return false;
+      a = create(std::string(id));
+      a->try_claim_idle();  // fresh: always succeeds
+      s.map.insert(h, std::string_view(a->id()), a);
+    }
+    auto ok = a->install_state(nullptr, bytes);
+    a->release_claim();  // runs what queued meanwhile (on a fresh instance if the install failed)
+    if (!ok) return std::move(ok).error();
+    return true;
+  }
+
   [[gnu::noinline]] void shutdown() override {
     for (auto& s : stripes_) {
       map_type taken;
@@ -760,7 +784,8 @@ class actor_table_base : public table_base {
   virtual std::shared_ptr<activation_base> create(std::string id) = 0;
 
  private:
-  std::size_t retire_where(clock::time_point cutoff, std::function<bool(std::string_view)> const& pred) {
+  std::size_t retire_where(clock::time_point cutoff, std::function<bool(std::string_view)> const& pred,
+                           std::function<void(std::string_view, std::string&&)> const* sink = nullptr) {
     std::size_t n = 0;
     for (auto& s : stripes_) {
       std::vector<std::shared_ptr<activation_base>> retired;
@@ -773,7 +798,11 @@ class actor_table_base : public table_base {
         });
       }
       // Retired activations are dead and idle: nobody else touches their instance now.
-      for (auto& a : retired) a->deactivate();
+      for (auto& a : retired) {
+        if (sink)
+          if (auto bytes = a->state_bytes()) (*sink)(a->id(), std::move(*bytes));
+        a->deactivate();
+      }
       n += retired.size();
     }
     return n;
@@ -827,6 +856,7 @@ class actor_table final : public actor_table_base {
 
   std::string_view actor_name() const noexcept override { return actor_name_v<A>; }
   std::string_view capability() const noexcept override { return A::capability::name; }
+  bool has_state() const noexcept override { return has_state_member<A>; }
 
   void deliver_remote(wire::frame&& f, frame_callback respond) override;
 

@@ -24,7 +24,9 @@
 #include <cstdio>
 #include <functional>
 #include <limits>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -49,6 +51,15 @@ class table_base {
   virtual std::size_t reap_idle(clock::time_point cutoff) = 0;
   /// Deactivates idle activations whose id satisfies `pred` (shard moved away); returns how many.
   virtual std::size_t deactivate_where(std::function<bool(std::string_view)> const& pred) = 0;
+  /// True when the actor has a `state` member (its activations move with handoff).
+  virtual bool has_state() const noexcept = 0;
+  /// deactivate_where, and for each deactivated activation with an instance, `sink(id, state
+  /// bytes)` before it is deactivated (handoff).
+  virtual std::size_t hand_off_where(std::function<bool(std::string_view)> const& pred,
+                                     std::function<void(std::string_view, std::string&&)> const& sink) = 0;
+  /// Makes the activation of `id` from handed-off state bytes: true when made, false when one
+  /// exists already (kept as it is); errc::bad_message when the bytes do not decode.
+  virtual result<bool> install_handed_off(std::string_view id, std::string_view bytes) = 0;
   /// Fails every queued message with `e` and closes the mailboxes (shutdown, before workers stop).
   virtual void fail_pending(error const& e) = 0;
   /// Deactivates and destroys every activation (after workers stopped).
@@ -186,6 +197,8 @@ class node_core : public cluster::host {
   /// A request from a peer: to its actor table when this node owns the id, else answered with
   /// the error (not_found, invalid_argument for an over-long id, rebalancing: ask the owner again).
   void deliver(wire::frame&& f, frame_callback respond) override {
+    if (stopping()) [[unlikely]]  // leaving: its stateful activations were handed off already
+      return refuse(f, respond, errc::shutting_down, "node '" + cfg_.name + "' is shutting down");
     auto* table = find_table(f.h.actor);
     if (!table) return refuse(f, respond, errc::not_found, "node '" + cfg_.name + "' has no actor type '" + f.h.actor + "'");
     auto rt = route_for(table->capability(), f.h.id);
@@ -201,14 +214,84 @@ class node_core : public cluster::host {
   void hand_to_workers(runnable* r) override { pool_.submit(r); }
   void retire_moved_activations() override {
     metrics_.rebalances.fetch_add(1, std::memory_order_relaxed);
+    bool const leaving = any_leaving();
     for_each_table([&](table_base& t) {
       if (t.size() == 0) return;
-      auto const moved = t.deactivate_where([&](std::string_view id) {
+      auto moved_away = [&](std::string_view id) {
         auto rt = route_for(t.capability(), id);
+        // Handed off to us by a member that is leaving: its leave follows, keep the activation.
+        if (rt && !rt->local && leaving && is_leaving(rt->node)) return false;
         return !rt || !rt->local;
-      });
+      };
+      std::size_t moved = 0;
+      if (t.has_state() && service_) {
+        handoff_batches out(*this, t.actor_name(), false);
+        moved = t.hand_off_where(moved_away, [&](std::string_view id, std::string&& bytes) {
+          if (auto rt = route_for(t.capability(), id); rt && !rt->local) out.add(rt->node, id, std::move(bytes));
+        });
+        out.flush_all();
+      } else {
+        moved = t.deactivate_where(moved_away);
+      }
       metrics_.handoffs.fetch_add(moved, std::memory_order_relaxed);
     });
+  }
+
+  /// Graceful leave (before the leave message): hands every idle activation of an actor with a
+  /// `state` to the node that owns its id once this node is gone. Busy activations stay (and are
+  /// lost with the node, or reloaded from the store). Returns how many moved.
+  std::size_t hand_off_before_leave() {
+    if (!service_) return 0;
+    std::size_t total = 0;
+    for_each_table([&](table_base& t) {
+      if (!t.has_state() || t.size() == 0) return;
+      handoff_batches out(*this, t.actor_name(), true);
+      auto const moved = t.hand_off_where([&](std::string_view id) { return !owner_without_me(t.capability(), id).empty(); },
+                                          [&](std::string_view id, std::string&& bytes) {
+                                            out.add(owner_without_me(t.capability(), id), id, std::move(bytes));
+                                          });
+      out.flush_all();
+      metrics_.handoffs.fetch_add(moved, std::memory_order_relaxed);
+      total += moved;
+    });
+    return total;
+  }
+
+  /// cluster::host: activations handed off to this node. Each is made with its state unless one
+  /// exists for its id already (a call came first: that one is kept, the handed-off state dropped).
+  handoff_outcome accept_handoff(cluster::handoff&& h) override {
+    handoff_outcome out;
+    auto* table = find_table(h.actor);
+    if (!table || !table->has_state()) {
+      out.bad = h.entries.size();
+      log(log_level::warning, "dropped a handoff of " + std::to_string(h.entries.size()) + " activations of unknown or stateless actor '" +
+                                  h.actor.substr(0, 64) + "' from '" + h.from + "'");
+      return out;
+    }
+    if (h.leaving) note_leaving(h.from);
+    for (auto& e : h.entries) {
+      if (e.id.size() > mesh::max_id_bytes) {
+        ++out.bad;
+        continue;
+      }
+      auto made = table->install_handed_off(e.id, e.state);
+      if (!made) {
+        ++out.bad;
+        log(log_level::warning, "dropped the handed-off state of '" + e.id + "' of actor '" + h.actor + "' from '" + h.from + "': " + made.error().message);
+        continue;
+      }
+      if (!*made) {
+        ++out.existing;
+        log(log_level::debug, "kept the existing activation of '" + e.id + "' of actor '" + h.actor + "'; dropped the state handed off by '" + h.from + "'");
+        continue;
+      }
+      ++out.installed;
+      auto rt = route_for(table->capability(), e.id);
+      bool const mine = (rt && rt->local) || (h.leaving && owner_without(table->capability(), e.id, h.from) == cfg_.name);
+      if (!mine) ++out.stray;
+    }
+    metrics_.handoffs_in.fetch_add(out.installed, std::memory_order_relaxed);
+    return out;
   }
 
   void set_serving_until(clock::time_point until, bool fence) override {
@@ -235,6 +318,76 @@ class node_core : public cluster::host {
   [[gnu::cold, gnu::noinline]] void refuse(wire::frame const& f, frame_callback& respond, errc code, std::string text) {
     if (respond) respond(wire::error_frame(f.h.request_id, code, std::move(text)));
     else count_cast_drop();
+  }
+
+  /// The owner of (capability, id) among the hosts of `capability` other than `gone` (empty:
+  /// none): where its activation goes when `gone` leaves.
+  std::string owner_without(std::string_view capability, std::string_view id, std::string_view gone) const {
+    auto const* nodes = members_.current()->nodes_for(capability);
+    if (!nodes) return {};
+    std::vector<std::string> rest;
+    rest.reserve(nodes->size());
+    for (auto const& n : *nodes)
+      if (n != gone) rest.push_back(n);
+    if (rest.empty()) return {};
+    return rest[cluster::owner_index(cfg_.placement, shard_for(id, cfg_.shard_count), rest)];
+  }
+  std::string owner_without_me(std::string_view capability, std::string_view id) const { return owner_without(capability, id, cfg_.name); }
+
+  /// Handed-off entries of one actor type grouped by new owner, sent in frames of about
+  /// service::handoff_chunk_bytes().
+  class handoff_batches {
+   public:
+    handoff_batches(node_core& core, std::string_view actor, bool leaving) : core_(core), actor_(actor), leaving_(leaving) {}
+    void add(std::string const& node, std::string_view id, std::string&& bytes) {
+      if (node.empty()) return;
+      auto& b = by_node_[node];
+      b.bytes += id.size() + bytes.size() + 8;
+      b.entries.push_back(cluster::handoff_entry{std::string(id), std::move(bytes)});
+      if (b.bytes >= core_.service_->handoff_chunk_bytes()) flush(node, b);
+    }
+    void flush_all() {
+      for (auto& [node, b] : by_node_) flush(node, b);
+    }
+
+   private:
+    struct batch {
+      std::vector<cluster::handoff_entry> entries;
+      std::size_t bytes = 0;
+    };
+    void flush(std::string const& node, batch& b) {
+      if (b.entries.empty()) return;
+      core_.service_->hand_off(node, std::string(actor_), std::move(b.entries), leaving_);
+      b.entries.clear();
+      b.bytes = 0;
+    }
+    node_core& core_;
+    std::string_view actor_;
+    bool leaving_;
+    std::map<std::string, batch> by_node_;
+  };
+
+  /// Members that handed off to us as they leave, until their leave arrives: the rebalancer must
+  /// not hand their activations back (entries expire after failure_timeout: by then the member
+  /// left, or was declared dead).
+  void note_leaving(std::string const& name) {
+    std::lock_guard lk(leaving_m_);
+    auto const until = clock::now() + cfg_.failure_timeout;
+    for (auto& [n, t] : leaving_)
+      if (n == name) return void(t = until);
+    leaving_.emplace_back(name, until);
+  }
+  bool any_leaving() {
+    std::lock_guard lk(leaving_m_);
+    auto const now = clock::now();
+    std::erase_if(leaving_, [&](auto const& e) { return e.second <= now; });
+    return !leaving_.empty();
+  }
+  bool is_leaving(std::string const& name) {
+    std::lock_guard lk(leaving_m_);
+    for (auto const& [n, t] : leaving_)
+      if (n == name) return true;
+    return false;
   }
 
   /// route_for on a fenced node: no_nodes when nobody hosts the capability anyway, else no_quorum.
@@ -283,6 +436,8 @@ class node_core : public cluster::host {
   static constexpr clock::rep never_fenced = std::numeric_limits<clock::rep>::max();
   std::atomic<clock::rep> serving_until_{never_fenced};
   std::atomic<std::uint64_t> fence_epoch_{0};
+  std::mutex leaving_m_;
+  std::vector<std::pair<std::string, clock::time_point>> leaving_;  // see note_leaving
   std::unique_ptr<cluster::service> service_;  // last: stopped and destroyed before the tables
 
  private:

@@ -133,7 +133,8 @@ inline std::string prometheus_text(node_metrics const& m) {
   plain const rest[] = {
       {"mesh_members", "gauge", "Cluster members this node sees, itself included.", m.members},
       {"mesh_rebalances_total", "counter", "Membership changes after which this node re-checked the owners of its activations.", m.rebalances},
-      {"mesh_handoffs_total", "counter", "Activations deactivated because their shard moved to another node.", m.handoffs},
+      {"mesh_handoffs_total", "counter", "Activations deactivated because their shard moved to another node (stateful ones handed off).", m.handoffs},
+      {"mesh_handoffs_received_total", "counter", "Activations made on this node from state handed off by another node.", m.handoffs_in},
       {"mesh_frames_received_total", "counter", "Wire frames received.", m.frames_in},
       {"mesh_frames_sent_total", "counter", "Wire frames sent.", m.frames_out},
       {"mesh_bytes_received_total", "counter", "Bytes received (every part of every message).", m.bytes_in},

@@ -19,6 +19,7 @@ enum class control : std::uint16_t {
   heartbeat = 1,  ///< body: gossip. Sent DEALER->ROUTER every heartbeat_interval; also the join.
   refuse = 2,     ///< body: refusal. ROUTER->DEALER answer to a heartbeat that is not accepted.
   leave = 3,      ///< body: member_info. Graceful departure.
+  handoff = 4,    ///< body: handoff. Activations (with their `state`) moved to the recipient.
 };
 
 /// A member as gossiped.
@@ -40,6 +41,19 @@ struct gossip {
 };
 struct refusal {
   BOOST_HANA_DEFINE_STRUCT(refusal, (member_info, self), (std::uint16_t, code), (std::string, reason));
+};
+
+/// One activation handed off: its id and its encoded `state`.
+struct handoff_entry {
+  BOOST_HANA_DEFINE_STRUCT(handoff_entry, (std::string, id), (std::string, state));
+};
+/// Activations of one actor type whose shard moved from the sender to the recipient (see
+/// docs/state.md, "Handoff"). `from`, `incarnation` and `fingerprint` must match the member the
+/// frame arrives from; `leaving`: the sender is leaving gracefully, so it computed the owners as if
+/// it were gone already (its leave follows on the same connection).
+struct handoff {
+  BOOST_HANA_DEFINE_STRUCT(handoff, (std::string, from), (std::uint64_t, incarnation), (std::uint64_t, fingerprint),
+                           (bool, leaving), (std::string, actor), (std::vector<handoff_entry>, entries));
 };
 
 /// A fresh incarnation number for this process's membership (getrandom(2); <random> would cost

@@ -27,6 +27,9 @@ class rebalancer {
     h.retire_moved_activations();
   }
 
+  /// Starts a new series of passes (handed-off activations arrived that this node does not own).
+  void poke() noexcept { passes_left_ = passes_per_change; }
+
  private:
   std::uint64_t version_ = 0;
   int passes_left_ = 0;

@@ -165,6 +165,28 @@ class service final : public detail::reply_reader, transport::io_handler {
   /// Announces this node's capabilities to every peer now (not only at the next heartbeat).
   void capabilities_changed() { loop_.push_control(); }
 
+  /// Hands off activations of `actor` to member `node` (a control::handoff frame on its DEALER,
+  /// in order with this node's other frames to it: a leave queued after it goes after it). Any
+  /// thread; lost (counted in send_failures, logged) when `node` is not a reachable member.
+  [[gnu::cold]] void hand_off(std::string const& node, std::string actor, std::vector<handoff_entry> entries, bool leaving) {
+    handoff h;
+    h.from = cfg_.name;
+    h.incarnation = incarnation_;
+    h.fingerprint = fingerprint_;
+    h.leaving = leaving;
+    h.actor = std::move(actor);
+    h.entries = std::move(entries);
+    wire::frame f;
+    f.h.k = wire::kind::control;
+    f.h.control = static_cast<std::uint16_t>(control::handoff);
+    f.body.push_back(wire::encode(h));
+    if (loop_.stopped()) return;
+    bool const sent = loop_.run_if_free([&] { send_handoff(node, f); }, [] {});
+    if (!sent) loop_.push(transport::command{transport::command::request, node, std::move(f), {}, {}});
+  }
+  /// Handoff frames are cut at about this many bytes of state (well under max_payload_bytes).
+  std::size_t handoff_chunk_bytes() const noexcept { return std::min<std::size_t>(cfg_.max_payload_bytes / 2, 1u << 20); }
+
   /// reply_reader: a thread waiting for a reply reads the ROUTER (where replies arrive) when the
   /// I/O thread sleeps, as the I/O thread would have (see io_loop, "who may touch the sockets").
   bool try_read() override {
@@ -227,6 +249,7 @@ class service final : public detail::reply_reader, transport::io_handler {
   // ---- io_handler ------------------------------------------------------------------------------
 
   void send_request(std::string const& node, wire::frame& f, clock::time_point deadline, callback&& cb) override {
+    if (f.h.k == wire::kind::control) [[unlikely]] return send_handoff(node, f);  // queued by hand_off
     peer* p = peers_.member(node);
     bool const expects_reply = f.h.k == wire::kind::call;
     if (p && faults_.active() && faults_.blocks(p->name)) {  // lost on the way: the caller times out
@@ -252,6 +275,35 @@ class service final : public detail::reply_reader, transport::io_handler {
 
   void on_control() override { heartbeat_all(); }
 
+  [[gnu::cold]] void send_handoff(std::string const& node, wire::frame& f) {
+    peer* p = peers_.member(node);
+    if (p && faults_.active() && faults_.blocks(p->name)) return;  // lost on the way
+    if (!p || !p->dealer || !loop_.sockets().send(*p->dealer, f)) {
+      if (!p || !p->dealer) ++loop_.sockets().stats().send_failures;
+      ignored_log_.note(warn_, "could not hand off activations to node '" + node + "' (not a reachable member, or its queue is full): their state is lost");
+    }
+  }
+
+  /// A handoff is accepted only from a member of the same schema, on its own connection, naming
+  /// itself (name, incarnation, fingerprint); anything else is a bad frame.
+  [[gnu::cold]] void on_handoff(std::string const& rid, wire::frame const& f) {
+    peer* p = peers_.by_routing_id(rid);
+    auto h = wire::decode<handoff>(f.body[0]);
+    if (!h || !p || !p->member || p->incompatible || h->from != p->name || h->incarnation != p->incarnation ||
+        h->fingerprint != fingerprint_) {
+      ++loop_.sockets().stats().bad_frames;
+      ignored_log_.note(warn_, std::string("ignored a handoff ") +
+                                   (!h ? "that does not decode (" + h.error().message + ")"
+                                       : "from '" + h->from.substr(0, 64) + "', not a member of this schema on its own connection"));
+      return;
+    }
+    auto const out = host_.accept_handoff(std::move(*h));
+    if (out.bad) ++loop_.sockets().stats().bad_frames;
+    // Entries this node does not own in its view: its rebalancer passes forward them once the
+    // view settles (or at once, if it has settled already).
+    if (out.stray) rebalancer_.poke();
+  }
+
   void on_router_frame(std::string const& rid, wire::frame&& f) override {
     if (faults_.active() && faults_.blocks_connection(rid)) [[unlikely]] return;
     // (The coarse clock: last_seen only feeds failure detection, in units of heartbeat intervals.)
@@ -264,6 +316,7 @@ class service final : public detail::reply_reader, transport::io_handler {
       case wire::kind::control:
         if (f.h.control == static_cast<std::uint16_t>(control::heartbeat)) on_heartbeat(rid, f);
         else if (f.h.control == static_cast<std::uint16_t>(control::leave)) on_leave(rid, f);
+        else if (f.h.control == static_cast<std::uint16_t>(control::handoff)) on_handoff(rid, f);
         else ++loop_.sockets().stats().bad_frames;
         break;
       default: ++loop_.sockets().stats().bad_frames; break;

@@ -70,7 +70,8 @@ struct node_metrics {
   std::vector<actor_metrics> actors;  ///< in schema order
   std::size_t members = 0;            ///< cluster members this node sees, itself included
   std::uint64_t rebalances = 0;       ///< membership changes after which this node re-checked its activations' owners
-  std::uint64_t handoffs = 0;         ///< activations deactivated because their shard moved to another node
+  std::uint64_t handoffs = 0;         ///< activations deactivated because their shard moved to another node (those with a `state` sent to it)
+  std::uint64_t handoffs_in = 0;      ///< activations made here from state handed off by another node
   // Transport (zero for a single-process node).
   std::uint64_t frames_in = 0, frames_out = 0, bytes_in = 0, bytes_out = 0;
   std::uint64_t bad_frames = 0;     ///< undecodable frames dropped
@@ -218,7 +219,7 @@ class metrics_registry {
     }
   }
 
-  std::atomic<std::uint64_t> rebalances{0}, handoffs{0};  // topology changes: rare
+  std::atomic<std::uint64_t> rebalances{0}, handoffs{0}, handoffs_in{0};  // topology changes: rare
 
   /// Adds every thread's counts to `out` (one entry per actor, in index order, created if missing).
   void sum_into(node_metrics& out) const {
@@ -240,6 +241,7 @@ class metrics_registry {
     }
     out.rebalances = rebalances.load(std::memory_order_relaxed);
     out.handoffs = handoffs.load(std::memory_order_relaxed);
+    out.handoffs_in = handoffs_in.load(std::memory_order_relaxed);
     std::lock_guard lk(errors_m_);
     out.recent_errors.assign(errors_.begin(), errors_.end());
   }
