@@ -781,7 +781,10 @@ class service final : public detail::reply_reader, transport::io_handler {
       voters.push_back({p.name, p.contact});
       if (now - p.contact < cfg_.quorum_lease) ++reachable;
     }
-    auto const until = joining_ ? clock::time_point::min() : quorum_until(voters, cfg_.quorum_lease);
+    // A node hosting no capability owns nothing to fence: the owners it calls check their own
+    // quorum (and its calls would fail only for a slow heartbeat of theirs, under load).
+    bool const votes = !voters.empty() && voters.front().contact == clock::time_point::max();
+    auto const until = !votes ? clock::time_point::max() : joining_ ? clock::time_point::min() : quorum_until(voters, cfg_.quorum_lease);
     bool const ok = now < until;
     if (lost)
       host_.log(log_level::warning, "lost contact with a majority of the cluster (" + std::to_string(reachable) + " of " +
