@@ -778,6 +778,9 @@ class service final : public detail::reply_reader, transport::io_handler {
     std::size_t reachable = voters.size();
     for (auto const& [ep, p] : peers_.all()) {
       if (!p.member || members_.capabilities_of(p.name).empty()) continue;
+      // A member joins the membership we count once it has echoed us (a round trip): admitted
+      // but not yet heard back from, it would only make a majority look lost for that moment.
+      if (p.contact == clock::time_point{}) continue;
       voters.push_back({p.name, p.contact});
       if (now - p.contact < cfg_.quorum_lease) ++reachable;
     }
