@@ -774,10 +774,16 @@ class service final : public detail::reply_reader, transport::io_handler {
     if (joining_ && (now - started_ >= cfg_.failure_timeout || joined_cluster())) joining_ = false;
     bool const lost = serving_ && now >= until_;  // expired since the last update
     std::vector<voter> voters;
-    if (!members_.capabilities_of(cfg_.name).empty()) voters.push_back({cfg_.name, clock::time_point::max()});
+    // One snapshot for every member (capabilities_of would lock and copy a set per member).
+    auto const snap = members_.snapshot();
+    auto const hosts_something = [&](std::string const& name) {
+      auto it = snap->capabilities_by_node.find(name);
+      return it != snap->capabilities_by_node.end() && !it->second.empty();
+    };
+    if (hosts_something(cfg_.name)) voters.push_back({cfg_.name, clock::time_point::max()});
     std::size_t reachable = voters.size();
     for (auto const& [ep, p] : peers_.all()) {
-      if (!p.member || members_.capabilities_of(p.name).empty()) continue;
+      if (!p.member || !hosts_something(p.name)) continue;
       // A member joins the membership we count once it has echoed us (a round trip): admitted
       // but not yet heard back from, it would only make a majority look lost for that moment.
       if (p.contact == clock::time_point{}) continue;

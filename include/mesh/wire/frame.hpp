@@ -358,7 +358,7 @@ inline bool decode_header_fast(std::string_view b, header& h) {
   if (size < 3 || !uint(0xff, ver) || !uint(0xff, k) || !uint(~std::uint64_t{0}, h.request_id)) return false;
   if (ver != protocol_version) return false;
   if (k == static_cast<std::uint8_t>(kind::call) || k == static_cast<std::uint8_t>(kind::cast)) {
-    if ((size < 9 || size > 11) || !uint(~std::uint64_t{0}, h.fingerprint) || !str(h.actor) || !str(h.id) ||
+    if (size < call_header_fields || size > call_header_fields_max || !uint(~std::uint64_t{0}, h.fingerprint) || !str(h.actor) || !str(h.id) ||
         !uint(0xffffffffu, h.message_index) || !uint(0xffffffffu, h.timeout_ms) || p >= end)
       return false;
     unsigned char const t = *p++;
@@ -413,7 +413,7 @@ inline result<header> decode_header_general(std::string_view bytes) {
       switch (h.k) {
         case kind::call:
         case kind::cast:
-          ok = (size >= 9 && size <= 11) && detail::read(a[3], h.fingerprint) && detail::read(a[4], h.actor) &&
+          ok = size >= call_header_fields && size <= call_header_fields_max && detail::read(a[3], h.fingerprint) && detail::read(a[4], h.actor) &&
                detail::read(a[5], h.id) && detail::read(a[6], h.message_index) && detail::read(a[7], h.timeout_ms) &&
                detail::read(a[8], h.has_init) && (size == 9 || detail::read(a[9], h.chain));
           // Present means a non-empty string within bounds: absent is encoded by leaving it out.
